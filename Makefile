@@ -14,7 +14,7 @@ build: bootstrap
 test: build
 	@cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS)
 	@if [ -d tests/harness ]; then \
-	  PYTHONPATH=$(BUILD_DIR)/python /usr/bin/python3 -m pytest -q -p no:cacheprovider tests/harness; \
+	  PYTHONPATH=$(CURDIR)/$(BUILD_DIR)/python /usr/bin/python3 -m pytest -q tests/harness; \
 	fi
 
 demo: build

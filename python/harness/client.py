@@ -1,0 +1,28 @@
+"""Talking to a harness daemon from Python."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Dict, Optional, Union
+
+from harness import _harness
+
+
+def send_rpc(
+    socket_path: Union[str, Path],
+    request: Dict[str, Any],
+    worktree_root: Optional[Union[str, Path]] = None,
+) -> Dict[str, Any]:
+    """Sends one request and returns the reply envelope.
+
+    With ``worktree_root``, a daemon for that worktree is started when none listens. A request
+    is never sent twice.
+    """
+    worktree = None if worktree_root is None else str(worktree_root)
+    return json.loads(_harness.send_rpc(str(socket_path), json.dumps(request), worktree))
+
+
+def get_worker_id() -> str:
+    """$HARNESS_WORKER_ID, else the id kept in $HARNESS_WORKER_ID_FILE (created on first use)."""
+    return _harness.get_worker_id()

@@ -1,0 +1,122 @@
+"""Task types and the state store of a worktree.
+
+The types are plain data; every rule (DAG validation, the claim policy, storage) lives in the
+C++ core, which ``StateManager`` calls. Timestamps are timezone-aware UTC ``datetime`` values
+with microsecond precision.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from enum import Enum
+from pathlib import Path
+from typing import Any, Dict, List, Optional, Union
+
+from harness import _harness
+
+
+class TaskStatus(str, Enum):
+    PENDING = "pending"
+    RUNNING = "running"
+    COMPLETED = "completed"
+    FAILED = "failed"
+
+
+def _parse_time(value: Optional[str]) -> Optional[datetime]:
+    if value is None:
+        return None
+    parsed = datetime.fromisoformat(value)
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+
+
+def _format_time(value: Optional[datetime]) -> Optional[str]:
+    if value is None:
+        return None
+    if value.tzinfo is None:  # naive values are taken to be UTC, as the core does
+        value = value.replace(tzinfo=timezone.utc)
+    return value.astimezone(timezone.utc).isoformat()
+
+
+@dataclass
+class Task:
+    id: str
+    description: str = ""
+    status: TaskStatus = TaskStatus.PENDING
+    dependencies: List[str] = field(default_factory=list)
+    started_at: Optional[datetime] = None
+    completed_at: Optional[datetime] = None
+    claimed_by: Optional[str] = None
+    timeout_seconds: int = 600
+    instructions: Optional[str] = None
+    command: Optional[List[str]] = None
+
+    def __post_init__(self) -> None:
+        self.status = TaskStatus(self.status)
+
+    def to_dict(self) -> Dict[str, Any]:
+        data: Dict[str, Any] = {
+            "id": self.id,
+            "description": self.description,
+            "status": self.status.value,
+            "dependencies": list(self.dependencies),
+            "started_at": _format_time(self.started_at),
+            "completed_at": _format_time(self.completed_at),
+            "claimed_by": self.claimed_by,
+            "timeout_seconds": self.timeout_seconds,
+        }
+        if self.instructions is not None:
+            data["instructions"] = self.instructions
+        if self.command is not None:
+            data["command"] = list(self.command)
+        return data
+
+    @classmethod
+    def from_dict(cls, data: Dict[str, Any]) -> "Task":
+        return cls(
+            id=data["id"],
+            description=data.get("description", ""),
+            status=TaskStatus(data.get("status", "pending")),
+            dependencies=list(data.get("dependencies") or []),
+            started_at=_parse_time(data.get("started_at")),
+            completed_at=_parse_time(data.get("completed_at")),
+            claimed_by=data.get("claimed_by"),
+            timeout_seconds=data.get("timeout_seconds", 600),
+            instructions=data.get("instructions"),
+            command=data.get("command"),
+        )
+
+
+@dataclass
+class WorkflowState:
+    tasks: Dict[str, Task] = field(default_factory=dict)
+
+    def to_dict(self) -> Dict[str, Any]:
+        return {"tasks": {task_id: task.to_dict() for task_id, task in self.tasks.items()}}
+
+    @classmethod
+    def from_dict(cls, data: Dict[str, Any]) -> "WorkflowState":
+        return cls(tasks={task_id: Task.from_dict(task) for task_id, task in data["tasks"].items()})
+
+
+class StateManager:
+    """Reads and writes the workflow in ``<worktree>/.harness/state.db``.
+
+    It opens the same database as the daemon, so it may read while a daemon writes.
+    """
+
+    def __init__(self, worktree: Union[str, Path]) -> None:
+        self.worktree = Path(worktree)
+
+    def load(self) -> Optional[WorkflowState]:
+        """The workflow, or None when there is none."""
+        text = _harness.load_workflow(str(self.worktree))
+        return None if text is None else WorkflowState.from_dict(json.loads(text))
+
+    def save(self, state: WorkflowState) -> None:
+        """Validates the plan and replaces the stored tasks with it.
+
+        Raises ValueError naming the cycle or the missing dependency; nothing is written then.
+        """
+        _harness.save_workflow(str(self.worktree), json.dumps(state.to_dict()))

@@ -1,0 +1,393 @@
+#include "cli/cli.h"
+
+#include <unistd.h>
+
+#include <csignal>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+
+#include <CLI/CLI.hpp>
+
+#include "cli/client.h"
+#include "cli/git_head.h"
+#include "cli/hooks.h"
+#include "cli/paths.h"
+#include "cli/worker_id.h"
+#include "core/error.h"
+#include "log/trajectory_reader.h"
+#include "server/daemon.h"
+#include "store/sqlite_store.h"
+#include "store/state_dir.h"
+
+namespace harness {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr auto kStateReplyTimeout = std::chrono::seconds(120);
+
+// Everything a verb may need, resolved only when first asked for: `worker-id` and `log`
+// must work without a daemon, and `log` without a socket directory.
+class Context {
+ public:
+  std::string socket_flag, worktree_flag;
+
+  const fs::path& worktree() {
+    if (worktree_.empty()) {
+      if (!worktree_flag.empty()) ::setenv("HARNESS_WORKTREE", worktree_flag.c_str(), 1);
+      worktree_ = resolve_worktree();
+    }
+    return worktree_;
+  }
+
+  ClientOptions client(bool autospawn = true) {
+    if (!socket_flag.empty()) ::setenv("HARNESS_SOCKET", socket_flag.c_str(), 1);
+    ClientOptions options = client_options_from_env(worktree());
+    options.read_timeout = kStateReplyTimeout;
+    if (!autospawn) options.worktree.clear();
+    return options;
+  }
+
+ private:
+  fs::path worktree_;
+};
+
+// Prints the whole reply envelope on one line; exit 0 for "ok", 1 for "error".
+int print_envelope(const Json& reply) {
+  std::cout << reply.dump(-1, ' ', false, Json::error_handler_t::replace) << "\n";
+  return reply.value("status", "") == "ok" ? 0 : 1;
+}
+
+// For verbs that print only the data: the error message goes to stderr.
+bool report_error(const Json& reply) {
+  if (reply.value("status", "") == "ok") return false;
+  std::cerr << "harness: " << reply.value("message", std::string("unknown error")) << "\n";
+  return true;
+}
+
+std::string read_input(const std::string& file) {
+  std::stringstream text;
+  if (file.empty() || file == "-") {
+    text << std::cin.rdbuf();
+  } else {
+    std::ifstream in(file, std::ios::binary);
+    if (!in) throw Error::invalid("cannot read " + file);
+    text << in.rdbuf();
+  }
+  return text.str();
+}
+
+// State for the hooks, read straight from the database: a hook runs on every agent event
+// and must neither start a daemon in every repository nor wait for one.
+std::unique_ptr<SqliteStore> open_existing_store(const fs::path& worktree) {
+  if (!fs::exists(state_db_path(worktree))) return nullptr;
+  return std::make_unique<SqliteStore>(state_db_path(worktree), SqliteStore::Access::kReadOnly);
+}
+
+int print_decision(const HookDecision& d) {
+  std::cout << (d.allow ? "allow" : "deny: " + d.reason) << "\n";
+  return d.allow ? 0 : 1;
+}
+
+int cmd_ping(Context& ctx) {
+  const Json reply = send_request(ctx.client(), {{"command", "ping"}});
+  if (report_error(reply)) return 1;
+  std::cout << "ok\n";
+  return 0;
+}
+
+int cmd_get_state(Context& ctx) {
+  const Json reply = send_request(ctx.client(), {{"command", "get_state"}});
+  if (report_error(reply)) return 1;
+  if (reply["data"].is_null()) {
+    std::cout << "No active workflow\n";
+    return 1;
+  }
+  std::cout << reply["data"].dump(2, ' ', false, Json::error_handler_t::replace) << "\n";
+  return 0;
+}
+
+int cmd_status(Context& ctx, bool as_json) {
+  const Json reply = send_request(ctx.client(), {{"command", "status"}});
+  if (report_error(reply)) return 1;
+  const Json& c = reply["data"];
+  if (c.is_null()) {
+    std::cout << (as_json ? "null" : "No active workflow") << "\n";
+    return 1;
+  }
+  if (as_json) {
+    std::cout << c.dump() << "\n";
+  } else {
+    std::cout << c["completed"] << "/" << c["total"] << " completed, " << c["running"]
+              << " running, " << c["pending"] << " pending, " << c["failed"] << " failed\n";
+  }
+  return 0;
+}
+
+int cmd_update_state(Context& ctx, const std::string& file) {
+  const Json updates = parse_json(read_input(file));
+  const Json reply =
+      send_request(ctx.client(), {{"command", "update_state"}, {"updates", updates}});
+  if (report_error(reply)) return 1;
+  std::cout << reply["data"].dump(2, ' ', false, Json::error_handler_t::replace) << "\n";
+  return 0;
+}
+
+int cmd_plan_import(Context& ctx, const std::string& file, bool force) {
+  const Json reply = send_request(
+      ctx.client(),
+      {{"command", "plan_import"}, {"file", fs::absolute(file).string()}, {"force", force}});
+  if (report_error(reply)) return 1;
+  std::cout << "Imported " << reply["data"]["imported"] << " tasks from " << file << "\n";
+  return 0;
+}
+
+int cmd_claim(Context& ctx) {
+  return print_envelope(
+      send_request(ctx.client(), {{"command", "task_claim"}, {"worker_id", resolve_worker_id()}}));
+}
+
+int cmd_complete(Context& ctx, const std::string& id) {
+  Json request{{"command", "task_complete"}, {"task_id", id}, {"worker_id", resolve_worker_id()}};
+  if (auto head = current_head(ctx.worktree())) request["commit"] = *head;
+  return print_envelope(send_request(ctx.client(), request));
+}
+
+struct ExecArgs {
+  std::string cwd;
+  std::vector<std::string> env;
+  double timeout = 0;
+  bool exclusive = false;
+};
+
+Json exec_request(const ExecArgs& a, const std::vector<std::string>& command) {
+  Json env = Json::object();
+  for (const std::string& kv : a.env) {
+    auto eq = kv.find('=');
+    if (eq == std::string::npos || eq == 0)
+      throw CLI::ValidationError("-e", "expects NAME=VALUE, got '" + kv + "'");
+    env[kv.substr(0, eq)] = kv.substr(eq + 1);
+  }
+  Json request{{"command", "exec"},
+               {"args", command},
+               {"cwd", a.cwd.empty() ? fs::current_path().string() : fs::absolute(a.cwd).string()},
+               {"env", env},
+               {"exclusive", a.exclusive}};
+  if (a.timeout > 0) request["timeout"] = a.timeout;
+  return request;
+}
+
+int cmd_exec(Context& ctx, const ExecArgs& a, const std::vector<std::string>& command) {
+  ClientOptions options = ctx.client();
+  options.read_timeout.reset();  // the daemon enforces the command's own timeout
+  return print_envelope(send_request(options, exec_request(a, command)));
+}
+
+// Behaves like git itself: its output on our stdout and stderr, its exit status as ours.
+int cmd_git(Context& ctx, const std::vector<std::string>& args) {
+  ClientOptions options = ctx.client();
+  options.read_timeout.reset();
+  const Json reply = send_request(
+      options, {{"command", "git"}, {"args", args}, {"cwd", fs::current_path().string()}});
+  if (report_error(reply)) return 1;
+  const Json& d = reply["data"];
+  std::cout << d.value("stdout", "");
+  std::cerr << d.value("stderr", "");
+  const int rc = d.value("returncode", 1);
+  return rc >= 0 ? rc : 128 - rc;
+}
+
+int cmd_shutdown(Context& ctx) {
+  try {
+    const Json reply = send_request(ctx.client(false), {{"command", "shutdown"}});
+    if (report_error(reply)) return 1;
+    std::cout << "Shutdown requested\n";
+  } catch (const DaemonNotRunning&) {
+    std::cout << "Daemon not running\n";
+  }
+  return 0;
+}
+
+int cmd_daemon(Context& ctx) {
+  Daemon::Options options;
+  options.worktree = ctx.worktree();
+  options.socket_path = ctx.client().socket;
+  options.stop_on_signals = true;
+  fs::current_path(options.worktree);  // never pin a directory the caller may delete
+  Daemon daemon(std::move(options));
+  daemon.run();
+  return 0;
+}
+
+int cmd_log(Context& ctx, std::size_t tail, bool follow) {
+  const fs::path file = trajectory_path(ctx.worktree());
+  for (const std::string& line : read_last_lines(file, tail)) std::cout << line << "\n";
+  std::cout.flush();
+  if (!follow) return 0;
+  std::stop_source never;  // ends with the process (Ctrl-C)
+  follow_lines(
+      file, file_size_or_zero(file),
+      [](std::string_view line) {
+        std::cout << line << std::endl;
+        return true;
+      },
+      never.get_token());
+  return 0;
+}
+
+int cmd_session_start(Context& ctx) {
+  auto store = open_existing_store(ctx.worktree());
+  std::cout << session_start_output(store ? store->status_counts() : std::nullopt) << "\n";
+  return 0;
+}
+
+int cmd_check_state(Context& ctx) {
+  auto store = open_existing_store(ctx.worktree());
+  return print_decision(check_state(store ? store->status_counts() : std::nullopt));
+}
+
+int cmd_check_commit(Context& ctx) {
+  auto store = open_existing_store(ctx.worktree());
+  if (!store) return print_decision({});
+  return print_decision(check_commit(store->load(), store->last_completion_mark(),
+                                     current_head(ctx.worktree()), resolve_worker_id()));
+}
+
+// A leading "--" separates harness's options from the command's; it is not part of it.
+std::vector<std::string> command_words(std::vector<std::string> words) {
+  if (!words.empty() && words.front() == "--") words.erase(words.begin());
+  return words;
+}
+
+}  // namespace
+
+int run_cli(const std::vector<std::string>& args) {
+  CLI::App app{
+      "harness: many agents, one plan. Coordinates parallel workers over a DAG of tasks in one git "
+      "worktree.",
+      "harness"};
+  app.require_subcommand(1);
+  app.fallthrough();  // --socket and --worktree may also follow the verb (harness daemon --socket
+                      // S)
+  app.footer(
+      "Environment: HARNESS_SOCKET (daemon socket), HARNESS_WORKTREE (worktree), HARNESS_TIMEOUT "
+      "(seconds to wait "
+      "for a starting daemon, default 10), HARNESS_WORKER_ID / HARNESS_WORKER_ID_FILE (worker "
+      "identity).");
+  Context ctx;
+  app.add_option("--socket", ctx.socket_flag,
+                 "Daemon socket (default: $HARNESS_SOCKET or one per worktree)");
+  app.add_option("--worktree", ctx.worktree_flag,
+                 "Worktree (default: $HARNESS_WORKTREE, the git top level, or cwd)");
+
+  std::function<int()> action;
+  auto verb = [&](const char* name, const char* help, std::function<int()> run) {
+    CLI::App* sub = app.add_subcommand(name, help);
+    sub->callback([&action, run] { action = run; });
+    return sub;
+  };
+
+  verb("ping", "Check that the daemon answers (starts it if needed); prints 'ok'",
+       [&] { return cmd_ping(ctx); });
+  verb("get-state", "Print the workflow as JSON ('No active workflow' and exit 1 when none)",
+       [&] { return cmd_get_state(ctx); });
+  bool status_json = false;
+  verb("status", "Print task counts by status", [&] {
+    return cmd_status(ctx, status_json);
+  })->add_flag("--json", status_json, "Print the counts as JSON");
+  std::string update_file;
+  verb("update-state", "Replace the workflow's tasks with {\"tasks\": {...}} from --file or stdin",
+       [&] { return cmd_update_state(ctx, update_file); })
+      ->add_option("--file,-f", update_file, "JSON file (default: stdin)");
+
+  CLI::App* plan = app.add_subcommand("plan", "Plan operations");
+  plan->require_subcommand(1);
+  std::string plan_file;
+  bool force = false;
+  CLI::App* import = plan->add_subcommand(
+      "import", "Import a plan: a JSON list or map of tasks (or {\"tasks\": ...})");
+  import->add_option("--file,-f", plan_file, "Plan file")->required()->check(CLI::ExistingFile);
+  import->add_flag("--force", force, "Replace a workflow that still has unfinished tasks");
+  import->callback([&] { action = [&] { return cmd_plan_import(ctx, plan_file, force);
+};
+}  // namespace harness
+);
+
+CLI::App* task = app.add_subcommand("task", "Claim and complete tasks");
+task->require_subcommand(1);
+task->add_subcommand("claim",
+                     "Claim the next ready task for this worker (prints the reply envelope)")
+    ->callback([&] { action = [&] { return cmd_claim(ctx); }; });
+std::string task_id;
+CLI::App* complete = task->add_subcommand(
+    "complete", "Complete a task this worker holds (prints the reply envelope)");
+complete->add_option("--id", task_id, "Task id")->required();
+complete->callback([&] { action = [&] { return cmd_complete(ctx, task_id); }; });
+
+ExecArgs exec_args;
+std::vector<std::string> exec_command;
+CLI::App* exec = verb("exec", "Run a command through the daemon: exec [options] -- CMD ARGS...",
+                      [&] { return cmd_exec(ctx, exec_args, command_words(exec_command)); });
+exec->add_option("--cwd", exec_args.cwd, "Working directory (default: the current one)");
+exec->add_option("-e,--env", exec_args.env,
+                 "Set NAME=VALUE in the command's environment (repeatable)");
+exec->add_option("--timeout", exec_args.timeout,
+                 "Seconds before the command is terminated (default 600)")
+    ->check(CLI::PositiveNumber);
+exec->add_flag("--exclusive", exec_args.exclusive,
+               "Run while holding the repository mutex (as git does)");
+exec->add_option("command", exec_command, "The command and its arguments")->required();
+
+std::vector<std::string> git_args;
+verb("git", "Run git through the daemon, serialised with all other git calls: git -- ARGS...",
+     [&] { return cmd_git(ctx, command_words(git_args)); })
+    ->add_option("args", git_args, "git arguments")
+    ->required();
+
+verb("worker-id", "Print this worker's id", [] {
+  std::cout << resolve_worker_id() << "\n";
+  return 0;
+});
+verb("shutdown", "Stop the daemon", [&] { return cmd_shutdown(ctx); });
+verb("daemon", "Run the daemon in the foreground", [&] { return cmd_daemon(ctx); });
+std::size_t tail = 20;
+bool follow = false;
+CLI::App* log =
+    verb("log", "Print the trajectory (event log)", [&] { return cmd_log(ctx, tail, follow); });
+log->add_option("--tail,-n", tail, "Number of last events to print")->capture_default_str();
+log->add_flag("--follow,-f", follow, "Keep printing new events");
+verb("session-start", "Agent hook: report a workflow to resume",
+     [&] { return cmd_session_start(ctx); });
+verb("check-state", "Agent hook: deny while the workflow has unfinished tasks",
+     [&] { return cmd_check_state(ctx); });
+verb("check-commit", "Agent hook: deny when the held task's work is not committed",
+     [&] { return cmd_check_commit(ctx); });
+
+std::vector<std::string> reversed(args.rbegin(), args.rend());  // CLI11 consumes from the back
+try {
+  app.parse(reversed);
+} catch (const CLI::CallForHelp& e) {
+  return app.exit(e);
+} catch (const CLI::CallForAllHelp& e) {
+  return app.exit(e);
+} catch (const CLI::ParseError& e) {
+  app.exit(e);
+  return 2;
+}
+try {
+  return action();
+} catch (const CLI::ValidationError& e) {
+  std::cerr << "harness: " << e.what() << "\n";
+  return 2;
+} catch (const DaemonNotRunning& e) {
+  std::cerr << "harness: " << e.what() << "\n";
+  return 1;
+} catch (const std::exception& e) {
+  std::cerr << "harness: " << e.what() << "\n";
+  return 1;
+}
+}
+
+}  // namespace harness

@@ -1,0 +1,80 @@
+#include "cli/paths.h"
+
+#include <pwd.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+
+#include "core/error.h"
+
+namespace harness {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string env_or_empty(const char* name) {
+  const char* value = std::getenv(name);
+  return value ? value : "";
+}
+
+// FNV-1a: stable across builds and machines, unlike std::hash.
+std::string short_hash(const std::string& text) {
+  std::uint64_t h = 14695981039346656037ull;
+  for (unsigned char c : text) h = (h ^ c) * 1099511628211ull;
+  char buf[17];
+  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(h));
+  return std::string(buf, 12);
+}
+
+void ensure_private_dir(const fs::path& dir) {
+  if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST)
+    throw Error::from_errno("cannot create " + dir.string());
+  struct stat st;
+  if (::lstat(dir.c_str(), &st) != 0) throw Error::from_errno("cannot inspect " + dir.string());
+  if (!S_ISDIR(st.st_mode) || st.st_uid != ::geteuid() || (st.st_mode & 077) != 0)
+    throw Error::io(
+        dir.string() +
+        " must be a directory owned by you with mode 0700; remove it or set HARNESS_SOCKET");
+}
+
+}  // namespace
+
+std::string current_user_name() {
+  std::string user = env_or_empty("USER");
+  if (!user.empty()) return user;
+  if (const passwd* pw = ::getpwuid(::geteuid())) return pw->pw_name;
+  return std::to_string(::geteuid());
+}
+
+fs::path resolve_worktree() {
+  const std::string configured = env_or_empty("HARNESS_WORKTREE");
+  if (!configured.empty()) return fs::weakly_canonical(fs::absolute(configured));
+  const fs::path cwd = fs::current_path();
+  for (fs::path dir = cwd;; dir = dir.parent_path()) {
+    std::error_code ignored;
+    if (fs::exists(dir / ".git", ignored)) return fs::weakly_canonical(dir);
+    if (dir == dir.root_path()) break;
+  }
+  return fs::weakly_canonical(cwd);
+}
+
+fs::path default_socket_path(const fs::path& worktree) {
+  std::string base = env_or_empty("XDG_RUNTIME_DIR");
+  if (base.empty()) base = "/tmp";
+  const fs::path dir = fs::path(base) / ("harness-" + current_user_name());
+  ensure_private_dir(dir);
+  return dir / (short_hash(worktree.string()) + ".sock");
+}
+
+fs::path resolve_socket(const fs::path& worktree) {
+  const std::string configured = env_or_empty("HARNESS_SOCKET");
+  if (!configured.empty()) return fs::absolute(configured);
+  return default_socket_path(worktree);
+}
+
+}  // namespace harness

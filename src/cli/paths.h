@@ -1,0 +1,25 @@
+// How a client finds its worktree and its daemon's socket (DESIGN §1).
+#pragma once
+
+#include <filesystem>
+
+namespace harness {
+
+// $HARNESS_WORKTREE if set, else the nearest directory upwards from the cwd that holds a
+// ".git" entry (what `git rev-parse --show-toplevel` finds, without starting git), else the
+// cwd. Always absolute and canonical.
+std::filesystem::path resolve_worktree();
+
+// $HARNESS_SOCKET if set, else default_socket_path(worktree).
+std::filesystem::path resolve_socket(const std::filesystem::path& worktree);
+
+// ${XDG_RUNTIME_DIR:-/tmp}/harness-$USER/<12 hex digits of a hash of the worktree>.sock: one
+// daemon per worktree, so two repositories never share one by accident. Creates the
+// directory with mode 0700; throws Error::io when it exists but is not a directory owned by
+// this user with no access for others.
+std::filesystem::path default_socket_path(const std::filesystem::path& worktree);
+
+// The user name for file names: $USER, else the password database, else the numeric uid.
+std::string current_user_name();
+
+}  // namespace harness

@@ -1,0 +1,226 @@
+#include "cli/worker_id.h"
+
+#include <fcntl.h>
+#include <pwd.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <optional>
+#include <random>
+#include <string_view>
+#include <vector>
+
+#include "core/error.h"
+
+namespace harness {
+namespace {
+
+constexpr std::size_t kMaxIdLength = 128;
+// A valid file is one short line; reading a little more tells "too long" from "just right".
+constexpr std::size_t kMaxFileBytes = 4096;
+// Creation retries when the file vanishes between losing the link race and reading it.
+constexpr int kCreateAttempts = 5;
+
+std::optional<std::string> env(const char* name) {
+  const char* value = std::getenv(name);
+  if (value == nullptr || *value == '\0') return std::nullopt;
+  return std::string(value);
+}
+
+std::string user_name() {
+  // A '/' would make the file name a path into some other directory.
+  if (auto user = env("USER"); user && user->find('/') == std::string::npos) return *user;
+  const uid_t uid = ::geteuid();
+  std::vector<char> buf(16 * 1024);
+  passwd pw{};
+  passwd* found = nullptr;
+  if (::getpwuid_r(uid, &pw, buf.data(), buf.size(), &found) == 0 && found != nullptr &&
+      found->pw_name != nullptr && *found->pw_name != '\0') {
+    return found->pw_name;
+  }
+  return std::to_string(uid);
+}
+
+std::uint32_t random_u32() {
+  std::uint32_t value = 0;
+  if (::getrandom(&value, sizeof value, 0) == static_cast<ssize_t>(sizeof value)) return value;
+  return std::random_device{}();
+}
+
+std::string hex8(std::uint32_t value) {
+  char buf[9];
+  std::snprintf(buf, sizeof buf, "%08x", value);
+  return buf;
+}
+
+std::string fresh_worker_id() { return "worker-" + hex8(random_u32()); }
+
+bool is_id_char(char c) { return c > ' ' && c < 0x7f; }
+
+std::string_view trim(std::string_view s) {
+  const auto space = [](char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; };
+  while (!s.empty() && space(s.front())) s.remove_prefix(1);
+  while (!s.empty() && space(s.back())) s.remove_suffix(1);
+  return s;
+}
+
+// Closes a file descriptor when it goes out of scope.
+class ScopedFd {
+ public:
+  explicit ScopedFd(int fd) : fd_(fd) {}
+  ~ScopedFd() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  ScopedFd(const ScopedFd&) = delete;
+  ScopedFd& operator=(const ScopedFd&) = delete;
+  int get() const { return fd_; }
+
+ private:
+  int fd_;
+};
+
+// Removes the temporary file whatever happens after it was created.
+class ScopedUnlink {
+ public:
+  explicit ScopedUnlink(std::filesystem::path path) : path_(std::move(path)) {}
+  ~ScopedUnlink() { ::unlink(path_.c_str()); }
+  ScopedUnlink(const ScopedUnlink&) = delete;
+  ScopedUnlink& operator=(const ScopedUnlink&) = delete;
+
+ private:
+  std::filesystem::path path_;
+};
+
+// An id file we will not use: what is at the path is not ours to trust.
+Error untrusted_file(const std::filesystem::path& file, const std::string& problem) {
+  return Error::conflict("worker id file " + file.string() + " " + problem);
+}
+
+// An id file that is ours but does not hold an id.
+Error bad_content(const std::filesystem::path& file, const std::string& problem) {
+  return Error::corruption("worker id file " + file.string() + " " + problem);
+}
+
+std::string read_all(int fd, const std::filesystem::path& file) {
+  std::string content;
+  char buf[1024];
+  while (content.size() <= kMaxFileBytes) {
+    const ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) throw Error::from_errno("cannot read worker id file " + file.string());
+    if (n == 0) break;
+    content.append(buf, static_cast<std::size_t>(n));
+  }
+  return content;
+}
+
+std::string parse_id(const std::string& content, const std::filesystem::path& file) {
+  if (content.size() > kMaxFileBytes) throw bad_content(file, "is too large to hold an id");
+  const std::string_view id = trim(content);
+  if (id.empty()) throw bad_content(file, "is empty (delete it to get a new id)");
+  if (id.size() > kMaxIdLength) throw bad_content(file, "holds an id longer than 128 characters");
+  for (char c : id) {
+    if (!is_id_char(c)) {
+      throw bad_content(file, "does not hold a single-line id of printable ASCII characters");
+    }
+  }
+  return std::string(id);
+}
+
+// The id in an existing file, or nullopt if there is no file.
+std::optional<std::string> load_worker_id(const std::filesystem::path& file) {
+  // O_NONBLOCK so that a FIFO planted at the path cannot hang us before the type check.
+  const int raw = ::open(file.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+  if (raw < 0) {
+    if (errno == ENOENT) return std::nullopt;
+    if (errno == ELOOP) throw untrusted_file(file, "is a symlink; refusing to follow it");
+    throw Error::from_errno("cannot open worker id file " + file.string());
+  }
+  ScopedFd fd(raw);
+  struct stat st {};
+  if (::fstat(fd.get(), &st) != 0) {
+    throw Error::from_errno("cannot stat worker id file " + file.string());
+  }
+  if (!S_ISREG(st.st_mode)) throw untrusted_file(file, "is not a regular file");
+  if (st.st_uid != ::geteuid()) {
+    throw untrusted_file(file, "is owned by uid " + std::to_string(st.st_uid) + ", not by uid " +
+                                   std::to_string(::geteuid()));
+  }
+  return parse_id(read_all(fd.get(), file), file);
+}
+
+// mkdir -p, with mode 0700 for every directory it creates.
+void create_private_dirs(const std::filesystem::path& dir) {
+  if (dir.empty()) return;
+  struct stat st {};
+  if (::stat(dir.c_str(), &st) == 0) {
+    if (!S_ISDIR(st.st_mode)) throw Error::io(dir.string() + " is not a directory");
+    return;
+  }
+  create_private_dirs(dir.parent_path() == dir ? std::filesystem::path() : dir.parent_path());
+  if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) {
+    throw Error::from_errno("cannot create directory " + dir.string());
+  }
+}
+
+void write_all(int fd, const std::string& data, const std::filesystem::path& file) {
+  std::size_t done = 0;
+  while (done < data.size()) {
+    const ssize_t n = ::write(fd, data.data() + done, data.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) throw Error::from_errno("cannot write " + file.string());
+    done += static_cast<std::size_t>(n);
+  }
+}
+
+// Writes `id` to a private temporary file and links it in as `file`. Returns false if
+// `file` already existed (someone else won the race).
+bool publish_worker_id(const std::filesystem::path& file, const std::string& id) {
+  std::filesystem::path tmp = file;
+  tmp += ".tmp-" + std::to_string(::getpid()) + "-" + hex8(random_u32());
+  const int raw = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+  if (raw < 0) throw Error::from_errno("cannot create " + tmp.string());
+  ScopedUnlink remove_tmp(tmp);
+  {
+    ScopedFd fd(raw);
+    write_all(fd.get(), id + "\n", tmp);
+    // A reader may find `file` the moment it is linked: its content must already be there,
+    // and must survive a crash rather than leave an empty id file behind.
+    if (::fsync(fd.get()) != 0) throw Error::from_errno("cannot fsync " + tmp.string());
+  }
+  if (::link(tmp.c_str(), file.c_str()) == 0) return true;
+  if (errno == EEXIST) return false;
+  throw Error::from_errno("cannot create worker id file " + file.string());
+}
+
+}  // namespace
+
+std::filesystem::path default_worker_id_file() {
+  const std::filesystem::path dir = env("XDG_RUNTIME_DIR").value_or("/tmp");
+  return dir / ("harness-worker-" + user_name() + ".id");
+}
+
+std::string resolve_worker_id() {
+  if (auto id = env("HARNESS_WORKER_ID")) return *id;
+  if (auto file = env("HARNESS_WORKER_ID_FILE")) return load_or_create_worker_id(*file);
+  return load_or_create_worker_id(default_worker_id_file());
+}
+
+std::string load_or_create_worker_id(const std::filesystem::path& file) {
+  for (int attempt = 0; attempt < kCreateAttempts; ++attempt) {
+    if (auto id = load_worker_id(file)) return *id;
+    create_private_dirs(file.parent_path());
+    std::string id = fresh_worker_id();
+    if (publish_worker_id(file, id)) return id;
+    // Lost the race: the winner's file is there now, unless it was deleted again since.
+  }
+  throw Error::conflict("worker id file " + file.string() +
+                        " keeps disappearing while it is being created");
+}
+
+}  // namespace harness

@@ -1,0 +1,121 @@
+#include "core/workflow.h"
+
+#include <algorithm>
+#include <unordered_map>
+
+#include "core/error.h"
+
+namespace harness {
+
+namespace {
+
+using IndexById = std::unordered_map<std::string_view, std::size_t>;
+
+IndexById index_tasks(const Workflow& workflow) {
+  IndexById index;
+  index.reserve(workflow.tasks.size());
+  for (std::size_t i = 0; i < workflow.tasks.size(); ++i) {
+    if (!index.emplace(workflow.tasks[i].id, i).second)
+      throw Error::invalid("Duplicate task id: " + workflow.tasks[i].id);
+  }
+  return index;
+}
+
+// Dependency edges as indices; throws on a missing dependency.
+std::vector<std::vector<std::size_t>> resolve_edges(const Workflow& workflow,
+                                                    const IndexById& index) {
+  std::vector<std::vector<std::size_t>> edges(workflow.tasks.size());
+  for (std::size_t i = 0; i < workflow.tasks.size(); ++i) {
+    const Task& task = workflow.tasks[i];
+    edges[i].reserve(task.dependencies.size());
+    for (const std::string& dep : task.dependencies) {
+      auto it = index.find(dep);
+      if (it == index.end())
+        throw Error::invalid("Missing dependency: " + dep + " (required by " + task.id + ")");
+      edges[i].push_back(it->second);
+    }
+  }
+  return edges;
+}
+
+[[noreturn]] void report_cycle(const Workflow& workflow, const std::vector<std::size_t>& path,
+                               std::size_t back_to) {
+  auto start = std::find(path.begin(), path.end(), back_to);
+  std::string chain;
+  for (auto it = start; it != path.end(); ++it) chain += workflow.tasks[*it].id + " -> ";
+  chain += workflow.tasks[back_to].id;
+  throw Error::invalid("Cycle detected at " + workflow.tasks[back_to].id + ": " + chain);
+}
+
+// Iterative depth-first search with the usual three colours; a grey successor closes a cycle.
+void check_acyclic(const Workflow& workflow, const std::vector<std::vector<std::size_t>>& edges) {
+  enum Colour : unsigned char { kWhite, kGrey, kBlack };
+  std::vector<Colour> colour(edges.size(), kWhite);
+  std::vector<std::size_t> path;       // the grey nodes, root first
+  std::vector<std::size_t> next_edge;  // per path entry: the next edge to follow
+  for (std::size_t root = 0; root < edges.size(); ++root) {
+    if (colour[root] != kWhite) continue;
+    path.push_back(root), next_edge.push_back(0), colour[root] = kGrey;
+    while (!path.empty()) {
+      const std::size_t node = path.back();
+      if (next_edge.back() == edges[node].size()) {
+        colour[node] = kBlack;
+        path.pop_back(), next_edge.pop_back();
+        continue;
+      }
+      const std::size_t succ = edges[node][next_edge.back()++];
+      if (colour[succ] == kGrey) report_cycle(workflow, path, succ);
+      if (colour[succ] == kWhite)
+        path.push_back(succ), next_edge.push_back(0), colour[succ] = kGrey;
+    }
+  }
+}
+
+}  // namespace
+
+void validate_workflow(const Workflow& workflow) {
+  const IndexById index = index_tasks(workflow);
+  check_acyclic(workflow, resolve_edges(workflow, index));
+}
+
+std::vector<std::int64_t> unmet_dependency_counts(const Workflow& workflow) {
+  std::unordered_map<std::string_view, TaskStatus> status;
+  status.reserve(workflow.tasks.size());
+  for (const Task& task : workflow.tasks) status.emplace(task.id, task.status);
+
+  std::vector<std::int64_t> counts;
+  counts.reserve(workflow.tasks.size());
+  std::vector<std::string_view> distinct;
+  for (const Task& task : workflow.tasks) {
+    distinct.assign(task.dependencies.begin(), task.dependencies.end());
+    std::sort(distinct.begin(), distinct.end());
+    distinct.erase(std::unique(distinct.begin(), distinct.end()), distinct.end());
+    counts.push_back(std::count_if(distinct.begin(), distinct.end(), [&](std::string_view dep) {
+      return status.at(dep) != TaskStatus::kCompleted;
+    }));
+  }
+  return counts;
+}
+
+StatusCounts count_statuses(const Workflow& workflow) {
+  StatusCounts counts;
+  for (const Task& task : workflow.tasks) {
+    switch (task.status) {
+      case TaskStatus::kPending:
+        ++counts.pending;
+        break;
+      case TaskStatus::kRunning:
+        ++counts.running;
+        break;
+      case TaskStatus::kCompleted:
+        ++counts.completed;
+        break;
+      case TaskStatus::kFailed:
+        ++counts.failed;
+        break;
+    }
+  }
+  return counts;
+}
+
+}  // namespace harness

@@ -1,0 +1,34 @@
+// Graph rules for a workflow (DESIGN §3): every write validates the whole DAG first.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "core/task.h"
+
+namespace harness {
+
+// Throws Error::invalid, writing nothing, when the workflow is not a valid plan:
+//   - two tasks share an id: "Duplicate task id: a"
+//   - a dependency names no task: "Missing dependency: ghost (required by a)"
+//   - the graph has a cycle, self-dependencies included:
+//     "Cycle detected at task-1: task-1 -> task-2 -> task-1"
+// Runs in O(tasks + dependencies) without recursion, so 100,000-task chains are fine.
+void validate_workflow(const Workflow& workflow);
+
+// For each task (in plan order), the number of distinct dependencies that are not completed.
+// A task is ready when it is pending and its count is zero. Requires a validated workflow.
+std::vector<std::int64_t> unmet_dependency_counts(const Workflow& workflow);
+
+// Number of tasks per status, and whether any task is unfinished (pending or running).
+struct StatusCounts {
+  std::int64_t pending = 0, running = 0, completed = 0, failed = 0;
+
+  std::int64_t total() const { return pending + running + completed + failed; }
+  bool unfinished() const { return pending + running > 0; }
+};
+
+StatusCounts count_statuses(const Workflow& workflow);
+
+}  // namespace harness

@@ -1,0 +1,507 @@
+#include "exec/git_guard.h"
+
+#include <algorithm>
+#include <iterator>
+#include <map>
+#include <span>
+#include <string_view>
+#include <utility>
+
+#include "core/error.h"
+
+namespace harness {
+
+namespace {
+
+using Args = std::span<const std::string>;
+
+[[noreturn]] void refuse(std::string_view what, std::string_view name, std::string_view why) {
+  throw Error::invalid("git " + std::string(what) + " '" + std::string(name) +
+                       "' is not allowed: " + std::string(why));
+}
+
+[[noreturn]] void refuse_option(std::string_view option, std::string_view why) {
+  refuse("option", option, why);
+}
+
+bool contains(std::string_view letters, char c) {
+  return letters.find(c) != std::string_view::npos;
+}
+
+bool is_one_of(std::span<const std::string_view> list, std::string_view s) {
+  return std::find(list.begin(), list.end(), s) != list.end();
+}
+
+bool is_end_of_options(std::string_view arg) { return arg == "--" || arg == "--end-of-options"; }
+
+// "upload-pack" for "--upload-pack=x"; empty for anything that is not a long option.
+std::string_view long_name(std::string_view arg) {
+  if (arg.size() < 3 || !arg.starts_with("--")) return {};
+  arg.remove_prefix(2);
+  return arg.substr(0, arg.find('='));
+}
+
+// git's option parser takes any unambiguous prefix of a long option ("--upl" for
+// "--upload-pack"). Counting every prefix errs on the safe side: git rejects ambiguous ones.
+bool abbreviates(std::string_view typed, std::string_view option) {
+  return !typed.empty() && option.starts_with(typed);
+}
+
+// ---- Per-subcommand option rules -------------------------------------------------------------
+
+enum class Danger {
+  kAlways,         // refused whatever its value
+  kSlashInValue,   // takes a value; refused when the value contains '/'
+  kAttachedValue,  // takes an optional value, which must be attached; refused when given one
+};
+
+struct LongRule {
+  std::string_view name;
+  Danger danger;
+  std::string_view why;
+  // Also every longer name starting with `name` (shell scripts matching "--tool*"), except
+  // `exempt`.
+  bool longer_names_too = false;
+  std::string_view exempt = {};
+};
+
+struct ShortRule {
+  char letter;
+  Danger danger;
+  std::string_view why;
+};
+
+// How a subcommand's harmless options take values, so that a value is never mistaken for an
+// option. Only what `git <cmd> -h` shows: a letter wrongly listed here could hide the next
+// argument from the check, while a missing one only makes the check stricter.
+struct Syntax {
+  std::string_view value_shorts = {};              // -X <value> or -X<value>
+  std::string_view optional_shorts = {};           // -X[<value>], attached only
+  std::vector<std::string_view> value_longs = {};  // --name <value> (exact names)
+};
+
+struct OptionRules {
+  Syntax syntax = {};
+  std::vector<LongRule> longs = {};
+  std::vector<ShortRule> shorts = {};
+};
+
+bool matches(std::string_view typed, const LongRule& rule) {
+  if (abbreviates(typed, rule.name)) return true;
+  return rule.longer_names_too && typed.starts_with(rule.name) && typed != rule.exempt;
+}
+
+// Applies a value-dependent rule to `value`, shown in the refusal as `shown`.
+void check_value(const std::string& shown, std::string_view value, std::string_view why) {
+  if (value.find('/') != std::string_view::npos) refuse_option(shown, why);
+}
+
+// Checks the long option at args[i]; returns how many following arguments it consumed (0, 1).
+size_t check_long_option(Args args, size_t i, const OptionRules& rules) {
+  const std::string& arg = args[i];
+  const std::string_view name = long_name(arg);
+  const size_t eq = arg.find('=');
+  const bool attached = eq != std::string::npos;
+  const std::string option = "--" + std::string(name);
+  for (const LongRule& rule : rules.longs) {
+    if (!matches(name, rule)) continue;
+    switch (rule.danger) {
+      case Danger::kAlways:
+        refuse_option(option, rule.why);
+      case Danger::kAttachedValue:
+        if (attached) refuse_option(arg, rule.why);
+        return 0;
+      case Danger::kSlashInValue:
+        if (attached) {
+          check_value(arg, std::string_view(arg).substr(eq + 1), rule.why);
+          return 0;
+        }
+        if (i + 1 < args.size()) {
+          check_value(option + " " + args[i + 1], args[i + 1], rule.why);
+          return 1;
+        }
+        return 0;
+    }
+  }
+  const bool takes_value = is_one_of(rules.syntax.value_longs, name);
+  return !attached && takes_value && i + 1 < args.size() ? 1 : 0;
+}
+
+const ShortRule* find_short_rule(const OptionRules& rules, char letter) {
+  for (const ShortRule& rule : rules.shorts) {
+    if (rule.letter == letter) return &rule;
+  }
+  return nullptr;
+}
+
+// Checks the cluster of short options at args[i] ("-qu prog"); returns how many following
+// arguments it consumed (0, 1).
+size_t check_short_options(Args args, size_t i, const OptionRules& rules) {
+  const std::string& arg = args[i];
+  for (size_t j = 1; j < arg.size(); ++j) {
+    const char letter = arg[j];
+    const std::string_view rest = std::string_view(arg).substr(j + 1);
+    const std::string option = std::string("-") + letter;
+    const bool next_exists = i + 1 < args.size();
+    if (const ShortRule* rule = find_short_rule(rules, letter)) {
+      switch (rule->danger) {
+        case Danger::kAlways:
+          refuse_option(option, rule->why);
+        case Danger::kAttachedValue:
+          if (!rest.empty()) refuse_option(option + std::string(rest), rule->why);
+          return 0;
+        case Danger::kSlashInValue:
+          if (!rest.empty()) {
+            check_value(option + std::string(rest), rest, rule->why);
+            return 0;
+          }
+          if (next_exists) check_value(option + " " + args[i + 1], args[i + 1], rule->why);
+          return next_exists ? 1 : 0;
+      }
+    }
+    if (contains(rules.syntax.value_shorts, letter)) return rest.empty() && next_exists ? 1 : 0;
+    if (contains(rules.syntax.optional_shorts, letter)) return 0;
+  }
+  return 0;
+}
+
+void check_options(Args args, const OptionRules& rules) {
+  for (size_t i = 0; i < args.size(); ++i) {
+    const std::string& arg = args[i];
+    if (is_end_of_options(arg)) return;
+    if (arg.starts_with("--")) {
+      i += check_long_option(args, i, rules);
+    } else if (arg.size() > 1 && arg[0] == '-') {
+      i += check_short_options(args, i, rules);
+    }
+  }
+}
+
+constexpr std::string_view kRunsUploadPack =
+    "it names the program git runs for the other side of the transfer (run locally through a "
+    "shell when the repository is local)";
+constexpr std::string_view kSetsConfig =
+    "it sets git configuration, which can name programs to run (core.pager, core.sshCommand, "
+    "core.fsmonitor, alias.*, ...)";
+constexpr std::string_view kTemplate =
+    "it copies hooks from a directory of the caller's choice, and git runs them";
+constexpr std::string_view kStrategy =
+    "git runs git-merge-<strategy>, and a strategy containing '/' makes that a path to any "
+    "program";
+constexpr std::string_view kTool =
+    "a tool name containing '/' makes git's shell code source a file of the caller's choice";
+
+// The subcommands with options to refuse, and how their other options take values.
+const std::map<std::string_view, OptionRules>& option_rules() {
+  constexpr std::string_view kRunsShellCommand = "it runs a shell command after each commit";
+  constexpr std::string_view kRunsExtcmd = "it runs the given command on every changed file";
+  constexpr std::string_view kRunsPager = "it runs the given program on the matching files";
+  static const auto* const rules = new std::map<std::string_view, OptionRules>{
+      {"clone",
+       {.syntax = {.value_shorts = "jobuc",
+                   .value_longs = {"jobs", "template", "reference", "reference-if-able", "origin",
+                                   "branch", "upload-pack", "depth", "shallow-since",
+                                   "shallow-exclude", "separate-git-dir", "config", "server-option",
+                                   "filter", "bundle-uri"}},
+        .longs = {{"upload-pack", Danger::kAlways, kRunsUploadPack},
+                  {"config", Danger::kAlways, kSetsConfig},
+                  {"template", Danger::kAlways, kTemplate}},
+        .shorts = {{'u', Danger::kAlways, kRunsUploadPack}, {'c', Danger::kAlways, kSetsConfig}}}},
+      {"init",
+       {.syntax = {.value_shorts = "b",
+                   .value_longs = {"template", "separate-git-dir", "initial-branch",
+                                   "object-format"}},
+        .longs = {{"template", Danger::kAlways, kTemplate}}}},
+      {"rebase",
+       {.syntax = {.value_shorts = "CX",
+                   .optional_shorts = "Sr",
+                   .value_longs = {"onto", "whitespace", "empty", "strategy-option"}},
+        .longs = {{"exec", Danger::kAlways, kRunsShellCommand},
+                  {"strategy", Danger::kSlashInValue, kStrategy}},
+        .shorts = {{'x', Danger::kAlways, kRunsShellCommand},
+                   {'s', Danger::kSlashInValue, kStrategy}}}},
+      {"merge",
+       {.syntax = {.value_shorts = "XmF",
+                   .optional_shorts = "S",
+                   .value_longs = {"cleanup", "strategy-option", "message", "file", "into-name"}},
+        .longs = {{"strategy", Danger::kSlashInValue, kStrategy}},
+        .shorts = {{'s', Danger::kSlashInValue, kStrategy}}}},
+      {"pull",
+       {.syntax = {.value_shorts = "Xo",
+                   .optional_shorts = "rSj",
+                   .value_longs = {"cleanup", "strategy-option", "upload-pack", "depth",
+                                   "shallow-since", "shallow-exclude", "deepen", "refmap",
+                                   "server-option", "negotiation-tip"}},
+        .longs = {{"strategy", Danger::kSlashInValue, kStrategy}},
+        .shorts = {{'s', Danger::kSlashInValue, kStrategy}}}},
+      // -s is --signoff here; the strategy has no short form.
+      {"cherry-pick",
+       {.syntax = {.value_shorts = "mX",
+                   .optional_shorts = "S",
+                   .value_longs = {"cleanup", "mainline", "strategy-option"}},
+        .longs = {{"strategy", Danger::kSlashInValue, kStrategy}}}},
+      {"revert",
+       {.syntax = {.value_shorts = "mX",
+                   .optional_shorts = "S",
+                   .value_longs = {"cleanup", "mainline", "strategy-option"}},
+        .longs = {{"strategy", Danger::kSlashInValue, kStrategy}}}},
+      {"difftool",
+       {.longs = {{"extcmd", Danger::kAlways, kRunsExtcmd}, {"tool", Danger::kSlashInValue, kTool}},
+        .shorts = {{'x', Danger::kAlways, kRunsExtcmd}, {'t', Danger::kSlashInValue, kTool}}}},
+      // A shell script: it takes any "--tool*" but --tool-help as --tool, and -O<orderfile>.
+      {"mergetool",
+       {.syntax = {.optional_shorts = "O"},
+        .longs = {{"tool", Danger::kSlashInValue, kTool, true, "tool-help"}},
+        .shorts = {{'t', Danger::kSlashInValue, kTool}}}},
+      {"grep",
+       {.syntax = {.value_shorts = "efABCm",
+                   .value_longs = {"max-depth", "context", "before-context", "after-context",
+                                   "threads", "max-count"}},
+        .longs = {{"open-files-in-pager", Danger::kAttachedValue, kRunsPager}},
+        .shorts = {{'O', Danger::kAttachedValue, kRunsPager}}}},
+  };
+  return *rules;
+}
+
+// ---- Subcommands with rules of their own -----------------------------------------------------
+
+void check_subcommand(const std::string& name, Args args);
+
+bool is_config_write(std::string_view name) {
+  constexpr std::string_view kWrites[] = {
+      "add", "replace-all", "unset", "unset-all", "rename-section", "remove-section", "edit"};
+  return is_one_of(kWrites, name);
+}
+
+constexpr std::string_view kConfigReadsOnly =
+    "only the reading forms of git config are allowed (--get, --get-all, --get-regexp, "
+    "--get-urlmatch, --list, ... spelled out in full)";
+
+// Returns whether the option is a read action; refuses anything that is not a known read form.
+bool check_config_long(std::string_view name) {
+  constexpr std::string_view kReads[] = {"get",  "get-all",   "get-regexp",   "get-urlmatch",
+                                         "list", "get-color", "get-colorbool"};
+  constexpr std::string_view kModifiers[] = {
+      "global",      "system",  "local",      "worktree",    "file",        "blob",
+      "type",        "bool",    "int",        "bool-or-int", "bool-or-str", "path",
+      "expiry-date", "null",    "name-only",  "includes",    "no-includes", "show-origin",
+      "show-scope",  "default", "fixed-value"};
+  if (is_one_of(kReads, name)) return true;
+  if (is_one_of(kModifiers, name)) return false;
+  refuse_option("--" + std::string(name),
+                is_config_write(name) ? "it changes git configuration" : kConfigReadsOnly);
+}
+
+// `git config` may only read: read options are allowed, and so is the one-argument form
+// (`git config <name>`); everything that writes, or that we do not know, is refused.
+void check_config(Args args) {
+  constexpr std::string_view kTakesValue[] = {"file", "blob", "type", "default"};
+  bool read_action = false;
+  std::vector<std::string> positionals;
+  for (size_t i = 0; i < args.size(); ++i) {
+    const std::string& arg = args[i];
+    if (is_end_of_options(arg)) {
+      positionals.insert(positionals.end(), args.begin() + i + 1, args.end());
+      break;
+    }
+    if (arg.starts_with("--")) {
+      const std::string_view name = long_name(arg);
+      read_action = check_config_long(name) || read_action;
+      if (arg.find('=') == std::string::npos && is_one_of(kTakesValue, name)) ++i;
+    } else if (arg.size() > 1 && arg[0] == '-') {
+      for (size_t j = 1; j < arg.size(); ++j) {
+        const char letter = arg[j];
+        if (letter == 'l') {
+          read_action = true;
+        } else if (letter == 'f' || letter == 't') {
+          if (j + 1 == arg.size()) ++i;  // the value is the next argument
+          break;
+        } else if (letter != 'z') {
+          refuse_option(std::string("-") + letter,
+                        letter == 'e' ? "it changes git configuration" : kConfigReadsOnly);
+        }
+      }
+    } else {
+      positionals.push_back(arg);
+    }
+  }
+  if (!read_action && positionals.size() >= 2) {
+    throw Error::invalid("git config " + positionals[0] + " " + positionals[1] +
+                         " is not allowed: it sets configuration; only reads are allowed");
+  }
+}
+
+// git-submodule.sh takes -q/--quiet/--cached, then the first other word is the command.
+void check_submodule(Args args) {
+  for (const std::string& arg : args) {
+    if (arg == "-q" || arg == "--quiet" || arg == "--cached") continue;
+    if (arg == "foreach") {
+      refuse("subcommand", "submodule foreach", "it runs a shell command in every submodule");
+    }
+    return;
+  }
+}
+
+// `git bisect view [<args>]` runs `git log <args>` when they start with an option, the program
+// itself for "tig" and "git*", and `git <args>` otherwise.
+void check_bisect_view(Args args) {
+  if (args.empty()) return;  // gitk or git log
+  const std::string& first = args[0];
+  if (first.starts_with("-")) {
+    check_subcommand("log", args);
+  } else if (first == "tig" || first.starts_with("git")) {
+    refuse("subcommand", "bisect view " + first, "it runs that program");
+  } else {
+    check_subcommand(first, args.subspan(1));
+  }
+}
+
+void check_bisect(Args args) {
+  if (args.empty()) return;
+  if (args[0] == "run") {
+    refuse("subcommand", "bisect run", "it runs the given command at every step");
+  }
+  if (args[0] == "view" || args[0] == "visualize") check_bisect_view(args.subspan(1));
+}
+
+// git hook run [--ignore-missing] [--to-stdin=<path>] <hook-name> [-- <hook-args>]
+void check_hook(Args args) {
+  for (size_t i = 0; i < args.size(); ++i) {
+    const std::string& arg = args[i];
+    if (is_end_of_options(arg)) return;
+    if (arg == "--to-stdin") {
+      ++i;
+    } else if (!arg.starts_with("-") && arg.find('/') != std::string::npos) {
+      refuse("hook name", arg, "it would run a file outside the hooks directory");
+    }
+  }
+}
+
+void check_maintenance(Args args) {
+  if (args.empty() || args[0] == "run") return;
+  refuse("subcommand", "maintenance " + args[0],
+         "only 'maintenance run' is allowed; the others edit global configuration and install "
+         "scheduled jobs");
+}
+
+// ---- Rules for every subcommand --------------------------------------------------------------
+
+void check_transport_options(Args args) {
+  static constexpr std::string_view kNames[] = {"upload-pack", "receive-pack", "exec"};
+  for (const std::string& arg : args) {
+    const std::string_view name = long_name(arg);
+    for (const std::string_view option : kNames) {
+      if (abbreviates(name, option)) refuse_option("--" + std::string(name), kRunsUploadPack);
+    }
+  }
+}
+
+void check_output_option(const std::string& subcommand, Args args) {
+  if (subcommand == "archive") return;
+  for (const std::string& arg : args) {
+    if (is_end_of_options(arg)) return;
+    if (arg == "--output" || arg.starts_with("--output=")) {
+      refuse_option("--output",
+                    "it writes to a file of the caller's choice (such as .git/config); the reply "
+                    "carries stdout anyway");
+    }
+  }
+}
+
+// git's own commands (git --list-cmds=builtins,main on git 2.39) that check_name lets through;
+// sorted, for binary search.
+// clang-format off
+constexpr std::string_view kKnownSubcommands[] = {
+    "add", "am", "annotate", "apply", "archive", "bisect", "blame", "branch", "bugreport", "bundle",
+    "cat-file", "check-attr", "check-ignore", "check-mailmap", "check-ref-format", "checkout",
+    "checkout-index", "cherry", "cherry-pick", "clean", "clone", "column", "commit", "commit-graph",
+    "commit-tree", "config", "count-objects", "credential", "credential-cache", "credential-store",
+    "describe", "diagnose", "diff", "diff-files", "diff-index", "diff-tree", "difftool",
+    "fast-export", "fast-import", "fetch", "fetch-pack", "fmt-merge-msg", "for-each-ref",
+    "format-patch", "fsck", "fsck-objects", "gc", "get-tar-commit-id", "grep", "hash-object",
+    "help", "hook", "http-backend", "http-fetch", "http-push", "imap-send", "index-pack", "init",
+    "init-db", "interpret-trailers", "log", "ls-files", "ls-remote", "ls-tree", "mailinfo",
+    "mailsplit", "maintenance", "merge", "merge-base", "merge-file", "merge-octopus",
+    "merge-one-file", "merge-ours", "merge-recursive", "merge-recursive-ours",
+    "merge-recursive-theirs", "merge-resolve", "merge-subtree", "merge-tree", "mergetool", "mktag",
+    "mktree", "multi-pack-index", "mv", "name-rev", "notes", "pack-objects", "pack-redundant",
+    "pack-refs", "patch-id", "pickaxe", "prune", "prune-packed", "pull", "push", "quiltimport",
+    "range-diff", "read-tree", "rebase", "receive-pack", "reflog", "remote", "remote-fd",
+    "remote-ftp", "remote-ftps", "remote-http", "remote-https", "repack", "replace", "request-pull",
+    "rerere", "reset", "restore", "rev-list", "rev-parse", "revert", "rm", "send-pack", "shortlog",
+    "show", "show-branch", "show-index", "show-ref", "sparse-checkout", "stage", "stash", "status",
+    "stripspace", "submodule", "subtree", "switch", "symbolic-ref", "tag", "unpack-file",
+    "unpack-objects", "update-index", "update-ref", "update-server-info", "upload-archive",
+    "upload-pack", "var", "verify-commit", "verify-pack", "verify-tag", "version", "whatchanged",
+    "worktree", "write-tree"};
+// clang-format on
+static_assert(std::ranges::is_sorted(kKnownSubcommands));
+
+void check_name(const std::string& name) {
+  static constexpr std::pair<std::string_view, std::string_view> kRefused[] = {
+      {"filter-branch", "it runs the shell commands given as filters"},
+      {"for-each-repo", "it runs a git command line in every repository a config key lists"},
+      {"instaweb", "it starts a web server and a browser, which its options may name"},
+      {"merge-index", "it runs the merge program named on its command line"},
+      {"daemon", "it serves repositories to the network and runs its --access-hook program"},
+      {"shell", "it runs the command given with -c"},
+      {"remote-ext", "its URL is a command line to run"},
+  };
+  if (name.find('/') != std::string::npos) {
+    refuse("subcommand", name, "git would run git-<name> as a path relative to the cwd");
+  }
+  if (name.find("--") != std::string::npos) {
+    refuse("subcommand", name, "internal helpers are not for direct use and can run programs");
+  }
+  for (const auto& [refused, why] : kRefused) {
+    if (name == refused) refuse("subcommand", name, why);
+  }
+  if (!std::binary_search(std::begin(kKnownSubcommands), std::end(kKnownSubcommands), name)) {
+    refuse("subcommand", name,
+           "it is not one of git's own commands; an alias or a git-* program on PATH could run "
+           "anything");
+  }
+}
+
+void check_subcommand(const std::string& name, Args args) {
+  check_name(name);
+  if (const auto it = option_rules().find(name); it != option_rules().end()) {
+    check_options(args, it->second);
+  }
+  if (name == "config") check_config(args);
+  if (name == "submodule") check_submodule(args);
+  if (name == "bisect") check_bisect(args);
+  if (name == "hook") check_hook(args);
+  if (name == "maintenance") check_maintenance(args);
+  check_output_option(name, args);
+  check_transport_options(args);
+}
+
+}  // namespace
+
+void check_git_args(const std::vector<std::string>& args) {
+  // Global options that take the next argument as their value.
+  constexpr std::string_view kTakesValue[] = {"-C",          "--git-dir",      "--work-tree",
+                                              "--namespace", "--super-prefix", "--shallow-file"};
+  const Args all(args);
+  for (size_t i = 0; i < all.size(); ++i) {
+    const std::string& arg = all[i];
+    if (!arg.starts_with("-")) {
+      check_subcommand(arg, all.subspan(i + 1));
+      return;
+    }
+    // git turns these into `git help ...` / `git version`: nothing else runs.
+    if (arg == "--help" || arg == "-h" || arg == "--version" || arg == "-v") return;
+    if (arg.starts_with("-c")) refuse_option("-c", kSetsConfig);
+    if (arg == "--config-env" || arg.starts_with("--config-env=")) {
+      refuse_option("--config-env", kSetsConfig);
+    }
+    if (arg.starts_with("--exec-path=")) {
+      refuse_option("--exec-path",
+                    "git would run its commands from a directory of the caller's choice");
+    }
+    if (is_one_of(kTakesValue, arg)) ++i;
+  }
+}
+
+}  // namespace harness

@@ -1,0 +1,84 @@
+// What the daemon's `git` command lets a client ask of git (DESIGN.md §2, §5).
+//
+// The `git` command exists so that agents can use git — serialised, in the worktree — without
+// being handed a general way to run programs. Git runs programs for many reasons. Those chosen
+// by the repository and the user (hooks, the configured pager, editor, diff and merge drivers,
+// credential helpers, ssh; aliases; git-* programs on the daemon's PATH) are trusted: the
+// daemon's environment and configuration decide them, not the request. What a request must not
+// do is name a program for git to run, or change git's configuration, through its arguments.
+//
+// THE RULE, checked by check_git_args (git 2.39's behaviour, verified on this machine):
+//
+// 1. Global options (before the subcommand). Refused: -c <name>=<value> (also -c<name>=<value>),
+//    --config-env <name>=<var> (also --config-env=...), --exec-path=<dir> (git would run its
+//    commands from that directory). Allowed: bare --exec-path (it only prints), -C, --git-dir,
+//    --work-tree, --namespace, -p/-P, --bare, ... ; --help/-h/--version/-v end the checking
+//    (git then only shows help or its version).
+//
+// 2. The subcommand must be one of git's own commands. Refused:
+//    - names containing '/': git runs "git-<name>" as a path relative to the cwd;
+//    - internal helpers, whose names contain "--" (submodule--helper foreach, ...);
+//    - aliases and any other unknown name: an alias may be "!shell code", an unknown name runs
+//      git-<name> from PATH, and help.autocorrect may turn a typo into any command;
+//    - commands whose job is to run programs: filter-branch, for-each-repo, instaweb,
+//      merge-index, daemon (--access-hook), shell, remote-ext.
+//
+// 3. Everywhere after the subcommand, even after "--": --upload-pack, --receive-pack and --exec,
+//    with or without "=value", and any abbreviation of them (git accepts unique prefixes such as
+//    --upl). They name the program run for the other side of a transport — locally, through a
+//    shell, for a local repository. "--" does not protect: pull, remote update, subtree and
+//    request-pull hand their positional arguments on to fetch/push/ls-remote unguarded.
+//
+// 4. Per subcommand, reading options the way git's parser does: up to "--" or
+//    "--end-of-options"; long options also when abbreviated; short options clustered (-qu x),
+//    with values attached (-ux) or separate (-u x); an option that takes a value consumes it, so
+//    `commit -m -c` is a message, not an option.
+//    - clone: -u/--upload-pack, -c/--config, --template (hooks copied from a directory of the
+//      caller's choice run during the clone); init: --template.
+//    - config: only reads. Allowed options: --get, --get-all, --get-regexp, --get-urlmatch,
+//      -l/--list, --get-color, --get-colorbool, --global/--system/--local/--worktree,
+//      -f/--file, --blob, -t/--type and the type flags (--bool, --int, --bool-or-int,
+//      --bool-or-str, --path, --expiry-date), -z/--null, --name-only, --[no-]includes,
+//      --show-origin, --show-scope, --default, --fixed-value (all spelled out in full). Without
+//      a read option, only `git config <name>` (one argument) — two or more set a value.
+//    - rebase: -x/--exec (a shell command after every commit).
+//    - merge, pull, rebase (-s/--strategy) and cherry-pick, revert (--strategy): a strategy
+//      containing '/', since git runs "git-merge-<strategy>" and a '/' makes that a relative
+//      path to any program.
+//    - difftool: -x/--extcmd; difftool and mergetool: -t/--tool containing '/' (the tool name is
+//      a file under git's mergetools directory that git's shell code sources).
+//    - grep: -O<pager> / --open-files-in-pager=<pager> (a bare -O, the configured pager, is ok).
+//    - submodule: foreach. bisect: run; `bisect view|visualize <args>` runs `git log <args>`,
+//      `git <args>` or the program <args> names, so it is checked as that git command, and
+//      refused when it names a program (tig, git*).
+//    - hook run: a hook name containing '/' (it would run a file outside the hooks directory).
+//    - maintenance: only `run` (start/stop/register/unregister edit the user's global
+//      configuration and crontab or systemd timers).
+//
+// 5. --output / --output=<file> before "--", in any subcommand except archive: it writes git's
+//    output to a file of the caller's choosing — .git/config, say — and the reply carries stdout
+//    anyway. (archive --output writes a tar or zip, which can be neither.)
+//
+// Legitimate look-alikes pass: add -u, commit -u/--untracked-files, status -u, fetch -u
+// (--update-head-ok), push -u and branch -u (upstream), tag -u (a key id), log/diff/show -c
+// (combined diff), cherry-pick -x, clean -x, grep -c, merge -s ours, -C <dir>, option values
+// (commit -m -c) and paths after "--" (add -- -c).
+//
+// Limits, on purpose: refusals err on the safe side, so a value that looks like a refused
+// option can be refused too (commit -m --exec, log --grep --output). And no argument check can
+// stop a repository whose configuration or hooks the caller can write (its worktree's .git, a
+// repository it creates and points -C/--git-dir at, checkout-index --prefix=.git/) from running
+// programs: sandbox the agent if that matters.
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace harness {
+
+// `args` are the arguments after "git" itself. Returns when they are allowed by the rule above;
+// otherwise throws Error::invalid with "git option '<option>' is not allowed: <why>" (or
+// "git subcommand '<name>' ..." / "git hook name '<name>' ..." / "git config <name> <value> ...").
+void check_git_args(const std::vector<std::string>& args);
+
+}  // namespace harness

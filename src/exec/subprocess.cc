@@ -1,0 +1,508 @@
+#include "exec/subprocess.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/eventfd.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <array>
+#include <cerrno>
+#include <cstring>
+#include <string_view>
+
+#include "core/error.h"
+#include "exec/program_lookup.h"
+#include "exec/signal_name.h"
+#include "exec/unique_fd.h"
+
+extern char** environ;
+
+namespace harness {
+
+namespace {
+
+using SteadyClock = std::chrono::steady_clock;
+using std::chrono::milliseconds;
+
+// How long output is still collected once the child has exited, for a grandchild that keeps
+// the pipes open: long enough for what is already in the pipes, short enough not to matter.
+constexpr milliseconds kDrainAfterExit{200};
+// Without a pidfd (a seccomp profile may forbid pidfd_open), how often we look for the exit.
+constexpr milliseconds kExitPollInterval{10};
+constexpr std::size_t kReadChunk = 64 * 1024;
+// Reads per stream per wakeup, so that a chatty stream cannot starve the deadline checks.
+constexpr int kReadsPerWakeup = 16;
+
+[[noreturn]] void throw_errno(int error, const std::string& what) {
+  errno = error;
+  throw Error::from_errno(what);
+}
+
+void check_spawn_call(int rc, const char* what) {
+  if (rc != 0) throw_errno(rc, what);
+}
+
+bool has_nul(const std::string& s) { return s.find('\0') != std::string::npos; }
+
+void validate(const CommandSpec& spec) {
+  if (spec.args.empty()) throw Error::invalid("a command needs at least a program name");
+  for (const std::string& arg : spec.args) {
+    if (has_nul(arg)) throw Error::invalid("a command argument contains a NUL byte");
+  }
+  if (has_nul(spec.cwd)) throw Error::invalid("the working directory contains a NUL byte");
+  for (const auto& [name, value] : spec.env) {
+    if (name.empty() || name.find('=') != std::string::npos || has_nul(name)) {
+      throw Error::invalid("invalid environment variable name '" + name + "'");
+    }
+    if (has_nul(value)) {
+      throw Error::invalid("environment variable '" + name + "' contains a NUL byte");
+    }
+  }
+}
+
+using Environment = std::map<std::string, std::string>;
+
+// The daemon's environment with `overrides` laid over it.
+Environment merged_environment(const Environment& overrides) {
+  Environment env;
+  for (char** entry = environ; entry != nullptr && *entry != nullptr; ++entry) {
+    const std::string_view text(*entry);
+    const size_t eq = text.find('=');
+    if (eq == std::string_view::npos) continue;
+    env.emplace(text.substr(0, eq), text.substr(eq + 1));  // the first one wins, as in getenv
+  }
+  for (const auto& [name, value] : overrides) env[name] = value;
+  return env;
+}
+
+std::vector<std::string> flatten(const Environment& env) {
+  std::vector<std::string> entries;
+  entries.reserve(env.size());
+  for (const auto& [name, value] : env) entries.push_back(name + "=" + value);
+  return entries;
+}
+
+std::optional<std::string> lookup(const Environment& env, const std::string& name) {
+  const auto it = env.find(name);
+  if (it == env.end()) return std::nullopt;
+  return it->second;
+}
+
+// A NULL-terminated char* array over strings that outlive it, as exec wants.
+class CStringArray {
+ public:
+  explicit CStringArray(const std::vector<std::string>& strings) {
+    pointers_.reserve(strings.size() + 1);
+    for (const std::string& s : strings) pointers_.push_back(const_cast<char*>(s.c_str()));
+    pointers_.push_back(nullptr);
+  }
+  char* const* get() const { return pointers_.data(); }
+
+ private:
+  std::vector<char*> pointers_;
+};
+
+// Opens the child's working directory up front, so that a bad cwd is reported precisely;
+// the child changes into it with fchdir. Returns an invalid fd with errno set on failure.
+UniqueFd open_directory(const std::string& path) {
+  UniqueFd fd(::open(path.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+  if (!fd) return fd;
+  if (faccessat(fd.get(), ".", X_OK, AT_EACCESS) != 0) return UniqueFd();  // no search permission
+  return fd;
+}
+
+// Moves `fd` to 3 or above: dup2 onto 0..2 in the child must never meet itself, which could
+// happen if the daemon runs with its standard streams closed.
+UniqueFd above_stdio(UniqueFd fd) {
+  if (fd.get() > STDERR_FILENO) return fd;
+  UniqueFd moved(fcntl(fd.get(), F_DUPFD_CLOEXEC, STDERR_FILENO + 1));
+  if (!moved) throw Error::from_errno("fcntl(F_DUPFD_CLOEXEC)");
+  return moved;
+}
+
+struct Pipe {
+  UniqueFd read;
+  UniqueFd write;
+};
+
+Pipe make_output_pipe() {
+  int fds[2];
+  if (pipe2(fds, O_CLOEXEC) != 0) throw Error::from_errno("pipe2");
+  Pipe pipe{UniqueFd(fds[0]), UniqueFd(fds[1])};
+  pipe.read = above_stdio(std::move(pipe.read));
+  pipe.write = above_stdio(std::move(pipe.write));
+  // Only our end is non-blocking: the child should simply block when we fall behind.
+  const int flags = fcntl(pipe.read.get(), F_GETFL);
+  if (flags < 0 || fcntl(pipe.read.get(), F_SETFL, flags | O_NONBLOCK) != 0) {
+    throw Error::from_errno("fcntl(O_NONBLOCK)");
+  }
+  return pipe;
+}
+
+struct FileActions {
+  FileActions() { check_spawn_call(posix_spawn_file_actions_init(&value), "posix_spawn"); }
+  ~FileActions() { posix_spawn_file_actions_destroy(&value); }
+  FileActions(const FileActions&) = delete;
+  FileActions& operator=(const FileActions&) = delete;
+  posix_spawn_file_actions_t value;
+};
+
+struct SpawnAttributes {
+  SpawnAttributes() { check_spawn_call(posix_spawnattr_init(&value), "posix_spawn"); }
+  ~SpawnAttributes() { posix_spawnattr_destroy(&value); }
+  SpawnAttributes(const SpawnAttributes&) = delete;
+  SpawnAttributes& operator=(const SpawnAttributes&) = delete;
+  posix_spawnattr_t value;
+};
+
+struct SpawnOutcome {
+  pid_t pid = -1;
+  int error = 0;  // why the program could not be started (from exec or fchdir in the child)
+};
+
+// posix_spawn rather than fork: the daemon is multi-threaded, and glibc's posix_spawn does
+// everything between clone and exec safely, reporting a failed exec as its return value.
+SpawnOutcome spawn(const std::string& program, char* const* argv, char* const* envp, int cwd_fd,
+                   int stdout_fd, int stderr_fd) {
+  FileActions actions;
+  if (cwd_fd >= 0) {
+    check_spawn_call(posix_spawn_file_actions_addfchdir_np(&actions.value, cwd_fd), "posix_spawn");
+  }
+  check_spawn_call(
+      posix_spawn_file_actions_addopen(&actions.value, STDIN_FILENO, "/dev/null", O_RDONLY, 0),
+      "posix_spawn");
+  check_spawn_call(posix_spawn_file_actions_adddup2(&actions.value, stdout_fd, STDOUT_FILENO),
+                   "posix_spawn");
+  check_spawn_call(posix_spawn_file_actions_adddup2(&actions.value, stderr_fd, STDERR_FILENO),
+                   "posix_spawn");
+  // A descriptor another thread opened without O_CLOEXEC (the daemon's lock file, a client
+  // socket) must not live on in a command that may outlive the daemon.
+  check_spawn_call(posix_spawn_file_actions_addclosefrom_np(&actions.value, STDERR_FILENO + 1),
+                   "posix_spawn");
+
+  // The daemon may block or ignore signals (SIGTERM for an orderly shutdown, SIGPIPE); the
+  // command must start with a clean slate, or a timeout's SIGTERM would not reach it.
+  SpawnAttributes attributes;
+  sigset_t no_signals;
+  sigset_t all_signals;
+  sigemptyset(&no_signals);
+  sigfillset(&all_signals);
+  check_spawn_call(
+      posix_spawnattr_setflags(&attributes.value, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK |
+                                                      POSIX_SPAWN_SETSIGDEF),
+      "posix_spawn");
+  check_spawn_call(posix_spawnattr_setpgroup(&attributes.value, 0), "posix_spawn");
+  check_spawn_call(posix_spawnattr_setsigmask(&attributes.value, &no_signals), "posix_spawn");
+  check_spawn_call(posix_spawnattr_setsigdefault(&attributes.value, &all_signals), "posix_spawn");
+
+  pid_t pid = -1;
+  const int rc = posix_spawn(&pid, program.c_str(), &actions.value, &attributes.value, argv, envp);
+  if (rc != 0) return {-1, rc};
+  return {pid, 0};
+}
+
+std::int64_t elapsed_ms(SteadyClock::time_point start) {
+  return std::chrono::duration_cast<milliseconds>(SteadyClock::now() - start).count();
+}
+
+CommandResult cannot_start(const CommandSpec& spec, const std::string& reason,
+                           SteadyClock::time_point start) {
+  CommandResult result;
+  result.returncode = 127;  // what a shell reports for a command it cannot run
+  result.stderr_text = "harness: cannot run '" + spec.args[0] + "': " + reason + "\n";
+  result.duration_ms = elapsed_ms(start);
+  return result;
+}
+
+// One output stream of the child, of which at most `cap` bytes are kept.
+class Capture {
+ public:
+  Capture(UniqueFd fd, std::size_t cap) : fd_(std::move(fd)), cap_(cap) {}
+
+  bool open() const { return static_cast<bool>(fd_); }
+  int fd() const { return fd_.get(); }
+  std::string& text() { return text_; }
+  bool truncated() const { return truncated_; }
+
+  // Reads what the pipe holds now (up to a limit); closes the stream at end of file.
+  void read_available(char* buffer, std::size_t size) {
+    for (int i = 0; i < kReadsPerWakeup && open(); ++i) {
+      const ssize_t n = ::read(fd_.get(), buffer, size);
+      if (n > 0) {
+        keep(buffer, static_cast<std::size_t>(n));
+      } else if (n < 0 && errno == EINTR) {
+        continue;
+      } else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+        return;
+      } else {
+        fd_.reset();  // end of file, or an error a pipe should never give: the stream is over
+      }
+    }
+  }
+
+ private:
+  void keep(const char* data, std::size_t n) {
+    const std::size_t room = cap_ - std::min(cap_, text_.size());
+    const std::size_t kept = std::min(room, n);
+    text_.append(data, kept);
+    if (kept < n) truncated_ = true;
+  }
+
+  UniqueFd fd_;
+  std::size_t cap_;
+  std::string text_;
+  bool truncated_ = false;
+};
+
+// Tells when the child has exited without reaping it: until we reap, its pid, and with it the
+// process group id, cannot be reused, so signalling the group stays safe.
+class ExitWatch {
+ public:
+  explicit ExitWatch(pid_t pid)
+      : pid_(pid), pidfd_(static_cast<int>(syscall(SYS_pidfd_open, pid, 0))) {}
+
+  // A descriptor that becomes readable when the child exits; -1 if the kernel gave us none,
+  // and then the caller asks has_exited() every kExitPollInterval instead.
+  int fd() const { return pidfd_.get(); }
+
+  bool has_exited() const {
+    siginfo_t info{};
+    while (waitid(P_PID, pid_, &info, WEXITED | WNOHANG | WNOWAIT) != 0) {
+      if (errno != EINTR) return true;  // not waitable at all: nothing left to wait for
+    }
+    return info.si_pid == pid_;
+  }
+
+ private:
+  pid_t pid_;
+  UniqueFd pidfd_;
+};
+
+timespec to_timespec(SteadyClock::duration d) {
+  const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(d).count();
+  if (ns <= 0) return {0, 0};
+  return {static_cast<time_t>(ns / 1'000'000'000), static_cast<long>(ns % 1'000'000'000)};
+}
+
+// Watches a started child until it has exited and its output is collected: reads both pipes,
+// enforces the timeout and reacts to cancellation. If anything throws, the destructor kills
+// the whole group and reaps the child, so nothing is left behind.
+class Supervision {
+ public:
+  Supervision(pid_t pid, const CommandSpec& spec, UniqueFd stdout_fd, UniqueFd stderr_fd,
+              int wake_fd, SteadyClock::time_point start)
+      : pid_(pid),
+        watch_(pid),
+        out_(std::move(stdout_fd), spec.output_cap),
+        err_(std::move(stderr_fd), spec.output_cap),
+        wake_fd_(wake_fd),
+        start_(start),
+        kill_grace_(std::max(spec.kill_grace, milliseconds{0})) {
+    if (spec.timeout) deadline_ = start + std::max(*spec.timeout, milliseconds{0});
+  }
+
+  ~Supervision() {
+    if (reaped_) return;
+    signal_group(SIGKILL);
+    while (waitpid(pid_, nullptr, 0) < 0 && errno == EINTR) {
+    }
+  }
+
+  Supervision(const Supervision&) = delete;
+  Supervision& operator=(const Supervision&) = delete;
+
+  void run() {
+    while (true) {
+      const auto now = SteadyClock::now();
+      enforce_deadlines(now);
+      if (exited_ && ((!out_.open() && !err_.open()) || now >= drain_until_)) return;
+      wait_for_events(now);
+    }
+  }
+
+  CommandResult finish() {
+    int status = 0;
+    while (waitpid(pid_, &status, 0) < 0) {
+      if (errno == EINTR) continue;
+      reaped_ = true;  // whoever took it, it is gone: do not signal its group again
+      throw Error::from_errno("waitpid");
+    }
+    reaped_ = true;
+
+    CommandResult result;
+    if (WIFSIGNALED(status)) {
+      result.returncode = -WTERMSIG(status);
+      result.signal_name = signal_name(WTERMSIG(status));
+    } else {
+      result.returncode = WEXITSTATUS(status);
+    }
+    result.stdout_text = std::move(out_.text());
+    result.stderr_text = std::move(err_.text());
+    result.stdout_truncated = out_.truncated();
+    result.stderr_truncated = err_.truncated();
+    result.timed_out = timed_out_;
+    result.duration_ms = elapsed_ms(start_);
+    return result;
+  }
+
+ private:
+  void enforce_deadlines(SteadyClock::time_point now) {
+    if (exited_) return;
+    if (deadline_ && !terminating_ && now >= *deadline_) {
+      timed_out_ = true;
+      terminate(now);
+    }
+    if (terminating_ && !killed_ && now >= kill_at_) {
+      signal_group(SIGKILL);
+      killed_ = true;
+    }
+  }
+
+  // The earliest moment something must happen without any descriptor becoming ready.
+  std::optional<SteadyClock::time_point> next_wakeup(SteadyClock::time_point now) const {
+    std::optional<SteadyClock::time_point> next;
+    const auto consider = [&next](SteadyClock::time_point t) {
+      if (!next || t < *next) next = t;
+    };
+    if (exited_) {
+      consider(drain_until_);
+      return next;
+    }
+    if (deadline_ && !terminating_) consider(*deadline_);
+    if (terminating_ && !killed_) consider(kill_at_);
+    if (watch_.fd() < 0) consider(now + kExitPollInterval);
+    return next;
+  }
+
+  void wait_for_events(SteadyClock::time_point now) {
+    std::array<pollfd, 4> fds{};
+    nfds_t count = 0;
+    const auto add = [&](int fd) -> int {
+      fds[count] = pollfd{fd, POLLIN, 0};
+      return static_cast<int>(count++);
+    };
+    const int out_slot = out_.open() ? add(out_.fd()) : -1;
+    const int err_slot = err_.open() ? add(err_.fd()) : -1;
+    const int exit_slot = !exited_ && watch_.fd() >= 0 ? add(watch_.fd()) : -1;
+    const int wake_slot = !exited_ && !stop_seen_ ? add(wake_fd_) : -1;
+
+    timespec timeout{};
+    const timespec* timeout_ptr = nullptr;
+    if (const auto next = next_wakeup(now)) {
+      timeout = to_timespec(*next - now);
+      timeout_ptr = &timeout;
+    }
+    if (ppoll(fds.data(), count, timeout_ptr, nullptr) < 0) {
+      if (errno == EINTR) return;
+      throw Error::from_errno("ppoll");
+    }
+
+    if (out_slot >= 0 && fds[out_slot].revents != 0) read(out_);
+    if (err_slot >= 0 && fds[err_slot].revents != 0) read(err_);
+    if (wake_slot >= 0 && fds[wake_slot].revents != 0) on_stop_requested();
+    const bool exited = exit_slot >= 0 ? fds[exit_slot].revents != 0
+                                       : !exited_ && watch_.fd() < 0 && watch_.has_exited();
+    if (exited && !exited_) on_child_exited();
+  }
+
+  void read(Capture& capture) { capture.read_available(buffer_.data(), buffer_.size()); }
+
+  void on_stop_requested() {
+    std::uint64_t count = 0;
+    while (::read(wake_fd_, &count, sizeof count) < 0 && errno == EINTR) {
+    }
+    stop_seen_ = true;
+    if (!terminating_) terminate(SteadyClock::now());
+  }
+
+  void on_child_exited() {
+    exited_ = true;
+    drain_until_ = SteadyClock::now() + kDrainAfterExit;
+    // After a timeout or cancellation nothing of the command may survive. The child is not
+    // reaped yet, so the group id still cannot name anyone else.
+    if (terminating_) signal_group(SIGKILL);
+  }
+
+  void terminate(SteadyClock::time_point now) {
+    signal_group(SIGTERM);
+    terminating_ = true;
+    kill_at_ = now + kill_grace_;
+  }
+
+  // ESRCH (nobody left in the group) is fine; nothing else can fail for our own child.
+  void signal_group(int signum) { ::kill(-pid_, signum); }
+
+  const pid_t pid_;
+  ExitWatch watch_;
+  Capture out_;
+  Capture err_;
+  const int wake_fd_;
+  const SteadyClock::time_point start_;
+  const milliseconds kill_grace_;
+  std::array<char, kReadChunk> buffer_;  // a member, so that nothing here can fail to allocate
+
+  std::optional<SteadyClock::time_point> deadline_;
+  SteadyClock::time_point kill_at_{};
+  SteadyClock::time_point drain_until_{};
+  bool terminating_ = false;
+  bool killed_ = false;
+  bool timed_out_ = false;
+  bool stop_seen_ = false;
+  bool exited_ = false;
+  bool reaped_ = false;
+};
+
+}  // namespace
+
+CommandResult run_command(const CommandSpec& spec, std::stop_token stop) {
+  validate(spec);
+  const auto start = SteadyClock::now();
+
+  const Environment env = merged_environment(spec.env);
+  UniqueFd cwd_fd;
+  if (!spec.cwd.empty()) {
+    cwd_fd = open_directory(spec.cwd);
+    if (!cwd_fd) {
+      return cannot_start(
+          spec, "cannot change directory to '" + spec.cwd + "': " + std::strerror(errno), start);
+    }
+  }
+  const ProgramLookup program =
+      find_program(spec.args[0], lookup(env, "PATH"), cwd_fd ? cwd_fd.get() : AT_FDCWD);
+  if (program.error != 0) return cannot_start(spec, std::strerror(program.error), start);
+
+  Pipe out = make_output_pipe();
+  Pipe err = make_output_pipe();
+  UniqueFd wake(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
+  if (!wake) throw Error::from_errno("eventfd");
+
+  const std::vector<std::string> env_entries = flatten(env);
+  const CStringArray argv(spec.args);
+  const CStringArray envp(env_entries);
+  const SpawnOutcome spawned =
+      spawn(program.path, argv.get(), envp.get(), cwd_fd.get(), out.write.get(), err.write.get());
+  // The child has its own copies now; end of file must depend on the child's alone.
+  out.write.reset();
+  err.write.reset();
+  cwd_fd.reset();
+  if (spawned.error != 0) return cannot_start(spec, std::strerror(spawned.error), start);
+
+  Supervision supervision(spawned.pid, spec, std::move(out.read), std::move(err.read), wake.get(),
+                          start);
+  // Declared after `wake`, so it is gone (and any running callback finished) before the
+  // eventfd closes.
+  const std::stop_callback on_stop(stop, [fd = wake.get()] {
+    const std::uint64_t one = 1;
+    while (::write(fd, &one, sizeof one) < 0 && errno == EINTR) {
+    }
+  });
+  supervision.run();
+  return supervision.finish();
+}
+
+}  // namespace harness

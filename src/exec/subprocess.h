@@ -1,0 +1,69 @@
+// Running one command for a client (DESIGN.md §5): never through a shell, in its own process
+// group, with both output streams captured concurrently, a timeout that takes down the whole
+// group, and a result that says exactly how the command ended.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <stop_token>
+#include <string>
+#include <vector>
+
+namespace harness {
+
+struct CommandSpec {
+  // argv. args[0] is looked up in PATH like execvp does, but with the PATH of the merged
+  // environment below (the child's, not the daemon's). Never run through a shell.
+  std::vector<std::string> args;
+  // Working directory of the child; empty: the caller's. A relative path is relative to the
+  // caller's working directory.
+  std::string cwd;
+  // Merged over the current process environment (these win).
+  std::map<std::string, std::string> env;
+  // nullopt: no limit. When it runs out the process group gets SIGTERM, then SIGKILL after
+  // kill_grace if the child is still alive.
+  std::optional<std::chrono::milliseconds> timeout;
+  std::chrono::milliseconds kill_grace{2000};
+  // Bytes kept per stream; the rest is still read (so the child never blocks) but dropped.
+  std::size_t output_cap = 16 << 20;
+};
+
+struct CommandResult {
+  // The exit status; -signum when a signal ended the child; 127 when it could not be started.
+  int returncode = 0;
+  std::optional<std::string> signal_name;  // "SIGTERM", ...; set iff a signal ended the child
+  std::string stdout_text;
+  std::string stderr_text;  // when the command could not start: "harness: cannot run 'x': why"
+  bool stdout_truncated = false;
+  bool stderr_truncated = false;
+  bool timed_out = false;  // the timeout ran out (whatever then ended the child)
+  std::int64_t duration_ms = 0;
+};
+
+// Runs `spec` to completion on the calling thread and reports how it ended.
+//
+// The child starts in a new process group with stdin on /dev/null, default signal dispositions,
+// an empty signal mask and no file descriptors but 0, 1 and 2 (whatever the daemon has open).
+// It is done when the child itself has exited: output still readable then is collected for a
+// short while (at most ~200 ms), so a background grandchild holding the pipes open cannot
+// stall the caller; such a grandchild is left running unless the command timed out or was
+// cancelled.
+//
+// Ending it early: when the timeout runs out, or when `stop` is requested (the daemon is
+// shutting down; std::stop_token{} never is), the whole process group gets SIGTERM, then
+// SIGKILL after kill_grace if the child has not exited; once the child has exited the rest
+// of its group is killed too. A cancelled command is reported like any other (timed_out stays
+// false; the caller knows it asked to stop).
+//
+// Throws Error::invalid when `args` is empty or an argument, the cwd or the environment
+// contains a NUL byte (or an environment name is empty or contains '='), and Error::io when
+// the operating system fails us (out of descriptors, child not waitable). A program that cannot
+// be started — not found, not executable, bad cwd — is not an error: returncode 127 with the
+// reason on stderr_text. The caller must not reap children behind our back (waitpid(-1) or
+// SIGCHLD set to SIG_IGN).
+CommandResult run_command(const CommandSpec& spec, std::stop_token stop = {});
+
+}  // namespace harness

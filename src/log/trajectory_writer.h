@@ -1,0 +1,80 @@
+// The trajectory: W/.harness/trajectory.jsonl, an append-only log with one JSON object per
+// line for every claim, complete, exec and git (DESIGN.md §3). The state database is the
+// durable record; the log is best effort, so it is written off the hot path and never
+// fsynced. Its one promise is line integrity: a line is torn only by a crash, and the next
+// writer repairs that so readers (who skip unparseable lines) lose only the torn event.
+#pragma once
+
+#include <condition_variable>
+#include <cstdint>
+#include <filesystem>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "core/json.h"
+
+#include "core/clock.h"
+
+namespace harness {
+
+class TrajectoryWriter {
+ public:
+  // Opens `file` for appending (O_APPEND|O_CLOEXEC|O_NOFOLLOW), creating it with mode 0600;
+  // its directory must exist. If the last line is torn (no trailing '\n', e.g. after kill -9)
+  // it is terminated with '\n' so the next event starts on a fresh line. Starts the
+  // background thread that does all writing. `clock` must outlive the writer.
+  // Throws Error if the file cannot be opened, is not a regular file, or is a symlink.
+  explicit TrajectoryWriter(std::filesystem::path file,
+                            const Clock& clock = SystemClock::instance());
+
+  // Writes everything still queued, then stops the background thread.
+  ~TrajectoryWriter();
+
+  TrajectoryWriter(const TrajectoryWriter&) = delete;
+  TrajectoryWriter& operator=(const TrajectoryWriter&) = delete;
+
+  // Queues one event and returns at once: it never waits for the disk, because the daemon
+  // calls it right after a commit. The line written is {"ts": format_iso8601(clock.now()),
+  // <the event's fields>} with "ts" first. Strings that are not valid UTF-8 are written with
+  // U+FFFD in place of the bad bytes. Thread-safe; lines appear in the order of the calls.
+  // Throws Error (kInvalidArgument) if `event` is not a JSON object.
+  void append(Json event);
+
+  // Blocks until every event appended before the call has been handed to write(2) (or
+  // dropped because the write failed). Thread-safe.
+  void flush();
+
+  const std::filesystem::path& path() const { return path_; }
+
+ private:
+  struct Queued {
+    Micros ts;
+    Json event;
+  };
+
+  void run();
+  void write_batch(std::vector<Queued>& batch);
+  void write_bytes(const std::string& bytes);
+
+  const std::filesystem::path path_;
+  const Clock& clock_;
+  int fd_ = -1;
+
+  std::mutex mu_;
+  std::condition_variable queued_cv_;   // the background thread waits for work or stop
+  std::condition_variable written_cv_;  // flush() waits for written_seq_ to catch up
+  std::vector<Queued> queue_;           // guarded by mu_
+  std::uint64_t appended_seq_ = 0;      // guarded by mu_: events appended so far
+  std::uint64_t written_seq_ = 0;       // guarded by mu_: events written (or dropped) so far
+  bool stopping_ = false;               // guarded by mu_
+
+  // Owned by the background thread.
+  bool file_ends_mid_line_ = false;  // a failed write left a partial line behind
+  bool failing_ = false;             // the last write failed and was reported
+
+  std::thread thread_;  // last: starts after everything above is initialised
+};
+
+}  // namespace harness

@@ -1,0 +1,40 @@
+// The daemon (DESIGN §1–2): one per socket, serving the JSON-lines protocol to any number of
+// local clients on one I/O thread, with state work on the Service's threads.
+#pragma once
+
+#include <filesystem>
+#include <memory>
+
+#include "server/service.h"
+
+namespace harness {
+
+class Daemon {
+ public:
+  struct Options {
+    std::filesystem::path socket_path;
+    std::filesystem::path worktree;
+    std::size_t max_request_bytes = 1 << 20;
+    bool stop_on_signals = false;  // SIGINT/SIGTERM stop it (the CLI), not when embedded
+    Service::Options service;      // its worktree is set from `worktree`
+  };
+
+  // Takes the lock (Error::conflict "Another daemon is already running ..."), opens the state
+  // and binds the socket (mode 0600; a stale socket file is replaced). Throws Error.
+  explicit Daemon(Options options);
+  ~Daemon();
+
+  // Serves until stop() or a shutdown request. On return the socket file is removed, queued
+  // writes are committed, running commands are cancelled and the lock is released, so a new
+  // daemon may start on the same socket at once. Call once.
+  void run();
+
+  // Makes run() return soon. Thread-safe; may be called before run().
+  void stop();
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace harness

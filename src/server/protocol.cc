@@ -1,0 +1,172 @@
+#include "server/protocol.h"
+
+#include <cmath>
+
+#include "core/error.h"
+
+namespace harness {
+
+namespace {
+
+class Fields {
+ public:
+  explicit Fields(const Json& object) : object_(object) {}
+
+  const Json* find(const char* name) const {
+    auto it = object_.find(name);
+    return it == object_.end() || it->is_null() ? nullptr : &*it;
+  }
+
+  const Json& require(const char* name) const {
+    const Json* v = find(name);
+    if (!v) throw Error::invalid(std::string("missing field '") + name + "'");
+    return *v;
+  }
+
+  [[noreturn]] static void wrong_type(const char* name, const char* expected) {
+    throw Error::invalid(std::string("field '") + name + "' must be " + expected);
+  }
+
+  std::string string(const char* name) const {
+    const Json& v = require(name);
+    if (!v.is_string() || v.get_ref<const std::string&>().empty())
+      wrong_type(name, "a non-empty string");
+    return v.get<std::string>();
+  }
+
+  std::optional<std::string> optional_string(const char* name) const {
+    return find(name) ? std::optional<std::string>(string(name)) : std::nullopt;
+  }
+
+  bool flag(const char* name) const {
+    const Json* v = find(name);
+    if (!v) return false;
+    if (!v->is_boolean()) wrong_type(name, "true or false");
+    return v->get<bool>();
+  }
+
+  std::vector<std::string> args(const char* name) const {
+    const Json& v = require(name);
+    if (!v.is_array() || v.empty()) wrong_type(name, "a non-empty list of strings");
+    std::vector<std::string> out;
+    for (const Json& item : v) {
+      if (!item.is_string()) wrong_type(name, "a non-empty list of strings");
+      out.push_back(item.get<std::string>());
+    }
+    return out;
+  }
+
+  std::map<std::string, std::string> env(const char* name) const {
+    std::map<std::string, std::string> out;
+    const Json* v = find(name);
+    if (!v) return out;
+    if (!v->is_object()) wrong_type(name, "an object of strings");
+    for (const auto& [key, value] : v->items()) {
+      if (!value.is_string() || key.empty() || key.find('=') != std::string::npos)
+        wrong_type(name, "an object mapping variable names (no '=') to strings");
+      out.emplace(key, value.get<std::string>());
+    }
+    return out;
+  }
+
+  std::optional<std::chrono::milliseconds> seconds(const char* name) const {
+    const Json* v = find(name);
+    if (!v) return std::nullopt;
+    if (!v->is_number()) wrong_type(name, "a number of seconds");
+    const double s = v->get<double>();
+    if (!(s > 0) || !std::isfinite(s) || s > 1e9) wrong_type(name, "a positive number of seconds");
+    return std::chrono::milliseconds(static_cast<std::int64_t>(std::ceil(s * 1000)));
+  }
+
+ private:
+  const Json& object_;
+};
+
+CommandRequest command_request(const Fields& f) {
+  CommandRequest r;
+  r.args = f.args("args");
+  r.cwd = f.optional_string("cwd");
+  r.env = f.env("env");
+  r.timeout = f.seconds("timeout");
+  r.exclusive = f.flag("exclusive");
+  return r;
+}
+
+Workflow workflow_field(const Json& request, const char* field) {
+  const Json& container = Fields(request).require(field);
+  if (!container.is_object() && !container.is_array())
+    Fields::wrong_type(field, "an object holding 'tasks', or a map or list of tasks");
+  return workflow_from_json(container);
+}
+
+UpdateStateRequest update_state_request(const Json& request) {
+  const Json& updates = Fields(request).require("updates");
+  if (!updates.is_object() || !updates.contains("tasks"))
+    Fields::wrong_type("updates", "an object with a 'tasks' map");
+  return UpdateStateRequest{workflow_field(request, "updates")};
+}
+
+PlanImportRequest plan_import_request(const Json& request) {
+  Fields f(request);
+  PlanImportRequest r;
+  r.force = f.flag("force");
+  r.file = f.optional_string("file");
+  if (f.find("tasks")) r.workflow = workflow_field(request, "tasks");
+  if (r.file.has_value() == r.workflow.has_value())
+    throw Error::invalid("give exactly one of 'tasks' and 'file'");
+  if (r.file && r.file->front() != '/') Fields::wrong_type("file", "an absolute path");
+  return r;
+}
+
+}  // namespace
+
+std::string_view command_name(const Request& request) {
+  static constexpr std::string_view kNames[] = {
+      "ping",       "get_state",     "status", "update_state", "plan_import",
+      "task_claim", "task_complete", "exec",   "git",          "shutdown"};
+  return kNames[request.index()];
+}
+
+Request parse_request(std::string_view line) {
+  const Json request = parse_json(line);
+  if (!request.is_object()) throw Error::invalid("request must be a JSON object");
+  Fields f(request);
+  const Json& command = f.require("command");
+  if (!command.is_string()) Fields::wrong_type("command", "a string");
+  const std::string& name = command.get_ref<const std::string&>();
+
+  if (name == "ping") return PingRequest{};
+  if (name == "get_state") return GetStateRequest{};
+  if (name == "status") return StatusRequest{};
+  if (name == "shutdown") return ShutdownRequest{};
+  if (name == "update_state") return update_state_request(request);
+  if (name == "plan_import") return plan_import_request(request);
+  if (name == "task_claim") return ClaimRequest{f.string("worker_id")};
+  if (name == "task_complete")
+    return CompleteRequest{f.string("task_id"), f.string("worker_id"), f.optional_string("commit")};
+  if (name == "exec") return ExecRequest{command_request(f)};
+  if (name == "git") return GitRequest{command_request(f)};
+  throw Error::invalid("unknown command '" + name + "'");
+}
+
+// Command output may hold invalid UTF-8; it is replaced rather than failing the reply.
+std::string ok_reply(const Json& data) {
+  return ok_reply_serialized(data.dump(-1, ' ', false, Json::error_handler_t::replace));
+}
+
+std::string ok_reply_serialized(std::string_view data_json) {
+  std::string out;
+  out.reserve(data_json.size() + 32);
+  out += R"({"status":"ok","data":)";
+  out += data_json;
+  out += '}';
+  return out;
+}
+
+std::string error_reply(std::string_view message) {
+  // Invalid UTF-8 from a hostile request must not make the reply itself unserialisable.
+  return Json{{"status", "error"}, {"message", message}}.dump(-1, ' ', false,
+                                                              Json::error_handler_t::replace);
+}
+
+}  // namespace harness

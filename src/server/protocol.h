@@ -1,0 +1,77 @@
+// The wire protocol (DESIGN §2, docs/protocol.md): one JSON object per line each way.
+// parse_request turns a request line into a typed request, or throws Error::invalid with a
+// message that names the problem; the reply helpers build the two envelope shapes.
+#pragma once
+
+#include <chrono>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+#include "core/json.h"
+#include "core/task.h"
+
+namespace harness {
+
+struct PingRequest {};
+struct GetStateRequest {};
+struct StatusRequest {};
+struct ShutdownRequest {};
+
+struct UpdateStateRequest {
+  Workflow workflow;  // from updates.tasks
+};
+
+// Replaces the workflow from inline tasks or from a plan file the daemon reads itself (so a
+// large plan is not bound by the request size limit). Without `force` it refuses to replace a
+// workflow that still has unfinished tasks.
+struct PlanImportRequest {
+  std::optional<Workflow> workflow;
+  std::optional<std::string> file;  // absolute path
+  bool force = false;
+};
+
+struct ClaimRequest {
+  std::string worker_id;
+};
+
+struct CompleteRequest {
+  std::string task_id;
+  std::string worker_id;
+  std::optional<std::string> commit;  // HEAD when the worker completed; see check-commit
+};
+
+// exec and git share this shape; git ignores `exclusive` (it always holds the git mutex).
+struct CommandRequest {
+  std::vector<std::string> args;
+  std::optional<std::string> cwd;
+  std::map<std::string, std::string> env;
+  std::optional<std::chrono::milliseconds> timeout;
+  bool exclusive = false;
+};
+
+struct ExecRequest : CommandRequest {};
+struct GitRequest : CommandRequest {};
+
+using Request =
+    std::variant<PingRequest, GetStateRequest, StatusRequest, UpdateStateRequest, PlanImportRequest,
+                 ClaimRequest, CompleteRequest, ExecRequest, GitRequest, ShutdownRequest>;
+
+// The command name of a request ("task_claim", ...), for logs.
+std::string_view command_name(const Request& request);
+
+// Parses one request line (without its newline). Throws Error::invalid, e.g.
+// "invalid JSON at byte 3: ...", "request must be a JSON object", "unknown command 'x'",
+// "missing field 'worker_id'", "field 'args' must be a non-empty list of strings".
+Request parse_request(std::string_view line);
+
+// {"status":"ok","data":<data>} and {"status":"error","message":<message>}, without newline.
+std::string ok_reply(const Json& data);
+// As ok_reply, for data that is already serialised JSON (large workflows are written once).
+std::string ok_reply_serialized(std::string_view data_json);
+std::string error_reply(std::string_view message);
+
+}  // namespace harness

@@ -1,0 +1,123 @@
+#include "server/protocol.h"
+
+#include <gtest/gtest.h>
+
+#include "core/error.h"
+
+namespace harness {
+namespace {
+
+std::string parse_error(std::string_view line) {
+  try {
+    parse_request(line);
+  } catch (const Error& e) {
+    EXPECT_EQ(e.kind(), Error::Kind::kInvalidArgument);
+    return e.what();
+  }
+  ADD_FAILURE() << "accepted: " << line;
+  return "";
+}
+
+TEST(Protocol, ParsesEveryCommand) {
+  EXPECT_TRUE(std::holds_alternative<PingRequest>(parse_request(R"({"command":"ping"})")));
+  EXPECT_TRUE(std::holds_alternative<GetStateRequest>(parse_request(R"({"command":"get_state"})")));
+  EXPECT_TRUE(std::holds_alternative<StatusRequest>(parse_request(R"({"command":"status"})")));
+  EXPECT_TRUE(std::holds_alternative<ShutdownRequest>(parse_request(R"({"command":"shutdown"})")));
+
+  auto claim =
+      std::get<ClaimRequest>(parse_request(R"({"command":"task_claim","worker_id":"w1"})"));
+  EXPECT_EQ(claim.worker_id, "w1");
+
+  auto complete = std::get<CompleteRequest>(
+      parse_request(R"({"command":"task_complete","task_id":"t","worker_id":"w","commit":"abc"})"));
+  EXPECT_EQ(complete.task_id, "t");
+  EXPECT_EQ(complete.commit, "abc");
+
+  auto update = std::get<UpdateStateRequest>(parse_request(
+      R"({"command":"update_state","updates":{"tasks":{"b":{},"a":{"dependencies":["b"]}}}})"));
+  ASSERT_EQ(update.workflow.tasks.size(), 2u);
+  EXPECT_EQ(update.workflow.tasks[0].id, "b");  // plan order is document order
+  EXPECT_EQ(update.workflow.tasks[1].dependencies, std::vector<std::string>{"b"});
+
+  auto exec = std::get<ExecRequest>(parse_request(
+      R"({"command":"exec","args":["ls","-l"],"cwd":"/tmp","env":{"A":"1"},"timeout":1.5,"exclusive":true})"));
+  EXPECT_EQ(exec.args, (std::vector<std::string>{"ls", "-l"}));
+  EXPECT_EQ(exec.cwd, "/tmp");
+  EXPECT_EQ(exec.env.at("A"), "1");
+  EXPECT_EQ(exec.timeout, std::chrono::milliseconds(1500));
+  EXPECT_TRUE(exec.exclusive);
+
+  auto git = std::get<GitRequest>(parse_request(R"({"command":"git","args":["status"]})"));
+  EXPECT_FALSE(git.timeout.has_value());
+  EXPECT_FALSE(git.cwd.has_value());
+
+  auto import = std::get<PlanImportRequest>(
+      parse_request(R"({"command":"plan_import","file":"/p.json","force":true})"));
+  EXPECT_EQ(import.file, "/p.json");
+  EXPECT_TRUE(import.force);
+}
+
+TEST(Protocol, NullOptionalFieldsCountAsAbsent) {
+  auto exec = std::get<ExecRequest>(
+      parse_request(R"({"command":"exec","args":["true"],"cwd":null,"timeout":null})"));
+  EXPECT_FALSE(exec.cwd.has_value());
+  EXPECT_FALSE(exec.timeout.has_value());
+}
+
+TEST(Protocol, RejectsMalformedInputNamingTheProblem) {
+  EXPECT_NE(parse_error("").find("invalid JSON"), std::string::npos);
+  EXPECT_NE(parse_error("{\"command\":").find("invalid JSON"), std::string::npos);
+  EXPECT_NE(parse_error(std::string("{\"command\":\"ping\0\"}", 19)).find("invalid JSON"),
+            std::string::npos);
+  EXPECT_NE(parse_error("{\"command\":\"\xff\"}").find("invalid JSON"), std::string::npos);
+  EXPECT_EQ(parse_error("[]"), "request must be a JSON object");
+  EXPECT_EQ(parse_error("42"), "request must be a JSON object");
+  EXPECT_EQ(parse_error("{}"), "missing field 'command'");
+  EXPECT_EQ(parse_error(R"({"command":["ping"]})"), "field 'command' must be a string");
+  EXPECT_EQ(parse_error(R"({"command":"nope"})"), "unknown command 'nope'");
+  EXPECT_EQ(parse_error(R"({"command":"task_claim","worker_id":""})"),
+            "field 'worker_id' must be a non-empty string");
+  EXPECT_EQ(parse_error(R"({"command":"exec","args":[]})"),
+            "field 'args' must be a non-empty list of strings");
+  EXPECT_EQ(parse_error(R"({"command":"exec","args":["a",1]})"),
+            "field 'args' must be a non-empty list of strings");
+  EXPECT_EQ(parse_error(R"({"command":"exec","args":["a"],"timeout":"5"})"),
+            "field 'timeout' must be a number of seconds");
+  EXPECT_EQ(parse_error(R"({"command":"exec","args":["a"],"timeout":0})"),
+            "field 'timeout' must be a positive number of seconds");
+  EXPECT_EQ(parse_error(R"({"command":"exec","args":["a"],"exclusive":"yes"})"),
+            "field 'exclusive' must be true or false");
+  EXPECT_NE(parse_error(R"({"command":"exec","args":["a"],"env":{"A=B":"1"}})").find("field 'env'"),
+            std::string::npos);
+  EXPECT_EQ(parse_error(R"({"command":"update_state","updates":[]})"),
+            "field 'updates' must be an object with a 'tasks' map");
+  EXPECT_EQ(parse_error(R"({"command":"plan_import"})"), "give exactly one of 'tasks' and 'file'");
+  EXPECT_EQ(parse_error(R"({"command":"plan_import","file":"rel.json"})"),
+            "field 'file' must be an absolute path");
+  EXPECT_NE(parse_error(R"({"command":"update_state","updates":{"tasks":{"a":{"status":"done"}}}})")
+                .find("status"),
+            std::string::npos);
+}
+
+TEST(Protocol, DeepNestingIsRejectedWithoutRecursion) {
+  std::string deep(100000, '[');
+  EXPECT_NE(parse_error(deep).find("nested deeper"), std::string::npos);
+}
+
+TEST(Protocol, RepliesAreSingleLineEnvelopes) {
+  EXPECT_EQ(ok_reply(Json{{"a", 1}}), R"({"status":"ok","data":{"a":1}})");
+  EXPECT_EQ(ok_reply_serialized("null"), R"({"status":"ok","data":null})");
+  EXPECT_EQ(error_reply("bad\nthing"), R"({"status":"error","message":"bad\nthing"})");
+  // Invalid UTF-8 in a message or in command output is replaced, never a failure.
+  EXPECT_NE(error_reply("\xff").find("\xEF\xBF\xBD"), std::string::npos);  // U+FFFD
+  EXPECT_NE(ok_reply(Json{{"stdout", "\xfe"}}).find("\xEF\xBF\xBD"), std::string::npos);
+}
+
+TEST(Protocol, CommandNames) {
+  EXPECT_EQ(command_name(parse_request(R"({"command":"task_claim","worker_id":"w"})")),
+            "task_claim");
+  EXPECT_EQ(command_name(parse_request(R"({"command":"git","args":["log"]})")), "git");
+}
+
+}  // namespace
+}  // namespace harness

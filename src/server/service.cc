@@ -1,0 +1,292 @@
+#include "server/service.h"
+
+#include <unistd.h>
+
+#include <fstream>
+#include <iostream>
+#include <sstream>
+
+#include "core/error.h"
+#include "exec/git_guard.h"
+#include "log/exec_event.h"
+#include "log/trajectory_writer.h"
+#include "server/command_pool.h"
+#include "server/group_commit.h"
+#include "server/serial_executor.h"
+#include "store/sqlite_store.h"
+#include "store/state_dir.h"
+
+namespace harness {
+
+namespace {
+
+std::string describe(const std::exception_ptr& error) {
+  try {
+    std::rethrow_exception(error);
+  } catch (const std::exception& e) {
+    return e.what();
+  } catch (...) {
+    return "unknown error";
+  }
+}
+
+Workflow read_plan_file(const std::string& file) {
+  std::ifstream in(file, std::ios::binary);
+  if (!in) throw Error::invalid("cannot read plan file " + file);
+  std::stringstream text;
+  text << in.rdbuf();
+  try {
+    return workflow_from_json(parse_json(text.str()));
+  } catch (const Error& e) {
+    throw Error::invalid(file + ": " + e.what());
+  }
+}
+
+// Imports W/.claude/dev-workflow-state.json once, when no workflow exists yet.
+void import_legacy_state(SqliteStore& store, const std::filesystem::path& worktree) {
+  const std::filesystem::path legacy = legacy_state_path(worktree);
+  if (store.meta("legacy_imported") || store.status_counts() || !std::filesystem::exists(legacy))
+    return;
+  try {
+    store.replace_workflow(read_plan_file(legacy), ReplaceMode::kAlways);
+    store.set_meta("legacy_imported", legacy.string());
+    std::cerr << "harness: imported legacy state from " << legacy << "\n";
+  } catch (const Error& e) {
+    std::cerr << "harness: not importing legacy state " << legacy << ": " << e.what() << "\n";
+  }
+}
+
+Json claim_data(const ClaimResult& r) {
+  return Json{{"task", r.task ? task_to_json(*r.task) : Json(nullptr)},
+              {"is_retry", r.is_retry},
+              {"is_reclaim", r.is_reclaim}};
+}
+
+Json counts_data(const StatusCounts& c) {
+  return Json{{"pending", c.pending},
+              {"running", c.running},
+              {"completed", c.completed},
+              {"failed", c.failed},
+              {"total", c.total()}};
+}
+
+Json command_data(const CommandResult& r) {
+  Json data{{"returncode", r.returncode}, {"stdout", r.stdout_text}, {"stderr", r.stderr_text}};
+  if (r.signal_name) data["signal_name"] = *r.signal_name;
+  data["duration_ms"] = r.duration_ms;
+  data["timed_out"] = r.timed_out;
+  data["truncated"] = r.stdout_truncated || r.stderr_truncated;
+  return data;
+}
+
+Json command_event(std::string_view kind, const CommandSpec& spec, const CommandResult& r) {
+  Json event{{"event", kind}, {"args", spec.args}, {"cwd", spec.cwd}, {"returncode", r.returncode}};
+  if (r.signal_name) event["signal_name"] = *r.signal_name;
+  event["timed_out"] = r.timed_out;
+  event["duration_ms"] = r.duration_ms;
+  event["stdout"] = clip_for_log(r.stdout_text);
+  event["stderr"] = clip_for_log(r.stderr_text);
+  return event;
+}
+
+}  // namespace
+
+struct Service::Impl {
+  Options options;
+  std::unique_ptr<SqliteStore> writer_store;
+  std::unique_ptr<SqliteStore> reader_store;
+  TrajectoryWriter trajectory;
+  // Declared after what they use, so they stop (joining their threads) first.
+  GroupCommitter committer;
+  SerialExecutor reader;
+  CommandPool commands;
+
+  explicit Impl(Options o)
+      : options(std::move(o)),
+        writer_store(open_writer(options.worktree)),
+        reader_store(std::make_unique<SqliteStore>(state_db_path(options.worktree),
+                                                   SqliteStore::Access::kReadOnly)),
+        trajectory(trajectory_path(options.worktree), *options.clock),
+        committer(*writer_store) {}
+
+  static std::unique_ptr<SqliteStore> open_writer(const std::filesystem::path& worktree) {
+    ensure_state_dir(worktree);
+    auto store =
+        std::make_unique<SqliteStore>(state_db_path(worktree), SqliteStore::Access::kReadWrite);
+    import_legacy_state(*store, worktree);
+    return store;
+  }
+
+  void log(Json event) { trajectory.append(std::move(event)); }
+
+  // Submits a mutation; on success replies with `data()` and logs `event()` if it is not null.
+  template <typename Result>
+  void mutate(std::function<Result(Store&)> run, std::function<Json(const Result&)> data,
+              std::function<Json(const Result&)> event, Reply reply) {
+    auto result = std::make_shared<Result>();
+    committer.submit([run = std::move(run), result](Store& store) { *result = run(store); },
+                     [this, result, data = std::move(data), event = std::move(event),
+                      reply = std::move(reply)](std::exception_ptr error) {
+                       if (error) return reply(error_reply(describe(error)));
+                       reply(ok_reply(data(*result)));
+                       Json e = event(*result);
+                       if (!e.is_null()) log(std::move(e));
+                     });
+  }
+
+  void on(const PingRequest&, Reply reply) {
+    reply(ok_reply(
+        Json{{"running", true}, {"pid", ::getpid()}, {"worktree", options.worktree.string()}}));
+  }
+
+  void on(const GetStateRequest&, Reply reply) {
+    reader.post([this, reply = std::move(reply)] {
+      try {
+        auto workflow = reader_store->load();
+        reply(ok_reply_serialized(workflow ? workflow_to_json(*workflow).dump() : "null"));
+      } catch (const std::exception& e) {
+        reply(error_reply(e.what()));
+      }
+    });
+  }
+
+  void on(const StatusRequest&, Reply reply) {
+    reader.post([this, reply = std::move(reply)] {
+      try {
+        auto counts = reader_store->status_counts();
+        reply(ok_reply(counts ? counts_data(*counts) : Json(nullptr)));
+      } catch (const std::exception& e) {
+        reply(error_reply(e.what()));
+      }
+    });
+  }
+
+  void replace(std::shared_ptr<const Workflow> workflow, ReplaceMode mode,
+               std::string_view event_name, Reply reply) {
+    mutate<bool>(
+        [workflow, mode](Store& store) {
+          store.replace_workflow(*workflow, mode);
+          return true;
+        },
+        [workflow, mode](const bool&) {
+          if (mode == ReplaceMode::kAlways) return workflow_to_json(*workflow);
+          return Json{{"imported", workflow->tasks.size()}};
+        },
+        [workflow, event_name](const bool&) {
+          return Json{{"event", event_name}, {"tasks", workflow->tasks.size()}};
+        },
+        std::move(reply));
+  }
+
+  void on(const UpdateStateRequest& r, Reply reply) {
+    replace(std::make_shared<const Workflow>(r.workflow), ReplaceMode::kAlways, "update_state",
+            std::move(reply));
+  }
+
+  void on(const PlanImportRequest& r, Reply reply) {
+    const ReplaceMode mode = r.force ? ReplaceMode::kAlways : ReplaceMode::kUnlessUnfinished;
+    if (r.workflow)
+      return replace(std::make_shared<const Workflow>(*r.workflow), mode, "plan_import",
+                     std::move(reply));
+    // Reading and parsing a large plan file is slow: keep it off the I/O thread.
+    reader.post([this, file = *r.file, mode, reply = std::move(reply)]() mutable {
+      try {
+        replace(std::make_shared<const Workflow>(read_plan_file(file)), mode, "plan_import",
+                std::move(reply));
+      } catch (const std::exception& e) {
+        reply(error_reply(e.what()));
+      }
+    });
+  }
+
+  void on(const ClaimRequest& r, Reply reply) {
+    const Clock* clock = options.clock;
+    mutate<ClaimResult>(
+        [worker = r.worker_id, clock](Store& store) { return store.claim(worker, clock->now()); },
+        claim_data,
+        [worker = r.worker_id](const ClaimResult& c) {
+          if (!c.task) return Json(nullptr);
+          return Json{{"event", "claim"},
+                      {"task_id", c.task->id},
+                      {"worker_id", worker},
+                      {"is_retry", c.is_retry},
+                      {"is_reclaim", c.is_reclaim}};
+        },
+        std::move(reply));
+  }
+
+  void on(const CompleteRequest& r, Reply reply) {
+    const Clock* clock = options.clock;
+    mutate<bool>(
+        [r, clock](Store& store) {
+          store.complete(r.task_id, r.worker_id, clock->now(), r.commit);
+          return true;
+        },
+        [id = r.task_id](const bool&) {
+          return Json{{"task_id", id}};
+        },
+        [r](const bool&) {
+          return Json{{"event", "complete"}, {"task_id", r.task_id}, {"worker_id", r.worker_id}};
+        },
+        std::move(reply));
+  }
+
+  CommandSpec command_spec(const CommandRequest& r, std::vector<std::string> args) const {
+    CommandSpec spec;
+    spec.args = std::move(args);
+    spec.cwd = r.cwd.value_or(options.worktree.string());
+    spec.env = r.env;
+    spec.timeout = r.timeout.value_or(options.default_command_timeout);
+    spec.kill_grace = options.kill_grace;
+    return spec;
+  }
+
+  void run_command(std::string_view kind, CommandSpec spec, CommandPool::Lock lock, Reply reply) {
+    auto logged = std::make_shared<CommandSpec>(spec);
+    commands.run(std::move(spec), lock,
+                 [this, kind, logged, reply = std::move(reply)](const CommandResult& result) {
+                   reply(ok_reply(command_data(result)));
+                   log(command_event(kind, *logged, result));
+                 });
+  }
+
+  void on(const ExecRequest& r, Reply reply) {
+    run_command("exec", command_spec(r, r.args),
+                r.exclusive ? CommandPool::Lock::kRepository : CommandPool::Lock::kNone,
+                std::move(reply));
+  }
+
+  void on(const GitRequest& r, Reply reply) {
+    check_git_args(r.args);
+    std::vector<std::string> args{"git"};
+    args.insert(args.end(), r.args.begin(), r.args.end());
+    run_command("git", command_spec(r, std::move(args)), CommandPool::Lock::kRepository,
+                std::move(reply));
+  }
+
+  void on(const ShutdownRequest&, Reply reply) { reply(ok_reply(Json{{"shutdown", true}})); }
+};
+
+Service::Service(Options options) : impl_(std::make_unique<Impl>(std::move(options))) {
+  impl_->log(Json{{"event", "daemon_start"}, {"pid", ::getpid()}});
+}
+
+Service::~Service() {
+  impl_->commands.shutdown();
+  impl_->log(Json{{"event", "daemon_stop"}, {"pid", ::getpid()}});
+}
+
+void Service::handle(Request request, Reply reply) {
+  try {
+    std::visit([&](const auto& r) { impl_->on(r, reply); }, request);
+  } catch (const std::exception& e) {
+    reply(error_reply(e.what()));
+  }
+}
+
+Service::Stats Service::stats() const {
+  auto s = impl_->committer.stats();
+  return Stats{s.batches, s.mutations};
+}
+
+}  // namespace harness

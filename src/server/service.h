@@ -1,0 +1,53 @@
+// What the daemon does for each request, apart from socket I/O: reads on the reader thread,
+// mutations through the group committer, commands on the command pool, and a trajectory event
+// after each state change is durable (DESIGN §2–5).
+#pragma once
+
+#include <chrono>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "core/clock.h"
+#include "server/protocol.h"
+
+namespace harness {
+
+class Service {
+ public:
+  struct Options {
+    std::filesystem::path worktree;
+    const Clock* clock = &SystemClock::instance();
+    // Applied to exec and git requests that give no timeout.
+    std::chrono::milliseconds default_command_timeout{600'000};
+    // Between SIGTERM and SIGKILL for a command that timed out or is cancelled at shutdown.
+    std::chrono::milliseconds kill_grace{1000};
+  };
+
+  using Reply = std::function<void(std::string line)>;
+
+  // Creates W/.harness, opens the store (importing the Python original's state file once when
+  // no workflow exists) and the trajectory. Throws Error when the state cannot be opened.
+  explicit Service(Options options);
+  // Cancels running commands, commits queued mutations and flushes the trajectory.
+  ~Service();
+
+  // Serves one request. `reply` is called exactly once, on any thread, with the reply line
+  // (no newline); it must not block. ShutdownRequest only gets its reply here: stopping is
+  // the caller's business.
+  void handle(Request request, Reply reply);
+
+  // Mutations committed and batches used so far, for `status` and benchmarks.
+  struct Stats {
+    std::uint64_t batches = 0;
+    std::uint64_t mutations = 0;
+  };
+  Stats stats() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace harness

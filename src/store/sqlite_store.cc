@@ -1,0 +1,429 @@
+#include "store/sqlite_store.h"
+
+#include <SQLiteCpp/SQLiteCpp.h>
+#include <fcntl.h>
+#include <sqlite3.h>
+#include <unistd.h>
+
+#include "core/error.h"
+
+namespace harness {
+
+namespace {
+
+constexpr int kSchemaVersion = 1;
+constexpr int kBusyTimeoutMs = 5000;
+
+constexpr const char* kSchema = R"sql(
+CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS tasks(
+  seq INTEGER PRIMARY KEY,            -- plan order
+  id TEXT NOT NULL UNIQUE,
+  description TEXT NOT NULL,
+  status TEXT NOT NULL,
+  dependencies TEXT NOT NULL,         -- JSON list, as given
+  started_at INTEGER,                 -- microseconds since the epoch, UTC
+  completed_at INTEGER,
+  claimed_by TEXT,
+  timeout_seconds INTEGER NOT NULL,
+  instructions TEXT,
+  command TEXT,                       -- JSON list or NULL
+  unmet INTEGER NOT NULL,             -- dependencies not yet completed
+  lease_expires INTEGER               -- started_at + timeout while running
+);
+CREATE TABLE IF NOT EXISTS dependents(dep INTEGER NOT NULL, task INTEGER NOT NULL,
+                                      PRIMARY KEY(dep, task)) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS tasks_ready ON tasks(seq) WHERE status = 'pending' AND unmet = 0;
+CREATE INDEX IF NOT EXISTS tasks_owner ON tasks(claimed_by) WHERE status = 'running';
+CREATE INDEX IF NOT EXISTS tasks_lease ON tasks(lease_expires) WHERE status = 'running';
+)sql";
+
+constexpr const char* kTaskColumns =
+    "seq, id, description, status, dependencies, started_at, completed_at, claimed_by, "
+    "timeout_seconds, instructions, command";
+
+std::optional<Micros> optional_int(const SQLite::Column& c) {
+  return c.isNull() ? std::nullopt : std::optional<Micros>(c.getInt64());
+}
+
+std::optional<std::string> optional_text(const SQLite::Column& c) {
+  return c.isNull() ? std::nullopt : std::optional<std::string>(c.getString());
+}
+
+std::vector<std::string> string_list(const std::string& json_text) {
+  return Json::parse(json_text).get<std::vector<std::string>>();
+}
+
+}  // namespace
+
+struct SqliteStore::Impl {
+  SQLite::Database db;
+  std::filesystem::path file;
+  // Prepared once, reset after each use.
+  std::optional<SQLite::Statement> find_owned, find_ready, find_expired, renew, take, task_by_seq,
+      task_by_id, finish, release_dependents;
+
+  Impl(const std::filesystem::path& path, Access access)
+      : db(path.string(),
+           access == Access::kReadOnly ? SQLite::OPEN_READONLY
+                                       : SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE,
+           kBusyTimeoutMs),
+        file(path) {}
+
+  SQLite::Statement& prepared(std::optional<SQLite::Statement>& slot, const std::string& sql) {
+    if (!slot) slot.emplace(db, sql);
+    slot->reset();
+    slot->clearBindings();
+    return *slot;
+  }
+
+  // A cached statement left on a row keeps its read transaction, and so an old snapshot of
+  // the database, open after COMMIT: reset them all whenever a transaction ends.
+  void reset_statements() {
+    for (auto* slot : {&find_owned, &find_ready, &find_expired, &renew, &take, &task_by_seq,
+                       &task_by_id, &finish, &release_dependents})
+      if (*slot) (*slot)->tryReset();
+  }
+
+  bool has_workflow() {
+    SQLite::Statement q(db, "SELECT 1 FROM meta WHERE key = 'workflow'");
+    return q.executeStep();
+  }
+
+  Task read_task(SQLite::Statement& q) {
+    Task task;
+    task.id = q.getColumn(1).getString();
+    task.description = q.getColumn(2).getString();
+    task.status = parse_task_status(q.getColumn(3).getString());
+    task.dependencies = string_list(q.getColumn(4).getString());
+    task.started_at = optional_int(q.getColumn(5));
+    task.completed_at = optional_int(q.getColumn(6));
+    task.claimed_by = optional_text(q.getColumn(7));
+    task.timeout_seconds = q.getColumn(8).getInt64();
+    task.instructions = optional_text(q.getColumn(9));
+    if (!q.getColumn(10).isNull()) task.command = string_list(q.getColumn(10).getString());
+    return task;
+  }
+
+  Task load_task(std::int64_t seq) {
+    auto& q =
+        prepared(task_by_seq, std::string("SELECT ") + kTaskColumns + " FROM tasks WHERE seq = ?1");
+    q.bind(1, seq);
+    if (!q.executeStep()) throw Error::corruption("task row " + std::to_string(seq) + " vanished");
+    return read_task(q);
+  }
+
+  // The first row's seq of a prepared single-column query, if any.
+  static std::optional<std::int64_t> first_seq(SQLite::Statement& q) {
+    if (!q.executeStep()) return std::nullopt;
+    return q.getColumn(0).getInt64();
+  }
+
+  // Runs `body` atomically: its own IMMEDIATE transaction at top level, a savepoint when a
+  // batch's transaction is already open.
+  template <typename Body>
+  auto write(Body&& body) {
+    const bool top_level = sqlite3_get_autocommit(db.getHandle()) != 0;
+    db.exec(top_level ? "BEGIN IMMEDIATE" : "SAVEPOINT write_op");
+    try {
+      if constexpr (std::is_void_v<decltype(body())>) {
+        body();
+        if (top_level) reset_statements();
+        db.exec(top_level ? "COMMIT" : "RELEASE write_op");
+      } else {
+        auto result = body();
+        if (top_level) reset_statements();
+        db.exec(top_level ? "COMMIT" : "RELEASE write_op");
+        return result;
+      }
+    } catch (...) {
+      if (top_level) reset_statements();
+      undo(top_level ? "ROLLBACK" : "ROLLBACK TO write_op; RELEASE write_op");
+      throw;
+    }
+  }
+
+  void undo(const char* sql) {
+    try {
+      db.exec(sql);
+    } catch (const SQLite::Exception&) {
+      // The transaction is already gone (SQLite rolls back by itself on some errors).
+    }
+  }
+
+  void insert_tasks(const Workflow& workflow) {
+    const std::vector<std::int64_t> unmet = unmet_dependency_counts(workflow);
+    SQLite::Statement insert(
+        db,
+        "INSERT INTO tasks(seq, id, description, status, dependencies, started_at, "
+        "completed_at, claimed_by, timeout_seconds, instructions, command, unmet, "
+        "lease_expires) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)");
+    for (std::size_t i = 0; i < workflow.tasks.size(); ++i) {
+      const Task& t = workflow.tasks[i];
+      insert.reset();
+      insert.clearBindings();
+      insert.bind(1, static_cast<std::int64_t>(i + 1));
+      insert.bind(2, t.id);
+      insert.bind(3, t.description);
+      insert.bind(4, std::string(to_string(t.status)));
+      insert.bind(5, Json(t.dependencies).dump());
+      if (t.started_at) insert.bind(6, *t.started_at);
+      if (t.completed_at) insert.bind(7, *t.completed_at);
+      if (t.claimed_by) insert.bind(8, *t.claimed_by);
+      insert.bind(9, t.timeout_seconds);
+      if (t.instructions) insert.bind(10, *t.instructions);
+      if (t.command) insert.bind(11, Json(*t.command).dump());
+      insert.bind(12, unmet[i]);
+      // A running task with no start time has no lease left: it is reclaimable at once.
+      if (t.status == TaskStatus::kRunning)
+        insert.bind(13, t.started_at ? *t.started_at + t.timeout_seconds * kMicrosPerSecond : 0);
+      insert.exec();
+    }
+    insert_dependents(workflow);
+  }
+
+  void insert_dependents(const Workflow& workflow) {
+    std::unordered_map<std::string_view, std::int64_t> seq_of;
+    seq_of.reserve(workflow.tasks.size());
+    for (std::size_t i = 0; i < workflow.tasks.size(); ++i)
+      seq_of.emplace(workflow.tasks[i].id, i + 1);
+    SQLite::Statement insert(db, "INSERT OR IGNORE INTO dependents(dep, task) VALUES(?1, ?2)");
+    for (std::size_t i = 0; i < workflow.tasks.size(); ++i) {
+      for (const std::string& dep : workflow.tasks[i].dependencies) {
+        insert.reset();
+        insert.bind(1, seq_of.at(dep));
+        insert.bind(2, static_cast<std::int64_t>(i + 1));
+        insert.exec();
+      }
+    }
+  }
+};
+
+namespace {
+
+// SQLite creates files with the process umask; the state is private, and SQLite gives the -wal
+// and -shm files the database's own mode, so the database is created 0600 first.
+void create_private_file(const std::filesystem::path& file) {
+  const int fd = ::open(file.c_str(), O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+  if (fd < 0) throw Error::from_errno("cannot open " + file.string());
+  ::close(fd);
+}
+
+}  // namespace
+
+SqliteStore::SqliteStore(const std::filesystem::path& db_file, Access access) {
+  if (access == Access::kReadWrite) create_private_file(db_file);
+  try {
+    impl_ = std::make_unique<Impl>(db_file, access);
+    SQLite::Database& db = impl_->db;
+    if (access == Access::kReadWrite) {
+      db.exec("PRAGMA journal_mode = WAL");
+      db.exec("PRAGMA synchronous = FULL");
+      db.exec(kSchema);
+      db.exec("INSERT OR IGNORE INTO meta(key, value) VALUES('schema_version', '" +
+              std::to_string(kSchemaVersion) + "')");
+    }
+    db.exec("PRAGMA synchronous = FULL");
+    SQLite::Statement version(db, "SELECT value FROM meta WHERE key = 'schema_version'");
+    if (!version.executeStep() ||
+        version.getColumn(0).getString() != std::to_string(kSchemaVersion))
+      throw Error::corruption(db_file.string() + " has an unknown schema version");
+  } catch (const SQLite::Exception& e) {
+    const int code = e.getErrorCode();
+    if (code == SQLITE_NOTADB || code == SQLITE_CORRUPT)
+      throw Error::corruption(db_file.string() + " is not a usable harness database: " + e.what());
+    throw Error::io("cannot open " + db_file.string() + ": " + e.what());
+  }
+}
+
+SqliteStore::~SqliteStore() = default;
+
+std::optional<Workflow> SqliteStore::load() {
+  std::optional<SQLite::Transaction> snapshot;  // one consistent read (unless already in one)
+  if (sqlite3_get_autocommit(impl_->db.getHandle()) != 0) snapshot.emplace(impl_->db);
+  if (!impl_->has_workflow()) return std::nullopt;
+  Workflow workflow;
+  SQLite::Statement q(impl_->db,
+                      std::string("SELECT ") + kTaskColumns + " FROM tasks ORDER BY seq");
+  while (q.executeStep()) workflow.tasks.push_back(impl_->read_task(q));
+  return workflow;
+}
+
+std::optional<StatusCounts> SqliteStore::status_counts() {
+  std::optional<SQLite::Transaction> snapshot;
+  if (sqlite3_get_autocommit(impl_->db.getHandle()) != 0) snapshot.emplace(impl_->db);
+  if (!impl_->has_workflow()) return std::nullopt;
+  StatusCounts counts;
+  SQLite::Statement q(impl_->db, "SELECT status, count(*) FROM tasks GROUP BY status");
+  while (q.executeStep()) {
+    const std::int64_t n = q.getColumn(1).getInt64();
+    switch (parse_task_status(q.getColumn(0).getString())) {
+      case TaskStatus::kPending:
+        counts.pending = n;
+        break;
+      case TaskStatus::kRunning:
+        counts.running = n;
+        break;
+      case TaskStatus::kCompleted:
+        counts.completed = n;
+        break;
+      case TaskStatus::kFailed:
+        counts.failed = n;
+        break;
+    }
+  }
+  return counts;
+}
+
+void SqliteStore::replace_workflow(const Workflow& workflow, ReplaceMode mode) {
+  validate_workflow(workflow);
+  impl_->write([&] {
+    if (mode == ReplaceMode::kUnlessUnfinished) {
+      auto counts = status_counts();
+      if (counts && counts->unfinished())
+        throw Error::conflict("The current workflow still has " + std::to_string(counts->pending) +
+                              " pending and " + std::to_string(counts->running) +
+                              " running tasks; use --force to replace it");
+    }
+    impl_->db.exec("DELETE FROM tasks; DELETE FROM dependents;");
+    impl_->insert_tasks(workflow);
+    impl_->db.exec("INSERT OR REPLACE INTO meta(key, value) VALUES('workflow', '1')");
+  });
+}
+
+ClaimResult SqliteStore::claim(const std::string& worker_id, Micros now) {
+  return impl_->write([&] {
+    Impl& s = *impl_;
+    ClaimResult result;
+    auto& owned = s.prepared(
+        s.find_owned,
+        "SELECT seq FROM tasks WHERE claimed_by = ?1 AND status = 'running' ORDER BY seq LIMIT 1");
+    owned.bind(1, worker_id);
+    if (auto seq = Impl::first_seq(owned)) {
+      auto& renew = s.prepared(
+          s.renew,
+          "UPDATE tasks SET started_at = ?2, lease_expires = ?2 + timeout_seconds * 1000000 "
+          "WHERE seq = ?1");
+      renew.bind(1, *seq);
+      renew.bind(2, now);
+      renew.exec();
+      result.task = s.load_task(*seq);
+      result.is_retry = true;
+      return result;
+    }
+    auto& ready = s.prepared(
+        s.find_ready,
+        "SELECT seq FROM tasks WHERE status = 'pending' AND unmet = 0 ORDER BY seq LIMIT 1");
+    std::optional<std::int64_t> seq = Impl::first_seq(ready);
+    if (!seq) {
+      auto& expired = s.prepared(
+          s.find_expired,
+          "SELECT seq FROM tasks WHERE status = 'running' AND lease_expires < ?1 AND unmet = 0 "
+          "ORDER BY lease_expires LIMIT 1");
+      expired.bind(1, now);
+      seq = Impl::first_seq(expired);
+      result.is_reclaim = seq.has_value();
+    }
+    if (!seq) return result;
+    auto& take = s.prepared(s.take,
+                            "UPDATE tasks SET status = 'running', claimed_by = ?2, started_at = "
+                            "?3, completed_at = NULL, "
+                            "lease_expires = ?3 + timeout_seconds * 1000000 WHERE seq = ?1");
+    take.bind(1, *seq);
+    take.bind(2, worker_id);
+    take.bind(3, now);
+    take.exec();
+    result.task = s.load_task(*seq);
+    return result;
+  });
+}
+
+void SqliteStore::complete(const std::string& task_id, const std::string& worker_id, Micros now,
+                           const std::optional<std::string>& head_commit) {
+  impl_->write([&] {
+    Impl& s = *impl_;
+    auto& find =
+        s.prepared(s.task_by_id, "SELECT seq, status, claimed_by FROM tasks WHERE id = ?1");
+    find.bind(1, task_id);
+    if (!find.executeStep()) throw Error::not_found("Task " + task_id + " not found");
+    const std::int64_t seq = find.getColumn(0).getInt64();
+    const TaskStatus status = parse_task_status(find.getColumn(1).getString());
+    const std::optional<std::string> owner = optional_text(find.getColumn(2));
+    if (status == TaskStatus::kCompleted)
+      throw Error::conflict("Task " + task_id + " is already completed");
+    if (status != TaskStatus::kRunning || owner != worker_id)
+      throw Error::conflict("Task " + task_id + " is not claimed by " + worker_id);
+
+    auto& finish =
+        s.prepared(s.finish,
+                   "UPDATE tasks SET status = 'completed', completed_at = ?2, lease_expires = NULL "
+                   "WHERE seq = ?1");
+    finish.bind(1, seq);
+    finish.bind(2, now);
+    finish.exec();
+    auto& release = s.prepared(s.release_dependents,
+                               "UPDATE tasks SET unmet = unmet - 1 WHERE seq IN "
+                               "(SELECT task FROM dependents WHERE dep = ?1)");
+    release.bind(1, seq);
+    release.exec();
+    if (head_commit)
+      set_meta("last_completion", Json{{"task_id", task_id}, {"commit", *head_commit}}.dump());
+  });
+}
+
+std::optional<Store::CompletionMark> SqliteStore::last_completion_mark() {
+  auto text = meta("last_completion");
+  if (!text) return std::nullopt;
+  Json j = Json::parse(*text);
+  return CompletionMark{j.at("task_id").get<std::string>(), j.at("commit").get<std::string>()};
+}
+
+std::vector<std::exception_ptr> SqliteStore::run_batch(
+    const std::vector<std::function<void()>>& ops) {
+  std::vector<std::exception_ptr> errors(ops.size());
+  try {
+    impl_->db.exec("BEGIN IMMEDIATE");
+  } catch (const SQLite::Exception& e) {
+    errors.assign(
+        ops.size(),
+        std::make_exception_ptr(Error::io(std::string("cannot start a transaction: ") + e.what())));
+    return errors;
+  }
+  for (std::size_t i = 0; i < ops.size(); ++i) {
+    try {
+      impl_->db.exec("SAVEPOINT batch_op");
+      ops[i]();
+      impl_->db.exec("RELEASE batch_op");
+    } catch (...) {
+      errors[i] = std::current_exception();
+      impl_->undo("ROLLBACK TO batch_op; RELEASE batch_op");
+    }
+  }
+  impl_->reset_statements();
+  try {
+    impl_->db.exec("COMMIT");
+  } catch (const SQLite::Exception& e) {
+    impl_->undo("ROLLBACK");
+    errors.assign(ops.size(),
+                  std::make_exception_ptr(Error::io(std::string("commit failed: ") + e.what())));
+  }
+  return errors;
+}
+
+std::optional<std::string> SqliteStore::meta(const std::string& key) {
+  SQLite::Statement q(impl_->db, "SELECT value FROM meta WHERE key = ?1");
+  q.bind(1, key);
+  if (!q.executeStep()) return std::nullopt;
+  return q.getColumn(0).getString();
+}
+
+void SqliteStore::set_meta(const std::string& key, const std::string& value) {
+  impl_->write([&] {
+    SQLite::Statement q(impl_->db, "INSERT OR REPLACE INTO meta(key, value) VALUES(?1, ?2)");
+    q.bind(1, key);
+    q.bind(2, value);
+    q.exec();
+  });
+}
+
+}  // namespace harness

@@ -1,0 +1,43 @@
+// The embedded engine: SQLite in WAL mode with synchronous=FULL, so a write is on disk when
+// it returns (or when its run_batch commits). Claim and complete are a handful of indexed
+// statements: partial indexes hold only the ready tasks (in plan order), the running tasks
+// by owner and the running tasks by lease expiry, and each task keeps a count of its unmet
+// dependencies that completion decrements through a dependents table.
+#pragma once
+
+#include <filesystem>
+#include <memory>
+
+#include "store/store.h"
+
+namespace harness {
+
+class SqliteStore : public Store {
+ public:
+  enum class Access { kReadWrite, kReadOnly };
+
+  // Opens (creating if needed, for kReadWrite) the database at `db_file` and its schema.
+  // Throws Error::io when it cannot be opened and Error::corruption when it is not a harness
+  // database. Concurrent Stores on one file are safe: writers wait up to 5 s for each other.
+  SqliteStore(const std::filesystem::path& db_file, Access access);
+  ~SqliteStore() override;
+
+  std::optional<Workflow> load() override;
+  std::optional<StatusCounts> status_counts() override;
+  void replace_workflow(const Workflow& workflow, ReplaceMode mode) override;
+  ClaimResult claim(const std::string& worker_id, Micros now) override;
+  void complete(const std::string& task_id, const std::string& worker_id, Micros now,
+                const std::optional<std::string>& head_commit) override;
+  std::optional<CompletionMark> last_completion_mark() override;
+  std::vector<std::exception_ptr> run_batch(const std::vector<std::function<void()>>& ops) override;
+
+  // Meta values (small strings keyed by name) for bookkeeping such as the legacy import.
+  std::optional<std::string> meta(const std::string& key);
+  void set_meta(const std::string& key, const std::string& value);
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace harness

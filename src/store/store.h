@@ -1,0 +1,72 @@
+// The storage interface (DESIGN §4). Every read and write of workflow state goes through a
+// Store, so that a second engine (PostgreSQL with SELECT ... FOR UPDATE SKIP LOCKED, for
+// workers on several machines) can implement it later. A Store object is used by one thread
+// at a time.
+#pragma once
+
+#include <exception>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/task.h"
+#include "core/workflow.h"
+
+namespace harness {
+
+struct ClaimResult {
+  std::optional<Task> task;  // nullopt: nothing is claimable right now
+  bool is_retry = false;     // the worker already held this task; its lease was renewed
+  bool is_reclaim = false;   // the task's previous owner let its lease expire
+};
+
+enum class ReplaceMode {
+  kAlways,            // update_state: the new tasks replace the old ones unconditionally
+  kUnlessUnfinished,  // plan import: refuse while the current workflow has unfinished tasks
+};
+
+class Store {
+ public:
+  virtual ~Store() = default;
+
+  // The whole workflow in plan order, or nullopt when none has been created.
+  virtual std::optional<Workflow> load() = 0;
+  // Task counts by status, or nullopt when there is no workflow.
+  virtual std::optional<StatusCounts> status_counts() = 0;
+
+  // Each write below is atomic and durable when it returns, unless it runs inside
+  // run_batch, where it becomes durable with the batch.
+
+  // Validates (validate_workflow) and then replaces the workflow's tasks, creating the
+  // workflow when there is none. Throws Error::invalid on a bad graph and Error::conflict
+  // under kUnlessUnfinished when unfinished tasks exist; nothing changes then.
+  virtual void replace_workflow(const Workflow& workflow, ReplaceMode mode) = 0;
+
+  // The claim policy of DESIGN §3 for `worker_id` at time `now`: renew the task it holds,
+  // else the first ready pending task in plan order, else reclaim an expired lease.
+  // Its cost does not depend on the number of tasks.
+  virtual ClaimResult claim(const std::string& worker_id, Micros now) = 0;
+
+  // Marks the task completed. Throws Error::not_found ("Task X not found") and
+  // Error::conflict ("Task X is not claimed by W", "Task X is already completed").
+  // `head_commit`, when given, is remembered as the repository HEAD at this completion.
+  virtual void complete(const std::string& task_id, const std::string& worker_id, Micros now,
+                        const std::optional<std::string>& head_commit) = 0;
+
+  // The task id and HEAD commit recorded by the most recent completion that carried one.
+  struct CompletionMark {
+    std::string task_id;
+    std::string commit;
+  };
+  virtual std::optional<CompletionMark> last_completion_mark() = 0;
+
+  // Group commit: runs every operation inside one transaction, each under its own
+  // savepoint, then commits once. An operation that throws is undone alone and its
+  // exception is returned in its slot (nullptr for success); if the commit itself fails,
+  // every slot holds that failure and nothing was written.
+  virtual std::vector<std::exception_ptr> run_batch(
+      const std::vector<std::function<void()>>& ops) = 0;
+};
+
+}  // namespace harness
