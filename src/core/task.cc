@@ -148,7 +148,8 @@ Task task_from_json(const Json& value, std::string_view key) {
   task.completed_at = r.time("completed_at");
   task.claimed_by = r.string("claimed_by");
   task.timeout_seconds = r.whole_number("timeout_seconds").value_or(kDefaultTimeoutSeconds);
-  if (task.timeout_seconds <= 0) r.fail("timeout_seconds", "must be positive");
+  if (task.timeout_seconds <= 0 || task.timeout_seconds > kMaxTimeoutSeconds)
+    r.fail("timeout_seconds", "must be positive and at most " + std::to_string(kMaxTimeoutSeconds));
   task.instructions = r.string("instructions");
   task.command = r.strings("command");
   if (task.command && task.command->empty()) r.fail("command", "must not be empty");

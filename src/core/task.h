@@ -19,6 +19,9 @@ std::string_view to_string(TaskStatus status);
 TaskStatus parse_task_status(std::string_view text);
 
 constexpr std::int64_t kDefaultTimeoutSeconds = 600;
+// About 31 years: far beyond any real lease, and small enough that a lease's expiry in
+// microseconds never overflows.
+constexpr std::int64_t kMaxTimeoutSeconds = 1'000'000'000;
 
 struct Task {
   std::string id;

@@ -154,7 +154,11 @@ struct Service::Impl {
     reader.post([this, reply = std::move(reply)] {
       try {
         auto counts = reader_store->status_counts();
-        reply(ok_reply(counts ? counts_data(*counts) : Json(nullptr)));
+        if (!counts) return reply(ok_reply(Json(nullptr)));
+        Json data = counts_data(*counts);
+        const GroupCommitter::Stats commits = committer.stats();
+        data["commits"] = Json{{"batches", commits.batches}, {"mutations", commits.mutations}};
+        reply(ok_reply(data));
       } catch (const std::exception& e) {
         reply(error_reply(e.what()));
       }
@@ -282,11 +286,6 @@ void Service::handle(Request request, Reply reply) {
   } catch (const std::exception& e) {
     reply(error_reply(e.what()));
   }
-}
-
-Service::Stats Service::stats() const {
-  auto s = impl_->committer.stats();
-  return Stats{s.batches, s.mutations};
 }
 
 }  // namespace harness

@@ -38,13 +38,6 @@ class Service {
   // the caller's business.
   void handle(Request request, Reply reply);
 
-  // Mutations committed and batches used so far, for `status` and benchmarks.
-  struct Stats {
-    std::uint64_t batches = 0;
-    std::uint64_t mutations = 0;
-  };
-  Stats stats() const;
-
  private:
   struct Impl;
   std::unique_ptr<Impl> impl_;

@@ -54,6 +54,24 @@ std::vector<std::string> string_list(const std::string& json_text) {
   return Json::parse(json_text).get<std::vector<std::string>>();
 }
 
+// Everything a Store throws is a harness::Error (core/error.h).
+[[noreturn]] void rethrow_as_error(const SQLite::Exception& e, const std::filesystem::path& file) {
+  const std::string where = file.string() + ": " + e.what();
+  switch (e.getErrorCode()) {
+    case SQLITE_CORRUPT:
+    case SQLITE_NOTADB:
+      throw Error::corruption("the state database is damaged: " + where);
+    case SQLITE_FULL:
+      throw Error::io("the disk is full: " + where);
+    case SQLITE_READONLY:
+      throw Error::io("the state database is read-only: " + where);
+    case SQLITE_BUSY:
+      throw Error::io("the state database is locked by another process: " + where);
+    default:
+      throw Error::io("state database error: " + where);
+  }
+}
+
 }  // namespace
 
 struct SqliteStore::Impl {
@@ -83,6 +101,16 @@ struct SqliteStore::Impl {
     for (auto* slot : {&find_owned, &find_ready, &find_expired, &renew, &take, &task_by_seq,
                        &task_by_id, &finish, &release_dependents})
       if (*slot) (*slot)->tryReset();
+  }
+
+  // Runs `f`, turning SQLite's exceptions into harness::Error.
+  template <typename F>
+  auto guarded(F&& f) {
+    try {
+      return f();
+    } catch (const SQLite::Exception& e) {
+      rethrow_as_error(e, file);
+    }
   }
 
   bool has_workflow() {
@@ -136,11 +164,18 @@ struct SqliteStore::Impl {
         db.exec(top_level ? "COMMIT" : "RELEASE write_op");
         return result;
       }
+    } catch (const SQLite::Exception& e) {
+      abandon(top_level);
+      rethrow_as_error(e, file);
     } catch (...) {
-      if (top_level) reset_statements();
-      undo(top_level ? "ROLLBACK" : "ROLLBACK TO write_op; RELEASE write_op");
+      abandon(top_level);
       throw;
     }
+  }
+
+  void abandon(bool top_level) {
+    if (top_level) reset_statements();
+    undo(top_level ? "ROLLBACK" : "ROLLBACK TO write_op; RELEASE write_op");
   }
 
   void undo(const char* sql) {
@@ -216,29 +251,36 @@ SqliteStore::SqliteStore(const std::filesystem::path& db_file, Access access) {
   try {
     impl_ = std::make_unique<Impl>(db_file, access);
     SQLite::Database& db = impl_->db;
-    if (access == Access::kReadWrite) {
-      db.exec("PRAGMA journal_mode = WAL");
-      db.exec("PRAGMA synchronous = FULL");
-      db.exec(kSchema);
-      db.exec("INSERT OR IGNORE INTO meta(key, value) VALUES('schema_version', '" +
-              std::to_string(kSchemaVersion) + "')");
-    }
+    if (access == Access::kReadWrite) db.exec("PRAGMA journal_mode = WAL");
     db.exec("PRAGMA synchronous = FULL");
+    SQLite::Statement tables(
+        db,
+        "SELECT count(*), coalesce(sum(name = 'meta'), 0) FROM sqlite_master WHERE type = 'table'");
+    tables.executeStep();
+    const bool empty = tables.getColumn(0).getInt() == 0;
+    if (access == Access::kReadWrite && empty) {
+      db.exec(kSchema);
+      db.exec("INSERT INTO meta(key, value) VALUES('schema_version', '" +
+              std::to_string(kSchemaVersion) + "')");
+    } else if (tables.getColumn(1).getInt() == 0) {
+      throw Error::corruption(db_file.string() + " is not a harness state database");
+    }
     SQLite::Statement version(db, "SELECT value FROM meta WHERE key = 'schema_version'");
     if (!version.executeStep() ||
         version.getColumn(0).getString() != std::to_string(kSchemaVersion))
       throw Error::corruption(db_file.string() + " has an unknown schema version");
   } catch (const SQLite::Exception& e) {
-    const int code = e.getErrorCode();
-    if (code == SQLITE_NOTADB || code == SQLITE_CORRUPT)
-      throw Error::corruption(db_file.string() + " is not a usable harness database: " + e.what());
-    throw Error::io("cannot open " + db_file.string() + ": " + e.what());
+    rethrow_as_error(e, db_file);
   }
 }
 
 SqliteStore::~SqliteStore() = default;
 
 std::optional<Workflow> SqliteStore::load() {
+  return impl_->guarded([&] { return load_unguarded(); });
+}
+
+std::optional<Workflow> SqliteStore::load_unguarded() {
   std::optional<SQLite::Transaction> snapshot;  // one consistent read (unless already in one)
   if (sqlite3_get_autocommit(impl_->db.getHandle()) != 0) snapshot.emplace(impl_->db);
   if (!impl_->has_workflow()) return std::nullopt;
@@ -250,6 +292,10 @@ std::optional<Workflow> SqliteStore::load() {
 }
 
 std::optional<StatusCounts> SqliteStore::status_counts() {
+  return impl_->guarded([&] { return status_counts_unguarded(); });
+}
+
+std::optional<StatusCounts> SqliteStore::status_counts_unguarded() {
   std::optional<SQLite::Transaction> snapshot;
   if (sqlite3_get_autocommit(impl_->db.getHandle()) != 0) snapshot.emplace(impl_->db);
   if (!impl_->has_workflow()) return std::nullopt;
@@ -378,15 +424,21 @@ std::optional<Store::CompletionMark> SqliteStore::last_completion_mark() {
   return CompletionMark{j.at("task_id").get<std::string>(), j.at("commit").get<std::string>()};
 }
 
+std::exception_ptr SqliteStore::as_error(const SQLite::Exception& e) const {
+  try {
+    rethrow_as_error(e, impl_->file);
+  } catch (...) {
+    return std::current_exception();
+  }
+}
+
 std::vector<std::exception_ptr> SqliteStore::run_batch(
     const std::vector<std::function<void()>>& ops) {
   std::vector<std::exception_ptr> errors(ops.size());
   try {
     impl_->db.exec("BEGIN IMMEDIATE");
   } catch (const SQLite::Exception& e) {
-    errors.assign(
-        ops.size(),
-        std::make_exception_ptr(Error::io(std::string("cannot start a transaction: ") + e.what())));
+    errors.assign(ops.size(), as_error(e));
     return errors;
   }
   for (std::size_t i = 0; i < ops.size(); ++i) {
@@ -404,17 +456,18 @@ std::vector<std::exception_ptr> SqliteStore::run_batch(
     impl_->db.exec("COMMIT");
   } catch (const SQLite::Exception& e) {
     impl_->undo("ROLLBACK");
-    errors.assign(ops.size(),
-                  std::make_exception_ptr(Error::io(std::string("commit failed: ") + e.what())));
+    errors.assign(ops.size(), as_error(e));
   }
   return errors;
 }
 
 std::optional<std::string> SqliteStore::meta(const std::string& key) {
-  SQLite::Statement q(impl_->db, "SELECT value FROM meta WHERE key = ?1");
-  q.bind(1, key);
-  if (!q.executeStep()) return std::nullopt;
-  return q.getColumn(0).getString();
+  return impl_->guarded([&]() -> std::optional<std::string> {
+    SQLite::Statement q(impl_->db, "SELECT value FROM meta WHERE key = ?1");
+    q.bind(1, key);
+    if (!q.executeStep()) return std::nullopt;
+    return q.getColumn(0).getString();
+  });
 }
 
 void SqliteStore::set_meta(const std::string& key, const std::string& value) {

@@ -10,6 +10,10 @@
 
 #include "store/store.h"
 
+namespace SQLite {
+class Exception;
+}
+
 namespace harness {
 
 class SqliteStore : public Store {
@@ -36,6 +40,10 @@ class SqliteStore : public Store {
   void set_meta(const std::string& key, const std::string& value);
 
  private:
+  std::optional<Workflow> load_unguarded();
+  std::optional<StatusCounts> status_counts_unguarded();
+  std::exception_ptr as_error(const SQLite::Exception& e) const;
+
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };

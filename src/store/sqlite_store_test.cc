@@ -877,10 +877,13 @@ TEST_F(SqliteStoreTest, ReadOnlyStoreReadsButCannotWrite) {
   const Workflow before = *ro->load();
   EXPECT_EQ(before.tasks.size(), 2u);
   EXPECT_EQ(ro->status_counts()->running, 1);
-  EXPECT_ANY_THROW(ro->replace_workflow(workflow({task("x")}), ReplaceMode::kAlways));
-  EXPECT_ANY_THROW(ro->claim("w2", kT0));
-  EXPECT_ANY_THROW(ro->complete("a", "w1", kT0 + 1, "h"));
-  EXPECT_ANY_THROW(ro->set_meta("k", "v"));
+  // Every failure is a harness::Error, never SQLite's own exception type.
+  EXPECT_THAT(error_of(Error::Kind::kIo,
+                       [&] { ro->replace_workflow(workflow({task("x")}), ReplaceMode::kAlways); }),
+              HasSubstr("read-only"));
+  error_of(Error::Kind::kIo, [&] { ro->claim("w2", kT0); });
+  error_of(Error::Kind::kIo, [&] { ro->complete("a", "w1", kT0 + 1, "h"); });
+  error_of(Error::Kind::kIo, [&] { ro->set_meta("k", "v"); });
   EXPECT_EQ(*ro->load(), before);
   EXPECT_EQ(*open()->load(), before);
   EXPECT_EQ(ro->last_completion_mark(), std::nullopt);
@@ -915,6 +918,24 @@ TEST_F(SqliteStoreTest, NotADatabaseIsCorruption) {
   std::string m = error_of(Error::Kind::kCorruption, [&] { open(); });
   EXPECT_THAT(m, HasSubstr(db_.string()));
   error_of(Error::Kind::kCorruption, [&] { open(SqliteStore::Access::kReadOnly); });
+}
+
+TEST_F(SqliteStoreTest, ForeignSqliteDatabaseIsRefusedAndLeftAlone) {
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(db_.c_str(), &db), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(db, "CREATE TABLE photos(id INTEGER)", nullptr, nullptr, nullptr),
+            SQLITE_OK);
+  sqlite3_close(db);
+  EXPECT_THAT(error_of(Error::Kind::kCorruption, [&] { open(); }),
+              HasSubstr("not a harness state database"));
+  error_of(Error::Kind::kCorruption, [&] { open(SqliteStore::Access::kReadOnly); });
+  ASSERT_EQ(sqlite3_open(db_.c_str(), &db), SQLITE_OK);
+  sqlite3_stmt* count = nullptr;
+  sqlite3_prepare_v2(db, "SELECT count(*) FROM sqlite_master", -1, &count, nullptr);
+  ASSERT_EQ(sqlite3_step(count), SQLITE_ROW);
+  EXPECT_EQ(sqlite3_column_int(count, 0), 1);  // still only the photos table
+  sqlite3_finalize(count);
+  sqlite3_close(db);
 }
 
 TEST_F(SqliteStoreTest, UnknownSchemaVersionIsCorruption) {
