@@ -15,6 +15,7 @@
 #include "cli/paths.h"
 #include "cli/worker_id.h"
 #include "core/error.h"
+#include "exec/git_guard.h"
 #include "log/trajectory_reader.h"
 #include "server/daemon.h"
 #include "store/sqlite_store.h"

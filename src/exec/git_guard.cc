@@ -504,4 +504,17 @@ void check_git_args(const std::vector<std::string>& args) {
   }
 }
 
+const std::vector<std::string> kGitIdentityVariables = {
+    "GIT_AUTHOR_NAME",    "GIT_AUTHOR_EMAIL",    "GIT_AUTHOR_DATE",
+    "GIT_COMMITTER_NAME", "GIT_COMMITTER_EMAIL", "GIT_COMMITTER_DATE"};
+
+void check_git_env(const std::map<std::string, std::string>& env) {
+  for (const auto& [name, value] : env) {
+    if (std::find(kGitIdentityVariables.begin(), kGitIdentityVariables.end(), name) ==
+        kGitIdentityVariables.end())
+      throw Error::invalid("git environment variable '" + name +
+                           "' is not allowed: only author and committer identity may be set");
+  }
+}
+
 }  // namespace harness

@@ -71,6 +71,7 @@
 // programs: sandbox the agent if that matters.
 #pragma once
 
+#include <map>
 #include <string>
 #include <vector>
 
@@ -80,5 +81,13 @@ namespace harness {
 // otherwise throws Error::invalid with "git option '<option>' is not allowed: <why>" (or
 // "git subcommand '<name>' ..." / "git hook name '<name>' ..." / "git config <name> <value> ...").
 void check_git_args(const std::vector<std::string>& args);
+
+// The environment variables a git request may set: the author's and committer's name, email and
+// date, so that each agent can commit under its own identity. Every other variable is refused
+// with Error::invalid ("git environment variable 'X' is not allowed ..."): GIT_CONFIG_*,
+// GIT_SSH_COMMAND, GIT_EXTERNAL_DIFF, GIT_EXEC_PATH, PATH and the like would run programs or
+// rewrite configuration behind check_git_args's back.
+void check_git_env(const std::map<std::string, std::string>& env);
+extern const std::vector<std::string> kGitIdentityVariables;
 
 }  // namespace harness

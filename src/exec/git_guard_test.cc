@@ -408,5 +408,21 @@ TEST(GitGuard, ErrsOnTheSafeSideForValuesThatLookLikeRefusedOptions) {
   expect_refused({"add", "--", "--upload"}, "option '--upload'");
 }
 
+TEST(GitGuardEnv, AllowsOnlyIdentity) {
+  EXPECT_NO_THROW(check_git_env({}));
+  EXPECT_NO_THROW(
+      check_git_env({{"GIT_AUTHOR_NAME", "agent-3"}, {"GIT_COMMITTER_EMAIL", "a3@example.com"}}));
+  for (const char* name : {"GIT_CONFIG_COUNT", "GIT_CONFIG_KEY_0", "GIT_SSH_COMMAND",
+                           "GIT_EXTERNAL_DIFF", "GIT_EXEC_PATH", "PATH", "LD_PRELOAD", "GIT_DIR"}) {
+    try {
+      check_git_env({{name, "x"}});
+      ADD_FAILURE() << name << " was allowed";
+    } catch (const Error& e) {
+      EXPECT_EQ(e.kind(), Error::Kind::kInvalidArgument);
+      EXPECT_NE(std::string(e.what()).find(name), std::string::npos);
+    }
+  }
+}
+
 }  // namespace
 }  // namespace harness

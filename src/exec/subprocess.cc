@@ -37,6 +37,8 @@ constexpr milliseconds kExitPollInterval{10};
 constexpr std::size_t kReadChunk = 64 * 1024;
 // Reads per stream per wakeup, so that a chatty stream cannot starve the deadline checks.
 constexpr int kReadsPerWakeup = 16;
+// Longer timeouts and grace periods are cut to this, so that deadlines cannot overflow.
+constexpr milliseconds kLongestWait = std::chrono::hours(24 * 365 * 100);
 
 [[noreturn]] void throw_errno(int error, const std::string& what) {
   errno = error;
@@ -302,8 +304,8 @@ class Supervision {
         err_(std::move(stderr_fd), spec.output_cap),
         wake_fd_(wake_fd),
         start_(start),
-        kill_grace_(std::max(spec.kill_grace, milliseconds{0})) {
-    if (spec.timeout) deadline_ = start + std::max(*spec.timeout, milliseconds{0});
+        kill_grace_(std::clamp(spec.kill_grace, milliseconds{0}, kLongestWait)) {
+    if (spec.timeout) deadline_ = start + std::clamp(*spec.timeout, milliseconds{0}, kLongestWait);
   }
 
   ~Supervision() {

@@ -404,6 +404,15 @@ TEST(Subprocess, FinishesQuicklyWithoutATimeout) {
   EXPECT_LT(result.duration_ms, 3000);
 }
 
+TEST(Subprocess, HugeTimeoutsDoNotOverflow) {
+  CommandSpec spec = command({"true"});
+  spec.timeout = milliseconds::max();
+  spec.kill_grace = milliseconds::max();
+  CommandResult result = run_command(spec);
+  EXPECT_EQ(result.returncode, 0);
+  EXPECT_FALSE(result.timed_out);
+}
+
 TEST(Subprocess, LeaksNoDescriptors) {
   const int before = count_open_fds();
   run_command(shell("echo out; echo err >&2"));

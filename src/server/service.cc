@@ -262,6 +262,7 @@ struct Service::Impl {
 
   void on(const GitRequest& r, Reply reply) {
     check_git_args(r.args);
+    check_git_env(r.env);
     std::vector<std::string> args{"git"};
     args.insert(args.end(), r.args.begin(), r.args.end());
     run_command("git", command_spec(r, std::move(args)), CommandPool::Lock::kRepository,

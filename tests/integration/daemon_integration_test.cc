@@ -89,6 +89,7 @@ TEST_F(DaemonTest, BadRequestsGetErrorsNamingTheProblemAndTheConnectionStaysUsab
       {R"({"command":"update_state","updates":{"tasks":{"a":{"dependencies":["ghost"]}}}})",
        "Missing dependency: ghost (required by a)"},
       {R"({"command":"git","args":["-c","core.pager=evil","log"]})", "not allowed"},
+      {R"({"command":"git","args":["log"],"env":{"GIT_SSH_COMMAND":"evil"}})", "not allowed"},
       {"", "invalid JSON"},
   };
   for (const auto& [request, expected] : cases) {
