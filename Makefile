@@ -2,7 +2,7 @@
 BUILD_DIR ?= build
 JOBS ?= $(shell nproc)
 
-.PHONY: build test demo bench format clean bootstrap
+.PHONY: build test test-asan test-tsan demo bench fuzz format clean bootstrap
 
 bootstrap:
 	@scripts/bootstrap
@@ -17,11 +17,34 @@ test: build
 	  PYTHONPATH=$(CURDIR)/$(BUILD_DIR)/python /usr/bin/python3 -m pytest -q tests/harness; \
 	fi
 
+# The whole suite (C++ and pytest) under sanitizers, each in its own build directory. The
+# Python interpreter is not instrumented, so the runtime is preloaded into it.
+SAN_PYTEST = /usr/bin/python3 -m pytest -q -p no:cacheprovider tests/harness
+
+test-asan: bootstrap
+	@cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DHARNESS_SANITIZE=address,undefined >/dev/null
+	@cmake --build build-asan -j $(JOBS)
+	@cd build-asan && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+	  ctest --output-on-failure -j $(JOBS)
+	@LD_PRELOAD=$$(g++ -print-file-name=libasan.so) ASAN_OPTIONS=detect_leaks=0 \
+	  UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 PYTHONPATH=$(CURDIR)/build-asan/python $(SAN_PYTEST)
+
+test-tsan: bootstrap
+	@cmake -S . -B build-tsan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DHARNESS_SANITIZE=thread >/dev/null
+	@cmake --build build-tsan -j $(JOBS)
+	@cd build-tsan && TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 ctest --output-on-failure -j $(JOBS)
+	@LD_PRELOAD=$$(g++ -print-file-name=libtsan.so) TSAN_OPTIONS=halt_on_error=1:report_signal_unsafe=0 \
+	  PYTHONPATH=$(CURDIR)/build-tsan/python $(SAN_PYTEST)
+
 demo: build
 	@scripts/demo
 
 bench: build
 	@scripts/bench
+
+# Each libFuzzer target for a bounded time (FUZZ_SECONDS each), built with clang.
+fuzz: bootstrap
+	@scripts/fuzz
 
 format:
 	@clang-format -i $$(git ls-files '*.cc' '*.h')

@@ -1,11 +1,13 @@
 #include "cli/worker_id.h"
 
 #include <gtest/gtest.h>
+
 #include <pwd.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include "testing/temp_dir.h"
 
 #include <filesystem>
 #include <fstream>
@@ -25,22 +27,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-class TempDir {
- public:
-  TempDir() {
-    std::string tmpl = (fs::temp_directory_path() / "harness-worker-id-test-XXXXXX").string();
-    if (::mkdtemp(tmpl.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
-    path_ = tmpl;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  const fs::path& path() const { return path_; }
-
- private:
-  fs::path path_;
-};
+using test_support::TempDir;
 
 // Sets (or, with nullopt, unsets) an environment variable for the scope.
 class ScopedEnv {

@@ -14,6 +14,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "testing/temp_dir.h"
+
 #include "core/error.h"
 
 namespace harness {
@@ -31,20 +33,7 @@ CommandSpec command(std::vector<std::string> args) {
 CommandSpec shell(const std::string& script) { return command({"/bin/sh", "-c", script}); }
 
 // A fresh directory, removed with everything in it when the test ends.
-class TempDir {
- public:
-  TempDir() {
-    std::string pattern = testing::TempDir() + "harness-exec-XXXXXX";
-    if (mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
-    path_ = std::filesystem::canonical(pattern);
-  }
-  ~TempDir() { std::filesystem::remove_all(path_); }
-  const std::filesystem::path& path() const { return path_; }
-  std::string file(const std::string& name) const { return (path_ / name).string(); }
-
- private:
-  std::filesystem::path path_;
-};
+using test_support::TempDir;
 
 void write_file(const std::string& path, const std::string& text, mode_t mode = 0644) {
   std::ofstream(path) << text;
@@ -163,7 +152,8 @@ TEST(Subprocess, MergesEnvironmentOverTheDaemons) {
 
 TEST(Subprocess, LooksUpTheProgramInTheChildsPath) {
   TempDir dir;
-  write_file(dir.file("harness-test-prog"), "#!/bin/sh\necho \"ran with $1\"\n", 0755);
+  write_file((dir.path() / "harness-test-prog").string(), "#!/bin/sh\necho \"ran with $1\"\n",
+             0755);
   CommandSpec spec = command({"harness-test-prog", "arg"});
   spec.env = {{"PATH", dir.path().string() + ":/usr/bin:/bin"}};
   CommandResult result = run_command(spec);
@@ -182,7 +172,7 @@ TEST(Subprocess, RunsInTheGivenWorkingDirectory) {
 TEST(Subprocess, ResolvesRelativePathEntriesFromTheChildsDirectory) {
   TempDir dir;
   std::filesystem::create_directory(dir.path() / "bin");
-  write_file(dir.file("bin/harness-test-tool"), "#!/bin/sh\necho tool\n", 0755);
+  write_file((dir.path() / "bin/harness-test-tool").string(), "#!/bin/sh\necho tool\n", 0755);
   CommandSpec spec = command({"harness-test-tool"});
   spec.cwd = dir.path().string();
   spec.env = {{"PATH", "bin:/usr/bin:/bin"}};
@@ -224,7 +214,7 @@ TEST(Subprocess, MissingProgramPathIsReportedAs127) {
 
 TEST(Subprocess, NonExecutableProgramIsReportedAs127) {
   TempDir dir;
-  write_file(dir.file("not-executable"), "#!/bin/sh\necho hi\n", 0644);
+  write_file((dir.path() / "not-executable").string(), "#!/bin/sh\necho hi\n", 0644);
   CommandSpec by_path = command({"./not-executable"});
   by_path.cwd = dir.path().string();
   CommandResult result = run_command(by_path);
@@ -248,8 +238,8 @@ TEST(Subprocess, BadWorkingDirectoryIsReportedAs127) {
             "No such file or directory\n");
 
   TempDir dir;
-  write_file(dir.file("plain-file"), "");
-  spec.cwd = dir.file("plain-file");
+  write_file((dir.path() / "plain-file").string(), "");
+  spec.cwd = (dir.path() / "plain-file").string();
   result = run_command(spec);
   EXPECT_EQ(result.returncode, 127);
   EXPECT_THAT(result.stderr_text, HasSubstr("Not a directory"));
@@ -305,7 +295,7 @@ TEST(Subprocess, ChildThatExitsOnSigtermReportsItsOwnStatus) {
 
 TEST(Subprocess, TimeoutKillsTheWholeProcessGroup) {
   TempDir dir;
-  const std::string pid_file = dir.file("grandchild.pid");
+  const std::string pid_file = (dir.path() / "grandchild.pid").string();
   CommandSpec spec = shell("sleep 30 & echo $! > '" + pid_file + "'; wait");
   spec.timeout = milliseconds{300};
   CommandResult result = run_command(spec);
@@ -318,7 +308,7 @@ TEST(Subprocess, TimeoutKillsTheWholeProcessGroup) {
 TEST(Subprocess, TimeoutLeavesNoSurvivorInTheGroup) {
   // The grandchild shrugs off SIGTERM; once the child itself is gone the group gets SIGKILL.
   TempDir dir;
-  const std::string pid_file = dir.file("grandchild.pid");
+  const std::string pid_file = (dir.path() / "grandchild.pid").string();
   CommandSpec spec = shell("(trap '' TERM; exec sleep 30) & echo $! > '" + pid_file + "'; wait");
   spec.timeout = milliseconds{300};
   spec.kill_grace = milliseconds{5000};
@@ -346,7 +336,7 @@ TEST(Subprocess, GrandchildKeepingThePipesOpenDoesNotHang) {
 
 TEST(Subprocess, StopTokenCancelsTheCommand) {
   TempDir dir;
-  const std::string marker = dir.file("started");
+  const std::string marker = (dir.path() / "started").string();
   std::stop_source stop;
   std::thread canceller([&] {
     if (eventually([&] { return std::filesystem::exists(marker); })) stop.request_stop();

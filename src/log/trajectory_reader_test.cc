@@ -1,8 +1,10 @@
 #include "log/trajectory_reader.h"
 
 #include <gtest/gtest.h>
+
 #include <stdlib.h>
 #include <sys/stat.h>
+#include "testing/temp_dir.h"
 
 #include <chrono>
 #include <condition_variable>
@@ -30,22 +32,7 @@ using Lines = std::vector<std::string>;
 // Long enough that only a broken follower misses it, short enough to fail a broken test fast.
 constexpr auto kAwait = 10s;
 
-class TempDir {
- public:
-  TempDir() {
-    std::string tmpl = (fs::temp_directory_path() / "harness-reader-test-XXXXXX").string();
-    if (::mkdtemp(tmpl.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
-    path_ = tmpl;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  const fs::path& path() const { return path_; }
-
- private:
-  fs::path path_;
-};
+using test_support::TempDir;
 
 void write_file(const fs::path& p, const std::string& content) {
   std::ofstream(p, std::ios::binary | std::ios::trunc) << content;

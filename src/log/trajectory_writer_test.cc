@@ -1,11 +1,13 @@
 #include "log/trajectory_writer.h"
 
 #include <gtest/gtest.h>
+
 #include <signal.h>
 #include <stdlib.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include "testing/temp_dir.h"
 
 #include <filesystem>
 #include <fstream>
@@ -26,22 +28,7 @@ using json = Json;
 constexpr Micros kT0 = 1'700'000'000'123'456;  // 2023-11-14T22:13:20.123456Z
 constexpr char kT0Text[] = "2023-11-14T22:13:20.123456+00:00";
 
-class TempDir {
- public:
-  TempDir() {
-    std::string tmpl = (fs::temp_directory_path() / "harness-writer-test-XXXXXX").string();
-    if (::mkdtemp(tmpl.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
-    path_ = tmpl;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  const fs::path& path() const { return path_; }
-
- private:
-  fs::path path_;
-};
+using test_support::TempDir;
 
 std::string read_file(const fs::path& p) {
   std::ifstream in(p, std::ios::binary);

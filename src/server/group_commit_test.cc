@@ -8,6 +8,8 @@
 
 #include <gtest/gtest.h>
 
+#include "testing/temp_dir.h"
+
 #include "core/error.h"
 #include "store/sqlite_store.h"
 
@@ -17,16 +19,13 @@ namespace {
 class GroupCommitTest : public ::testing::Test {
  protected:
   GroupCommitTest() {
-    char pattern[] = "/tmp/harness-gc-XXXXXX";
-    dir_ = ::mkdtemp(pattern);
-    store_ = std::make_unique<SqliteStore>(dir_ / "state.db", SqliteStore::Access::kReadWrite);
+    store_ =
+        std::make_unique<SqliteStore>(dir_.path() / "state.db", SqliteStore::Access::kReadWrite);
     Workflow w;
     for (int i = 0; i < 100; ++i) w.tasks.push_back(Task{.id = "t" + std::to_string(i)});
     store_->replace_workflow(w, ReplaceMode::kAlways);
   }
-  ~GroupCommitTest() override { std::filesystem::remove_all(dir_); }
-
-  std::filesystem::path dir_;
+  test_support::TempDir dir_{"harness-gc"};
   std::unique_ptr<SqliteStore> store_;
 };
 
@@ -71,7 +70,7 @@ TEST_F(GroupCommitTest, AFailingMutationDoesNotUndoItsBatchNeighbours) {
 
 TEST_F(GroupCommitTest, OutcomeIsReportedOnlyAfterCommit) {
   GroupCommitter committer(*store_);
-  SqliteStore observer(dir_ / "state.db", SqliteStore::Access::kReadOnly);
+  SqliteStore observer(dir_.path() / "state.db", SqliteStore::Access::kReadOnly);
   std::promise<std::optional<std::string>> seen;
   committer.submit(
       [](Store& s) { s.claim("w", 1); },

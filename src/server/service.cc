@@ -111,8 +111,19 @@ struct Service::Impl {
 
   static std::unique_ptr<SqliteStore> open_writer(const std::filesystem::path& worktree) {
     ensure_state_dir(worktree);
-    auto store =
-        std::make_unique<SqliteStore>(state_db_path(worktree), SqliteStore::Access::kReadWrite);
+    const std::filesystem::path db = state_db_path(worktree);
+    std::unique_ptr<SqliteStore> store;
+    try {
+      store = std::make_unique<SqliteStore>(db, SqliteStore::Access::kReadWrite);
+    } catch (const Error& e) {
+      if (e.kind() != Error::Kind::kCorruption) throw;
+      // Never start empty over a damaged workflow: keep the file and say how to recover.
+      throw Error::corruption(
+          std::string(e.what()) + "\nThe file is left as it is. To recover, restore it from a " +
+          "backup, or salvage it with `sqlite3 " + db.string() + " .recover | sqlite3 " +
+          db.string() + ".recovered` and move that into place, or move it aside (`mv " +
+          db.string() + " " + db.string() + ".damaged`) to start with no workflow.");
+    }
     import_legacy_state(*store, worktree);
     return store;
   }

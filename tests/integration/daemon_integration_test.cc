@@ -270,6 +270,33 @@ TEST_F(DaemonTest, TrajectoryRecordsEventsAfterTheyHappen) {
   EXPECT_EQ(events, expected);
 }
 
+TEST(LegacyImport, PythonOriginalStateIsImportedOnceWhenNoStateExists) {
+  ScratchWorktree worktree;
+  fs::create_directory(worktree.path() / ".claude");
+  std::ofstream(worktree.path() / ".claude" / "dev-workflow-state.json") << R"({"tasks": {
+    "task-1": {"id": "task-1", "description": "Old one", "status": "completed", "dependencies": [],
+               "started_at": "2026-01-01T10:00:00", "completed_at": "2026-01-01T10:05:00.250000",
+               "claimed_by": "agent-a", "timeout_seconds": 600},
+    "task-2": {"id": "task-2", "description": "Next", "status": "pending", "dependencies": ["task-1"],
+               "started_at": null, "completed_at": null, "claimed_by": null, "timeout_seconds": 900}},
+    "version": 1})";
+  {
+    DaemonProcess daemon(worktree.socket(), worktree.path());
+    Json tasks = Connection(worktree.socket()).call({{"command", "get_state"}})["data"]["tasks"];
+    EXPECT_EQ(tasks["task-1"]["status"], "completed");
+    EXPECT_EQ(tasks["task-1"]["completed_at"], "2026-01-01T10:05:00.250000+00:00");
+    EXPECT_EQ(tasks["task-2"]["timeout_seconds"], 900);
+    Json claim =
+        Connection(worktree.socket()).call({{"command", "task_claim"}, {"worker_id", "w"}});
+    EXPECT_EQ(claim["data"]["task"]["id"], "task-2");  // its dependency was imported as completed
+    Connection(worktree.socket())
+        .call({{"command", "task_complete"}, {"task_id", "task-2"}, {"worker_id", "w"}});
+  }
+  DaemonProcess restarted(worktree.socket(), worktree.path());  // must not import it again
+  Json tasks = Connection(worktree.socket()).call({{"command", "get_state"}})["data"]["tasks"];
+  EXPECT_EQ(tasks["task-2"]["status"], "completed");
+}
+
 // ----------------------------------------------------------------------------------------
 // The CLI, without a daemon started by the test.
 
