@@ -111,13 +111,17 @@ void TrajectoryWriter::append(Json event) {
     throw Error::invalid("trajectory event must be a JSON object, got " +
                          std::string(event.type_name()));
   }
+  bool was_empty;
   {
     std::lock_guard lock(mu_);
     // Reading the clock under the lock keeps timestamps in file order.
+    was_empty = queue_.empty();
     queue_.push_back(Queued{clock_.now(), std::move(event)});
     ++appended_seq_;
   }
-  queued_cv_.notify_one();
+  // Only the first event of a batch needs to wake the writer thread: until it takes the queue,
+  // later events join the same batch. This saves a wake-up (a context switch) per event.
+  if (was_empty) queued_cv_.notify_one();
 }
 
 void TrajectoryWriter::flush() {
