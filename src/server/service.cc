@@ -1,5 +1,6 @@
 #include "server/service.h"
 
+#include <malloc.h>
 #include <unistd.h>
 
 #include <fstream>
@@ -158,7 +159,15 @@ struct Service::Impl {
       } catch (const std::exception& e) {
         reply(error_reply(e.what()));
       }
+      release_free_memory();
     });
+  }
+
+  // A whole workflow in memory (a JSON document, then Task objects) takes ~1 KB a task; once
+  // freed, glibc keeps those pages. Handing them back keeps the daemon small between bulk
+  // operations (100,000 tasks: ~120 MB resident otherwise).
+  void release_free_memory() {
+    reader.post([] { ::malloc_trim(0); });
   }
 
   void on(const StatusRequest&, Reply reply) {
@@ -187,7 +196,8 @@ struct Service::Impl {
           if (mode == ReplaceMode::kAlways) return workflow_to_json(*workflow);
           return Json{{"imported", workflow->tasks.size()}};
         },
-        [workflow, event_name](const bool&) {
+        [this, workflow, event_name](const bool&) {
+          release_free_memory();
           return Json{{"event", event_name}, {"tasks", workflow->tasks.size()}};
         },
         std::move(reply));
