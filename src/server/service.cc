@@ -57,6 +57,11 @@ void import_legacy_state(SqliteStore& store, const std::filesystem::path& worktr
   }
 }
 
+// A reply that is already built.
+Service::ReplyBuilder ready(std::string line) {
+  return [line = std::move(line)]() mutable { return std::move(line); };
+}
+
 Json claim_data(const ClaimResult& r) {
   return Json{{"task", r.task ? task_to_json(*r.task) : Json(nullptr)},
               {"is_retry", r.is_retry},
@@ -139,25 +144,27 @@ struct Service::Impl {
     committer.submit([run = std::move(run), result](Store& store) { *result = run(store); },
                      [this, result, data = std::move(data), event = std::move(event),
                       reply = std::move(reply)](std::exception_ptr error) {
-                       if (error) return reply(error_reply(describe(error)));
-                       reply(ok_reply(data(*result)));
-                       Json e = event(*result);
-                       if (!e.is_null()) log(std::move(e));
+                       if (error) return reply(ready(error_reply(describe(error))));
+                       reply([this, result, data, event] {
+                         Json e = event(*result);
+                         if (!e.is_null()) log(std::move(e));
+                         return ok_reply(data(*result));
+                       });
                      });
   }
 
   void on(const PingRequest&, Reply reply) {
-    reply(ok_reply(
-        Json{{"running", true}, {"pid", ::getpid()}, {"worktree", options.worktree.string()}}));
+    reply(ready(ok_reply(
+        Json{{"running", true}, {"pid", ::getpid()}, {"worktree", options.worktree.string()}})));
   }
 
   void on(const GetStateRequest&, Reply reply) {
     reader.post([this, reply = std::move(reply)] {
       try {
         auto workflow = reader_store->load();
-        reply(ok_reply_serialized(workflow ? workflow_to_json(*workflow).dump() : "null"));
+        reply(ready(ok_reply_serialized(workflow ? workflow_to_json(*workflow).dump() : "null")));
       } catch (const std::exception& e) {
-        reply(error_reply(e.what()));
+        reply(ready(error_reply(e.what())));
       }
       release_free_memory();
     });
@@ -174,31 +181,33 @@ struct Service::Impl {
     reader.post([this, reply = std::move(reply)] {
       try {
         auto counts = reader_store->status_counts();
-        if (!counts) return reply(ok_reply(Json(nullptr)));
+        if (!counts) return reply(ready(ok_reply(Json(nullptr))));
         Json data = counts_data(*counts);
         const GroupCommitter::Stats commits = committer.stats();
         data["commits"] = Json{{"batches", commits.batches}, {"mutations", commits.mutations}};
-        reply(ok_reply(data));
+        reply(ready(ok_reply(data)));
       } catch (const std::exception& e) {
-        reply(error_reply(e.what()));
+        reply(ready(error_reply(e.what())));
       }
     });
   }
 
-  void replace(std::shared_ptr<const Workflow> workflow, ReplaceMode mode,
-               std::string_view event_name, Reply reply) {
+  // `command` ("update_state" or "plan_import") names the event and picks the reply:
+  // update_state answers with the workflow, plan_import with the number of tasks imported.
+  void replace(std::shared_ptr<const Workflow> workflow, ReplaceMode mode, std::string_view command,
+               Reply reply) {
     mutate<bool>(
         [workflow, mode](Store& store) {
           store.replace_workflow(*workflow, mode);
           return true;
         },
-        [workflow, mode](const bool&) {
-          if (mode == ReplaceMode::kAlways) return workflow_to_json(*workflow);
+        [workflow, command](const bool&) {
+          if (command == "update_state") return workflow_to_json(*workflow);
           return Json{{"imported", workflow->tasks.size()}};
         },
-        [this, workflow, event_name](const bool&) {
+        [this, workflow, command](const bool&) {
           release_free_memory();
-          return Json{{"event", event_name}, {"tasks", workflow->tasks.size()}};
+          return Json{{"event", command}, {"tasks", workflow->tasks.size()}};
         },
         std::move(reply));
   }
@@ -219,7 +228,7 @@ struct Service::Impl {
         replace(std::make_shared<const Workflow>(read_plan_file(file)), mode, "plan_import",
                 std::move(reply));
       } catch (const std::exception& e) {
-        reply(error_reply(e.what()));
+        reply(ready(error_reply(e.what())));
       }
     });
   }
@@ -270,7 +279,7 @@ struct Service::Impl {
     auto logged = std::make_shared<CommandSpec>(spec);
     commands.run(std::move(spec), lock,
                  [this, kind, logged, reply = std::move(reply)](const CommandResult& result) {
-                   reply(ok_reply(command_data(result)));
+                   reply(ready(ok_reply(command_data(result))));
                    log(command_event(kind, *logged, result));
                  });
   }
@@ -290,7 +299,7 @@ struct Service::Impl {
                 std::move(reply));
   }
 
-  void on(const ShutdownRequest&, Reply reply) { reply(ok_reply(Json{{"shutdown", true}})); }
+  void on(const ShutdownRequest&, Reply reply) { reply(ready(ok_reply(Json{{"shutdown", true}}))); }
 };
 
 Service::Service(Options options) : impl_(std::make_unique<Impl>(std::move(options))) {
@@ -306,7 +315,7 @@ void Service::handle(Request request, Reply reply) {
   try {
     std::visit([&](const auto& r) { impl_->on(r, reply); }, request);
   } catch (const std::exception& e) {
-    reply(error_reply(e.what()));
+    reply(ready(error_reply(e.what())));
   }
 }
 

@@ -25,7 +25,10 @@ class Service {
     std::chrono::milliseconds kill_grace{1000};
   };
 
-  using Reply = std::function<void(std::string line)>;
+  // Builds the reply line (no newline). Replies to mutations are built by whoever writes them
+  // (the I/O thread), so that serialising never holds up the writer thread.
+  using ReplyBuilder = std::function<std::string()>;
+  using Reply = std::function<void(ReplyBuilder build)>;
 
   // Creates W/.harness, opens the store (importing the Python original's state file once when
   // no workflow exists) and the trajectory. Throws Error when the state cannot be opened.
@@ -33,9 +36,9 @@ class Service {
   // Cancels running commands, commits queued mutations and flushes the trajectory.
   ~Service();
 
-  // Serves one request. `reply` is called exactly once, on any thread, with the reply line
-  // (no newline); it must not block. ShutdownRequest only gets its reply here: stopping is
-  // the caller's business.
+  // Serves one request. `reply` is called exactly once, on any thread, with the builder of the
+  // reply; it must not block, and runs the builder where it writes the reply. ShutdownRequest only
+  // gets its reply here: stopping is the caller's business.
   void handle(Request request, Reply reply);
 
  private:

@@ -42,13 +42,13 @@ void Session::dispatch(std::string_view line) {
     return;
   }
   const bool is_shutdown = std::holds_alternative<ShutdownRequest>(request);
-  // The reply may come from another thread: hop back onto the I/O thread to write it.
-  service_.handle(std::move(request), [self = shared_from_this(), is_shutdown](std::string reply) {
-    asio::post(self->socket_.get_executor(),
-               [self, is_shutdown, reply = std::move(reply)]() mutable {
-                 self->send(std::move(reply), is_shutdown, is_shutdown);
-               });
-  });
+  // The reply may come from another thread: hop back onto the I/O thread to build and write it.
+  service_.handle(
+      std::move(request), [self = shared_from_this(), is_shutdown](Service::ReplyBuilder build) {
+        asio::post(self->socket_.get_executor(), [self, is_shutdown, build = std::move(build)] {
+          self->send(build(), is_shutdown, is_shutdown);
+        });
+      });
 }
 
 void Session::send(std::string reply, bool close_after, bool stop_after) {

@@ -335,6 +335,9 @@ TEST_F(CliTest, PlanImportClaimExecCompleteAndHooks) {
   CliResult refused = harness({"plan", "import", "--file", plan.string()});
   EXPECT_EQ(refused.status, 1);
   EXPECT_NE(refused.err.find("--force"), std::string::npos) << refused.err;
+  CliResult forced = harness({"plan", "import", "--force", "--file", plan.string()});
+  EXPECT_EQ(forced.status, 0) << forced.err;
+  EXPECT_EQ(forced.out, "Imported 2 tasks from " + plan.string() + "\n");
 
   CliResult claim = harness({"task", "claim"});
   ASSERT_EQ(claim.status, 0) << claim.err;
