@@ -78,8 +78,8 @@ struct SqliteStore::Impl {
   SQLite::Database db;
   std::filesystem::path file;
   // Prepared once, reset after each use.
-  std::optional<SQLite::Statement> find_owned, find_ready, find_expired, renew, take, task_by_seq,
-      task_by_id, finish, release_dependents;
+  std::optional<SQLite::Statement> renew, take_ready, take_expired, task_by_id, finish,
+      release_dependents;
   // The savepoints every batched operation opens and closes, prepared once (they run twice
   // per operation, and compiling them each time was a measurable share of a claim).
   std::optional<SQLite::Statement> savepoint_write, release_write, savepoint_batch, release_batch;
@@ -101,8 +101,8 @@ struct SqliteStore::Impl {
   // A cached statement left on a row keeps its read transaction, and so an old snapshot of
   // the database, open after COMMIT: reset them all whenever a transaction ends.
   void reset_statements() {
-    for (auto* slot : {&find_owned, &find_ready, &find_expired, &renew, &take, &task_by_seq,
-                       &task_by_id, &finish, &release_dependents})
+    for (auto* slot :
+         {&renew, &take_ready, &take_expired, &task_by_id, &finish, &release_dependents})
       if (*slot) (*slot)->tryReset();
   }
 
@@ -136,18 +136,24 @@ struct SqliteStore::Impl {
     return task;
   }
 
-  Task load_task(std::int64_t seq) {
-    auto& q =
-        prepared(task_by_seq, std::string("SELECT ") + kTaskColumns + " FROM tasks WHERE seq = ?1");
-    q.bind(1, seq);
-    if (!q.executeStep()) throw Error::corruption("task row " + std::to_string(seq) + " vanished");
-    return read_task(q);
+  // Steps an UPDATE ... RETURNING <task columns>: the task it changed, if any. The statement
+  // is reset at once, so that it never holds the transaction open.
+  std::optional<Task> step_returning(SQLite::Statement& q) {
+    std::optional<Task> task;
+    if (q.executeStep()) task = read_task(q);
+    q.reset();
+    return task;
   }
 
-  // The first row's seq of a prepared single-column query, if any.
-  static std::optional<std::int64_t> first_seq(SQLite::Statement& q) {
-    if (!q.executeStep()) return std::nullopt;
-    return q.getColumn(0).getInt64();
+  // Throws the error for a completion that matched no running task owned by the worker.
+  [[noreturn]] void explain_refused_completion(const std::string& task_id,
+                                               const std::string& worker_id) {
+    auto& find = prepared(task_by_id, "SELECT status FROM tasks WHERE id = ?1");
+    find.bind(1, task_id);
+    if (!find.executeStep()) throw Error::not_found("Task " + task_id + " not found");
+    if (parse_task_status(find.getColumn(0).getString()) == TaskStatus::kCompleted)
+      throw Error::conflict("Task " + task_id + " is already completed");
+    throw Error::conflict("Task " + task_id + " is not claimed by " + worker_id);
   }
 
   // Runs `body` atomically: its own IMMEDIATE transaction at top level, a savepoint when a
@@ -350,49 +356,46 @@ void SqliteStore::replace_workflow(const Workflow& workflow, ReplaceMode mode) {
   });
 }
 
+// Each step of the claim policy is one UPDATE that picks its row through an indexed subquery
+// and hands the task back with RETURNING, so a claim runs at most three statements.
 ClaimResult SqliteStore::claim(const std::string& worker_id, Micros now) {
   return impl_->write([&] {
     Impl& s = *impl_;
+    const std::string returning = std::string(" RETURNING ") + kTaskColumns;
     ClaimResult result;
-    auto& owned = s.prepared(
-        s.find_owned,
-        "SELECT seq FROM tasks WHERE claimed_by = ?1 AND status = 'running' ORDER BY seq LIMIT 1");
-    owned.bind(1, worker_id);
-    if (auto seq = Impl::first_seq(owned)) {
-      auto& renew = s.prepared(
-          s.renew,
-          "UPDATE tasks SET started_at = ?2, lease_expires = ?2 + timeout_seconds * 1000000 "
-          "WHERE seq = ?1");
-      renew.bind(1, *seq);
-      renew.bind(2, now);
-      renew.exec();
-      result.task = s.load_task(*seq);
+    auto& renew = s.prepared(
+        s.renew,
+        "UPDATE tasks SET started_at = ?2, lease_expires = ?2 + timeout_seconds * 1000000 "
+        "WHERE seq = (SELECT seq FROM tasks WHERE claimed_by = ?1 AND status = 'running' "
+        "ORDER BY seq LIMIT 1)" +
+            returning);
+    renew.bind(1, worker_id);
+    renew.bind(2, now);
+    if ((result.task = s.step_returning(renew))) {
       result.is_retry = true;
       return result;
     }
-    auto& ready = s.prepared(
-        s.find_ready,
-        "SELECT seq FROM tasks WHERE status = 'pending' AND unmet = 0 ORDER BY seq LIMIT 1");
-    std::optional<std::int64_t> seq = Impl::first_seq(ready);
-    if (!seq) {
-      auto& expired = s.prepared(
-          s.find_expired,
-          "SELECT seq FROM tasks WHERE status = 'running' AND lease_expires < ?1 AND unmet = 0 "
-          "ORDER BY lease_expires LIMIT 1");
-      expired.bind(1, now);
-      seq = Impl::first_seq(expired);
-      result.is_reclaim = seq.has_value();
-    }
-    if (!seq) return result;
-    auto& take = s.prepared(s.take,
-                            "UPDATE tasks SET status = 'running', claimed_by = ?2, started_at = "
-                            "?3, completed_at = NULL, "
-                            "lease_expires = ?3 + timeout_seconds * 1000000 WHERE seq = ?1");
-    take.bind(1, *seq);
-    take.bind(2, worker_id);
-    take.bind(3, now);
-    take.exec();
-    result.task = s.load_task(*seq);
+    auto& take_ready = s.prepared(s.take_ready,
+                                  "UPDATE tasks SET status = 'running', claimed_by = ?1, "
+                                  "started_at = ?2, completed_at = NULL, "
+                                  "lease_expires = ?2 + timeout_seconds * 1000000 "
+                                  "WHERE seq = (SELECT seq FROM tasks WHERE status = 'pending' AND "
+                                  "unmet = 0 ORDER BY seq LIMIT 1)" +
+                                      returning);
+    take_ready.bind(1, worker_id);
+    take_ready.bind(2, now);
+    if ((result.task = s.step_returning(take_ready))) return result;
+    auto& take_expired = s.prepared(s.take_expired,
+                                    "UPDATE tasks SET claimed_by = ?1, started_at = ?2, "
+                                    "lease_expires = ?2 + timeout_seconds * 1000000 "
+                                    "WHERE seq = (SELECT seq FROM tasks WHERE status = 'running' "
+                                    "AND lease_expires < ?2 AND unmet = 0 "
+                                    "ORDER BY lease_expires LIMIT 1)" +
+                                        returning);
+    take_expired.bind(1, worker_id);
+    take_expired.bind(2, now);
+    result.task = s.step_returning(take_expired);
+    result.is_reclaim = result.task.has_value();
     return result;
   });
 }
@@ -401,25 +404,16 @@ void SqliteStore::complete(const std::string& task_id, const std::string& worker
                            const std::optional<std::string>& head_commit) {
   impl_->write([&] {
     Impl& s = *impl_;
-    auto& find =
-        s.prepared(s.task_by_id, "SELECT seq, status, claimed_by FROM tasks WHERE id = ?1");
-    find.bind(1, task_id);
-    if (!find.executeStep()) throw Error::not_found("Task " + task_id + " not found");
-    const std::int64_t seq = find.getColumn(0).getInt64();
-    const TaskStatus status = parse_task_status(find.getColumn(1).getString());
-    const std::optional<std::string> owner = optional_text(find.getColumn(2));
-    if (status == TaskStatus::kCompleted)
-      throw Error::conflict("Task " + task_id + " is already completed");
-    if (status != TaskStatus::kRunning || owner != worker_id)
-      throw Error::conflict("Task " + task_id + " is not claimed by " + worker_id);
-
     auto& finish =
         s.prepared(s.finish,
-                   "UPDATE tasks SET status = 'completed', completed_at = ?2, lease_expires = NULL "
-                   "WHERE seq = ?1");
-    finish.bind(1, seq);
-    finish.bind(2, now);
-    finish.exec();
+                   "UPDATE tasks SET status = 'completed', completed_at = ?3, lease_expires = NULL "
+                   "WHERE id = ?1 AND status = 'running' AND claimed_by = ?2 RETURNING seq");
+    finish.bind(1, task_id);
+    finish.bind(2, worker_id);
+    finish.bind(3, now);
+    if (!finish.executeStep()) s.explain_refused_completion(task_id, worker_id);
+    const std::int64_t seq = finish.getColumn(0).getInt64();
+    finish.reset();
     auto& release = s.prepared(s.release_dependents,
                                "UPDATE tasks SET unmet = unmet - 1 WHERE seq IN "
                                "(SELECT task FROM dependents WHERE dep = ?1)");
