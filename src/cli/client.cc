@@ -86,14 +86,30 @@ int connect_or_spawn(const ClientOptions& options) {
   }
 }
 
-void send_all(int fd, const std::string& data) {
+// Sends the request. Returns false when the daemon closed the connection before taking all of
+// it (it refuses over-long lines that way): its reply, which says why, is still to be read.
+bool send_all(int fd, const std::string& data) {
   std::size_t sent = 0;
   while (sent < data.size()) {
     const ssize_t n = ::send(fd, data.data() + sent, data.size() - sent, MSG_NOSIGNAL);
     if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && (errno == EPIPE || errno == ECONNRESET)) return false;
     if (n < 0) throw Error::from_errno("cannot send the request");
     sent += static_cast<std::size_t>(n);
   }
+  return true;
+}
+
+// The daemon must run as this user: with HARNESS_SOCKET in a shared directory, anyone could
+// otherwise answer in its place (and be handed every command).
+void check_daemon_owner(int fd, const std::filesystem::path& socket) {
+  struct ucred peer;
+  socklen_t len = sizeof peer;
+  if (::getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &peer, &len) != 0)
+    throw Error::from_errno("cannot identify the daemon on " + socket.string());
+  if (peer.uid != ::geteuid())
+    throw Error::io("the daemon on " + socket.string() + " runs as uid " +
+                    std::to_string(peer.uid) + ", not as you; refusing to talk to it");
 }
 
 std::string read_line(int fd, const std::optional<std::chrono::milliseconds>& timeout) {
@@ -145,8 +161,15 @@ ClientOptions client_options_from_env(const std::filesystem::path& worktree) {
 
 Json send_request(const ClientOptions& options, const Json& request) {
   Fd fd(connect_or_spawn(options));
-  send_all(fd.get(), request.dump(-1, ' ', false, Json::error_handler_t::replace) + "\n");
-  return parse_json(read_line(fd.get(), options.read_timeout));
+  check_daemon_owner(fd.get(), options.socket);
+  const bool delivered =
+      send_all(fd.get(), request.dump(-1, ' ', false, Json::error_handler_t::replace) + "\n");
+  try {
+    return parse_json(read_line(fd.get(), options.read_timeout));
+  } catch (const Error&) {
+    if (delivered) throw;
+    throw Error::io("the daemon closed the connection before taking the whole request");
+  }
 }
 
 }  // namespace harness

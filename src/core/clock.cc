@@ -105,7 +105,13 @@ std::optional<Micros> parse_iso8601(std::string_view text) {
   const std::int64_t days_since_epoch = sys_days{ymd}.time_since_epoch().count();
   const Micros local =
       (days_since_epoch * 86'400LL + h * 3600LL + mi * 60LL + s) * kMicrosPerSecond + fraction;
-  return local - offset;
+  // Only instants that format_iso8601 writes back in four-digit years (and Python's datetime
+  // can hold): 0001-01-01T00:00:00Z to 9999-12-31T23:59:59.999999Z.
+  constexpr Micros kEarliest = -62'135'596'800LL * kMicrosPerSecond;
+  constexpr Micros kLatest = 253'402'300'800LL * kMicrosPerSecond - 1;
+  const Micros utc = local - offset;
+  if (utc < kEarliest || utc > kLatest) return std::nullopt;
+  return utc;
 }
 
 }  // namespace harness

@@ -44,7 +44,8 @@ std::string format_iso8601(Micros t);
 // Parses ISO-8601 date-times as written by harness or the Python original: "YYYY-MM-DDTHH:MM:SS"
 // (a space is accepted for 'T'), an optional fraction of 1 to 9 digits (truncated to
 // microseconds), and an optional zone: "Z", "+HH:MM", "-HHMM". No zone means UTC.
-// Returns nullopt for anything else.
+// Returns nullopt for anything else, and for instants outside years 0001-9999 UTC (which
+// format_iso8601 could not write back).
 std::optional<Micros> parse_iso8601(std::string_view text);
 
 }  // namespace harness

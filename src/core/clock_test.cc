@@ -33,6 +33,18 @@ TEST(Iso8601, RejectsMalformed) {
   }
 }
 
+TEST(Iso8601, RejectsInstantsOutsideFourDigitYears) {
+  // Found by fuzzing: each parsed, then formatted as a string nothing could read back.
+  for (const char* bad : {"0000-01-01T00:00:00+00:01", "0000-06-01T00:00:00",
+                          "9999-12-31T23:59:59-00:01", "9999-12-31T23:59:60"}) {
+    EXPECT_EQ(parse_iso8601(bad), std::nullopt) << bad;
+  }
+  EXPECT_EQ(format_iso8601(*parse_iso8601("0001-01-01T00:00:00Z")),
+            "0001-01-01T00:00:00.000000+00:00");
+  EXPECT_EQ(format_iso8601(*parse_iso8601("9999-12-31T23:59:59.999999Z")),
+            "9999-12-31T23:59:59.999999+00:00");
+}
+
 TEST(ManualClock, MovesOnlyWhenAdvanced) {
   ManualClock clock(100);
   EXPECT_EQ(clock.now(), 100);

@@ -118,20 +118,36 @@ struct Service::Impl {
   static std::unique_ptr<SqliteStore> open_writer(const std::filesystem::path& worktree) {
     ensure_state_dir(worktree);
     const std::filesystem::path db = state_db_path(worktree);
-    std::unique_ptr<SqliteStore> store;
     try {
-      store = std::make_unique<SqliteStore>(db, SqliteStore::Access::kReadWrite);
+      refuse_lost_database(worktree);
+      auto store = std::make_unique<SqliteStore>(db, SqliteStore::Access::kReadWrite);
+      store->check_integrity();
+      import_legacy_state(*store, worktree);
+      return store;
     } catch (const Error& e) {
       if (e.kind() != Error::Kind::kCorruption) throw;
       // Never start empty over a damaged workflow: keep the file and say how to recover.
       throw Error::corruption(
-          std::string(e.what()) + "\nThe file is left as it is. To recover, restore it from a " +
-          "backup, or salvage it with `sqlite3 " + db.string() + " .recover | sqlite3 " +
-          db.string() + ".recovered` and move that into place, or move it aside (`mv " +
-          db.string() + " " + db.string() + ".damaged`) to start with no workflow.");
+          std::string(e.what()) + "\nNothing was changed. To recover, restore " + db.string() +
+          " from a backup, or salvage it with `sqlite3 " + db.string() + " .recover | sqlite3 " +
+          db.string() + ".recovered` and move that into place, or start with no workflow by " +
+          "moving the database and the trajectory aside (`mv " + db.string() + " " + db.string() +
+          ".damaged && mv " + trajectory_path(worktree).string() + " " +
+          trajectory_path(worktree).string() + ".old`).");
     }
-    import_legacy_state(*store, worktree);
-    return store;
+  }
+
+  // A database that vanished while the trajectory records earlier work was deleted or lost:
+  // starting afresh would silently drop a workflow.
+  static void refuse_lost_database(const std::filesystem::path& worktree) {
+    std::error_code ignored;
+    if (std::filesystem::exists(state_db_path(worktree), ignored)) return;
+    const auto log_size = std::filesystem::file_size(trajectory_path(worktree), ignored);
+    if (ignored || log_size == 0) return;
+    throw Error::corruption(state_db_path(worktree).string() + " is missing although " +
+                            trajectory_path(worktree).string() +
+                            " records earlier work. If you removed it " +
+                            "on purpose, remove the trajectory too.");
   }
 
   void log(Json event) { trajectory.append(std::move(event)); }

@@ -255,35 +255,58 @@ struct SqliteStore::Impl {
 
 namespace {
 
-// SQLite creates files with the process umask; the state is private, and SQLite gives the -wal
-// and -shm files the database's own mode, so the database is created 0600 first.
-void create_private_file(const std::filesystem::path& file) {
-  const int fd = ::open(file.c_str(), O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
-  if (fd < 0) throw Error::from_errno("cannot open " + file.string());
+// Writes a complete, empty harness database to `file` if no file is there. It is built under a
+// temporary name and linked into place, so that a database file that exists always has its
+// schema: one that has none was damaged (truncated, overwritten), never half-created. The
+// file is 0600 (SQLite gives the -wal and -shm files the database's mode).
+void create_database_if_missing(const std::filesystem::path& file) {
+  if (::access(file.c_str(), F_OK) == 0) {
+    // SQLite would only say "unable to open database file"; the system's reason is clearer.
+    if (::access(file.c_str(), W_OK) != 0) throw Error::from_errno("cannot write " + file.string());
+    return;
+  }
+  const std::filesystem::path wal = file.string() + "-wal";
+  if (::access(wal.c_str(), F_OK) == 0)
+    throw Error::corruption(
+        file.string() + " is missing but its write-ahead log " + wal.string() +
+        " is there: the database was deleted after a crash. Restore it, or move the " +
+        "log aside to start with no workflow.");
+  const std::filesystem::path temp = file.string() + ".new-" + std::to_string(::getpid());
+  const int fd = ::open(temp.c_str(), O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+  if (fd < 0) throw Error::from_errno("cannot create " + temp.string());
   ::close(fd);
+  try {
+    SQLite::Database db(temp.string(), SQLite::OPEN_READWRITE);
+    db.exec("PRAGMA journal_mode = WAL");
+    db.exec(kSchema);
+    db.exec("INSERT INTO meta(key, value) VALUES('schema_version', '" +
+            std::to_string(kSchemaVersion) + "')");
+  } catch (const SQLite::Exception& e) {
+    ::unlink(temp.c_str());
+    rethrow_as_error(e, temp);
+  }
+  // link(2) fails with EEXIST when another process created the database first: use theirs.
+  const bool linked = ::link(temp.c_str(), file.c_str()) == 0 || errno == EEXIST;
+  const int link_errno = errno;
+  for (const char* suffix : {"", "-wal", "-shm"}) ::unlink((temp.string() + suffix).c_str());
+  errno = link_errno;
+  if (!linked) throw Error::from_errno("cannot create " + file.string());
 }
 
 }  // namespace
 
 SqliteStore::SqliteStore(const std::filesystem::path& db_file, Access access) {
-  if (access == Access::kReadWrite) create_private_file(db_file);
+  if (access == Access::kReadWrite) create_database_if_missing(db_file);
   try {
     impl_ = std::make_unique<Impl>(db_file, access);
     SQLite::Database& db = impl_->db;
-    if (access == Access::kReadWrite) db.exec("PRAGMA journal_mode = WAL");
     db.exec("PRAGMA synchronous = FULL");
     SQLite::Statement tables(
-        db,
-        "SELECT count(*), coalesce(sum(name = 'meta'), 0) FROM sqlite_master WHERE type = 'table'");
+        db, "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'meta'");
     tables.executeStep();
-    const bool empty = tables.getColumn(0).getInt() == 0;
-    if (access == Access::kReadWrite && empty) {
-      db.exec(kSchema);
-      db.exec("INSERT INTO meta(key, value) VALUES('schema_version', '" +
-              std::to_string(kSchemaVersion) + "')");
-    } else if (tables.getColumn(1).getInt() == 0) {
-      throw Error::corruption(db_file.string() + " is not a harness state database");
-    }
+    if (tables.getColumn(0).getInt() == 0)
+      throw Error::corruption(db_file.string() +
+                              " is not a harness state database (it has no harness tables)");
     SQLite::Statement version(db, "SELECT value FROM meta WHERE key = 'schema_version'");
     if (!version.executeStep() ||
         version.getColumn(0).getString() != std::to_string(kSchemaVersion))
@@ -291,6 +314,15 @@ SqliteStore::SqliteStore(const std::filesystem::path& db_file, Access access) {
   } catch (const SQLite::Exception& e) {
     rethrow_as_error(e, db_file);
   }
+}
+
+void SqliteStore::check_integrity() {
+  impl_->guarded([&] {
+    SQLite::Statement check(impl_->db, "PRAGMA quick_check");
+    check.executeStep();
+    const std::string verdict = check.getColumn(0).getString();
+    if (verdict != "ok") throw Error::corruption(impl_->file.string() + " is damaged: " + verdict);
+  });
 }
 
 SqliteStore::~SqliteStore() = default;

@@ -20,9 +20,11 @@ class SqliteStore : public Store {
  public:
   enum class Access { kReadWrite, kReadOnly };
 
-  // Opens (creating if needed, for kReadWrite) the database at `db_file` and its schema.
-  // Throws Error::io when it cannot be opened and Error::corruption when it is not a harness
-  // database. Concurrent Stores on one file are safe: writers wait up to 5 s for each other.
+  // Opens the database at `db_file`; kReadWrite creates it, complete with its schema, when no
+  // file is there. Throws Error::io when it cannot be opened and Error::corruption when it is
+  // not a harness database — an existing file without the harness tables (say, truncated to
+  // zero bytes) included, and a missing database whose write-ahead log is still there.
+  // Concurrent Stores on one file are safe: writers wait up to 5 s for each other.
   SqliteStore(const std::filesystem::path& db_file, Access access);
   ~SqliteStore() override;
 
@@ -34,6 +36,9 @@ class SqliteStore : public Store {
                 const std::optional<std::string>& head_commit) override;
   std::optional<CompletionMark> last_completion_mark() override;
   std::vector<std::exception_ptr> run_batch(const std::vector<std::function<void()>>& ops) override;
+
+  // Checks the database's pages and indexes (PRAGMA quick_check); throws Error::corruption.
+  void check_integrity();
 
   // Meta values (small strings keyed by name) for bookkeeping such as the legacy import.
   std::optional<std::string> meta(const std::string& key);

@@ -29,6 +29,13 @@ void ensure_state_dir(const fs::path& worktree) {
   struct stat st;
   if (::lstat(dir.c_str(), &st) != 0) throw Error::from_errno("cannot inspect " + dir.string());
   if (!S_ISDIR(st.st_mode)) throw Error::io(dir.string() + " exists but is not a directory");
+  if (st.st_uid != ::geteuid())
+    throw Error::io(
+        dir.string() +
+        " belongs to another user; harness keeps its state only in a directory of yours");
+  // Others must not plant or read state files here: a directory left open is closed.
+  if ((st.st_mode & 077) != 0 && ::chmod(dir.c_str(), 0700) != 0)
+    throw Error::from_errno("cannot make " + dir.string() + " private");
 
   const fs::path ignore = dir / ".gitignore";
   int fd = ::open(ignore.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);

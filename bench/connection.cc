@@ -1,0 +1,86 @@
+#include "connection.h"
+
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "core/error.h"
+
+namespace harness::bench {
+
+Connection::Connection(std::filesystem::path socket, ConnectionMode mode)
+    : socket_(std::move(socket)), mode_(mode) {}
+
+Connection::~Connection() { disconnect(); }
+
+void Connection::connect() {
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  if (socket_.string().size() >= sizeof addr.sun_path)
+    throw Error::invalid("socket path too long: " + socket_.string());
+  std::strcpy(addr.sun_path, socket_.c_str());
+  fd_ = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd_ < 0) throw Error::from_errno("socket");
+  if (::connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0) return;
+  const int err = errno;
+  disconnect();
+  const std::string what = "cannot connect to " + socket_.string() + ": " + std::strerror(err);
+  if (err == ENOENT || err == ECONNREFUSED) throw Error::not_found(what);
+  throw Error::io(what);
+}
+
+void Connection::disconnect() {
+  if (fd_ >= 0) ::close(fd_);
+  fd_ = -1;
+}
+
+std::string Connection::round_trip(std::string_view request) {
+  if (fd_ < 0) connect();
+  try {
+    std::string line(request);
+    line += '\n';
+    for (std::size_t sent = 0; sent < line.size();) {
+      const ssize_t n = ::send(fd_, line.data() + sent, line.size() - sent, MSG_NOSIGNAL);
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) throw Error::from_errno("cannot send to the daemon");
+      sent += static_cast<std::size_t>(n);
+    }
+    std::string reply = read_line();
+    if (mode_ == ConnectionMode::kPerRequest) disconnect();
+    return reply;
+  } catch (...) {
+    disconnect();  // the stream's position is unknown now: never reuse it
+    throw;
+  }
+}
+
+// One request is outstanding at a time, so nothing follows the reply's newline.
+std::string Connection::read_line() {
+  std::string reply;
+  char chunk[64 * 1024];
+  for (;;) {
+    const ssize_t n = ::recv(fd_, chunk, sizeof chunk, 0);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) throw Error::from_errno("cannot read from the daemon");
+    if (n == 0) throw Error::io("the daemon closed the connection without replying");
+    const std::size_t searched = reply.size();
+    reply.append(chunk, static_cast<std::size_t>(n));
+    if (const auto nl = reply.find('\n', searched); nl != std::string::npos) {
+      reply.resize(nl);
+      return reply;
+    }
+  }
+}
+
+Json call(Connection& connection, const Json& request) {
+  Json reply = parse_json(connection.round_trip(request.dump()));
+  if (reply.value("status", "") != "ok")
+    throw Error::conflict(request.value("command", "request") +
+                          " failed: " + reply.value("message", reply.dump()));
+  return std::move(reply["data"]);
+}
+
+}  // namespace harness::bench
