@@ -97,24 +97,26 @@ std::vector<std::int64_t> unmet_dependency_counts(const Workflow& workflow) {
   return counts;
 }
 
+void StatusCounts::add(TaskStatus status, std::int64_t n) {
+  switch (status) {
+    case TaskStatus::kPending:
+      pending += n;
+      break;
+    case TaskStatus::kRunning:
+      running += n;
+      break;
+    case TaskStatus::kCompleted:
+      completed += n;
+      break;
+    case TaskStatus::kFailed:
+      failed += n;
+      break;
+  }
+}
+
 StatusCounts count_statuses(const Workflow& workflow) {
   StatusCounts counts;
-  for (const Task& task : workflow.tasks) {
-    switch (task.status) {
-      case TaskStatus::kPending:
-        ++counts.pending;
-        break;
-      case TaskStatus::kRunning:
-        ++counts.running;
-        break;
-      case TaskStatus::kCompleted:
-        ++counts.completed;
-        break;
-      case TaskStatus::kFailed:
-        ++counts.failed;
-        break;
-    }
-  }
+  for (const Task& task : workflow.tasks) counts.add(task.status);
   return counts;
 }
 

@@ -25,6 +25,8 @@ std::vector<std::int64_t> unmet_dependency_counts(const Workflow& workflow);
 struct StatusCounts {
   std::int64_t pending = 0, running = 0, completed = 0, failed = 0;
 
+  // Counts `n` more tasks of `status`.
+  void add(TaskStatus status, std::int64_t n = 1);
   std::int64_t total() const { return pending + running + completed + failed; }
   bool unfinished() const { return pending + running > 0; }
 };

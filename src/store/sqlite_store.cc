@@ -353,21 +353,7 @@ std::optional<StatusCounts> SqliteStore::status_counts_unguarded() {
   StatusCounts counts;
   SQLite::Statement q(impl_->db, "SELECT status, count(*) FROM tasks GROUP BY status");
   while (q.executeStep()) {
-    const std::int64_t n = q.getColumn(1).getInt64();
-    switch (parse_task_status(q.getColumn(0).getString())) {
-      case TaskStatus::kPending:
-        counts.pending = n;
-        break;
-      case TaskStatus::kRunning:
-        counts.running = n;
-        break;
-      case TaskStatus::kCompleted:
-        counts.completed = n;
-        break;
-      case TaskStatus::kFailed:
-        counts.failed = n;
-        break;
-    }
+    counts.add(parse_task_status(q.getColumn(0).getString()), q.getColumn(1).getInt64());
   }
   return counts;
 }
