@@ -71,6 +71,9 @@ struct Daemon::Impl {
 
   explicit Impl(Options o) : options(std::move(o)) {
     options.service.worktree = options.worktree;
+    // Before anything is visible to clients: a SIGTERM that arrives as soon as the socket
+    // answers must still stop the daemon cleanly (it is delivered once run() starts).
+    if (options.stop_on_signals) watch_signals();
     lock.emplace(options.socket_path);
     service = std::make_unique<Service>(options.service);
     acceptor.emplace(bind_socket(*io, options.socket_path));
@@ -130,7 +133,6 @@ Daemon::~Daemon() {
 }
 
 void Daemon::run() {
-  if (impl_->options.stop_on_signals) impl_->watch_signals();
   impl_->accept();
   std::cerr << "harness: daemon " << ::getpid() << " serving " << impl_->options.worktree.string()
             << " on " << impl_->options.socket_path.string() << "\n";
