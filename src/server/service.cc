@@ -161,10 +161,12 @@ struct Service::Impl {
                      [this, result, data = std::move(data), event = std::move(event),
                       reply = std::move(reply)](std::exception_ptr error) {
                        if (error) return reply(ready(error_reply(describe(error))));
-                       reply([this, result, data, event] {
-                         Json e = event(*result);
+                       // The builder owns the result: nothing is shared between the writer
+                       // and the thread that builds the reply.
+                       reply([this, outcome = std::move(*result), data, event] {
+                         Json e = event(outcome);
                          if (!e.is_null()) log(std::move(e));
-                         return ok_reply(data(*result));
+                         return ok_reply(data(outcome));
                        });
                      });
   }
