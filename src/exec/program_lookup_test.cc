@@ -10,7 +10,7 @@
 
 #include <gtest/gtest.h>
 
-#include "exec/unique_fd.h"
+#include "core/unique_fd.h"
 
 namespace harness {
 namespace {

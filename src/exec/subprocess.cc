@@ -18,7 +18,7 @@
 #include "core/error.h"
 #include "exec/program_lookup.h"
 #include "exec/signal_name.h"
-#include "exec/unique_fd.h"
+#include "core/unique_fd.h"
 
 extern char** environ;
 

@@ -1,8 +1,13 @@
-// Group commit (DESIGN §4): mutations from many clients are queued to one writer thread,
-// which runs whatever has accumulated as one Store::run_batch — one transaction, one fsync —
-// and only then reports each mutation's outcome. While a batch commits, new mutations queue
-// up for the next one, so batches grow with load and each reply still follows its own
-// durable commit.
+// Group commit (DESIGN §4), pipelined. Mutations from many clients queue for one writer
+// thread, which runs whatever has accumulated as one Store::run_batch (one transaction). A
+// second thread, the syncer, makes the committed batches durable with one Store::sync() and
+// only then reports each mutation's outcome. While the syncer waits for the disk, the writer
+// executes the next batch, so the SQL of one batch overlaps the fsync of the one before, and
+// each reply still follows its own durable commit.
+//
+// A failed sync is treated as the loss of durability it is: the mutations it covered and
+// every mutation after it report the failure (their changes may be visible, but a crash can
+// take them back), until the daemon is restarted.
 #pragma once
 
 #include <condition_variable>
@@ -12,6 +17,7 @@
 #include <functional>
 #include <mutex>
 #include <thread>
+#include <vector>
 
 #include "store/store.h"
 
@@ -21,21 +27,26 @@ class GroupCommitter {
  public:
   // Runs on the writer thread inside the batch's transaction.
   using Mutation = std::function<void(Store&)>;
-  // Runs on the writer thread after the batch committed (error == nullptr) or after the
-  // mutation or the commit failed. Must not block: it hands the reply to the I/O thread.
+  // Runs on the syncer thread once the change is durable (error == nullptr), or after the
+  // mutation, its commit or the sync failed. Must not block: it hands the reply on.
   using Done = std::function<void(std::exception_ptr error)>;
 
   struct Stats {
     std::uint64_t batches = 0;
     std::uint64_t mutations = 0;
+    std::uint64_t syncs = 0;
   };
 
-  // `store` must outlive this object and is used only by the writer thread from now on.
+  // `store` must outlive this object and is used only by its two threads from now on.
   GroupCommitter(Store& store, std::size_t max_batch = 512);
   ~GroupCommitter();  // stop()
 
   void submit(Mutation mutation, Done done);
-  // Commits what is queued, then stops the writer thread. Later submits fail at once.
+  // Calls `then` once every batch committed before this call is durable: at once on the
+  // caller's thread when nothing is waiting for a sync, else on the syncer thread. A read
+  // replies through it, so that no reply shows a change that a crash could still take back.
+  void when_durable(Done then);
+  // Commits and syncs what is queued, then stops both threads. Later submits fail at once.
   void stop();
   Stats stats() const;
 
@@ -44,18 +55,34 @@ class GroupCommitter {
     Mutation mutation;
     Done done;
   };
+  struct Outcome {
+    Done done;
+    std::exception_ptr error;
+  };
 
   void writer_loop();
-  void commit(std::deque<Pending>& batch);
+  void syncer_loop();
+  void execute(std::deque<Pending>& batch);
+  // Syncs; `committed` batches are durable after it.
+  void sync_and_report(std::vector<Outcome>& outcomes, std::uint64_t committed);
 
   Store& store_;
   const std::size_t max_batch_;
   mutable std::mutex mutex_;
-  std::condition_variable wake_;
+  std::condition_variable writer_wake_;
+  std::condition_variable syncer_wake_;
   std::deque<Pending> queue_;
+  std::vector<Outcome> unsynced_;  // committed, waiting for the next sync
+  // Batches begun (counted before their commit becomes visible), committed and synced.
+  std::uint64_t begun_ = 0;
+  std::uint64_t committed_ = 0;
+  std::uint64_t synced_ = 0;
+  std::exception_ptr sync_failure_;  // set by the first failed sync, for good
   bool stopping_ = false;
+  bool writer_stopped_ = false;
   Stats stats_;
   std::thread writer_;
+  std::thread syncer_;
 };
 
 }  // namespace harness

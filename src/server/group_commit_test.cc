@@ -3,7 +3,10 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <chrono>
+#include <condition_variable>
 #include <future>
+#include <mutex>
 #include <set>
 
 #include <gtest/gtest.h>
@@ -76,6 +79,132 @@ TEST_F(GroupCommitTest, OutcomeIsReportedOnlyAfterCommit) {
       [](Store& s) { s.claim("w", 1); },
       [&](std::exception_ptr) { seen.set_value(observer.load()->tasks[0].claimed_by); });
   EXPECT_EQ(seen.get_future().get(), "w");  // another connection already sees the change
+}
+
+// A SqliteStore whose sync() can be held at a gate or made to fail, as a slow or broken disk.
+class ControlledSyncStore : public Store {
+ public:
+  explicit ControlledSyncStore(Store& inner) : inner_(inner) {}
+
+  std::optional<Workflow> load() override { return inner_.load(); }
+  std::optional<StatusCounts> status_counts() override { return inner_.status_counts(); }
+  void replace_workflow(const Workflow& w, ReplaceMode m) override {
+    inner_.replace_workflow(w, m);
+  }
+  ClaimResult claim(const std::string& worker, Micros now) override {
+    return inner_.claim(worker, now);
+  }
+  void complete(const std::string& id, const std::string& worker, Micros now,
+                const std::optional<std::string>& head) override {
+    inner_.complete(id, worker, now, head);
+  }
+  std::optional<CompletionMark> last_completion_mark() override {
+    return inner_.last_completion_mark();
+  }
+  std::vector<std::exception_ptr> run_batch(
+      const std::vector<std::function<void()>>& ops) override {
+    return inner_.run_batch(ops);
+  }
+  void sync() override {
+    std::unique_lock lock(mutex_);
+    ++syncs_entered_;
+    changed_.notify_all();
+    changed_.wait(lock, [&] { return open_; });
+    if (fail_) throw Error::io("fdatasync: Input/output error");
+    inner_.sync();
+  }
+
+  void hold() { set([&] { open_ = false; }); }
+  void release() { set([&] { open_ = true; }); }
+  void fail() { set([&] { fail_ = true; }); }
+  void await_syncs_entered(int n) {
+    std::unique_lock lock(mutex_);
+    changed_.wait(lock, [&] { return syncs_entered_ >= n; });
+  }
+
+ private:
+  template <typename F>
+  void set(F f) {
+    std::lock_guard lock(mutex_);
+    f();
+    changed_.notify_all();
+  }
+
+  Store& inner_;
+  std::mutex mutex_;
+  std::condition_variable changed_;
+  bool open_ = true;
+  bool fail_ = false;
+  int syncs_entered_ = 0;
+};
+
+bool is_ready(std::future<std::exception_ptr>& f) {
+  return f.wait_for(std::chrono::seconds(0)) == std::future_status::ready;
+}
+
+TEST_F(GroupCommitTest, TheNextBatchRunsWhileTheLastOneSyncsAndNeitherIsReportedBeforeItsSync) {
+  ControlledSyncStore store(*store_);
+  store.hold();
+  GroupCommitter committer(store);
+  std::promise<std::exception_ptr> first_done, second_done;
+  std::promise<void> second_ran;
+  committer.submit([](Store& s) { s.claim("w1", 1); },
+                   [&](std::exception_ptr e) { first_done.set_value(e); });
+  store.await_syncs_entered(1);  // the first batch is committed; its sync is held
+  committer.submit(
+      [&](Store& s) {
+        s.claim("w2", 1);
+        second_ran.set_value();
+      },
+      [&](std::exception_ptr e) { second_done.set_value(e); });
+  second_ran.get_future().wait();  // the writer went on while the disk was busy
+  auto first = first_done.get_future();
+  auto second = second_done.get_future();
+  EXPECT_FALSE(is_ready(first));
+  EXPECT_FALSE(is_ready(second));
+  store.release();
+  EXPECT_EQ(first.get(), nullptr);
+  EXPECT_EQ(second.get(), nullptr);
+  committer.stop();
+  EXPECT_GE(committer.stats().syncs, 2u);
+}
+
+TEST_F(GroupCommitTest, AFailedSyncFailsItsMutationsAndRefusesLaterOnes) {
+  ControlledSyncStore store(*store_);
+  store.fail();
+  GroupCommitter committer(store);
+  std::promise<std::exception_ptr> done;
+  committer.submit([](Store& s) { s.claim("w", 1); },
+                   [&](std::exception_ptr e) { done.set_value(e); });
+  const std::exception_ptr error = done.get_future().get();
+  ASSERT_NE(error, nullptr);
+  try {
+    std::rethrow_exception(error);
+  } catch (const Error& e) {
+    EXPECT_EQ(e.kind(), Error::Kind::kIo);
+    EXPECT_NE(std::string(e.what()).find("restart the daemon"), std::string::npos) << e.what();
+  }
+  std::exception_ptr later;
+  committer.submit([](Store& s) { s.claim("w", 1); }, [&](std::exception_ptr e) { later = e; });
+  EXPECT_EQ(later, error);  // refused at once, without touching the store
+}
+
+TEST_F(GroupCommitTest, WhenDurableWaitsForTheSyncOfEarlierCommits) {
+  ControlledSyncStore store(*store_);
+  GroupCommitter committer(store);
+  std::thread::id ran_on;
+  committer.when_durable([&](std::exception_ptr) { ran_on = std::this_thread::get_id(); });
+  EXPECT_EQ(ran_on, std::this_thread::get_id());  // nothing to wait for: answered at once
+
+  store.hold();
+  committer.submit([](Store& s) { s.claim("w", 1); }, [](std::exception_ptr) {});
+  store.await_syncs_entered(1);
+  std::promise<std::exception_ptr> durable;
+  committer.when_durable([&](std::exception_ptr e) { durable.set_value(e); });
+  auto read_reply = durable.get_future();
+  EXPECT_FALSE(is_ready(read_reply));
+  store.release();
+  EXPECT_EQ(read_reply.get(), nullptr);
 }
 
 TEST_F(GroupCommitTest, SubmitAfterStopFailsAtOnce) {

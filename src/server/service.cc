@@ -176,11 +176,21 @@ struct Service::Impl {
         Json{{"running", true}, {"pid", ::getpid()}, {"worktree", options.worktree.string()}})));
   }
 
+  // Replies to a read once what it saw is durable: a change is visible as soon as its batch
+  // commits, a moment before the sync that lets its own reply go.
+  void reply_when_durable(std::string line, Reply reply) {
+    committer.when_durable(
+        [line = std::move(line), reply = std::move(reply)](std::exception_ptr error) mutable {
+          reply(ready(error ? error_reply(describe(error)) : std::move(line)));
+        });
+  }
+
   void on(const GetStateRequest&, Reply reply) {
     reader.post([this, reply = std::move(reply)] {
       try {
         auto workflow = reader_store->load();
-        reply(ready(ok_reply_serialized(workflow ? workflow_to_json(*workflow).dump() : "null")));
+        reply_when_durable(
+            ok_reply_serialized(workflow ? workflow_to_json(*workflow).dump() : "null"), reply);
       } catch (const std::exception& e) {
         reply(ready(error_reply(e.what())));
       }
@@ -199,11 +209,13 @@ struct Service::Impl {
     reader.post([this, reply = std::move(reply)] {
       try {
         auto counts = reader_store->status_counts();
-        if (!counts) return reply(ready(ok_reply(Json(nullptr))));
+        if (!counts) return reply_when_durable(ok_reply(Json(nullptr)), reply);
         Json data = counts_data(*counts);
         const GroupCommitter::Stats commits = committer.stats();
-        data["commits"] = Json{{"batches", commits.batches}, {"mutations", commits.mutations}};
-        reply(ready(ok_reply(data)));
+        data["commits"] = Json{{"batches", commits.batches},
+                               {"mutations", commits.mutations},
+                               {"syncs", commits.syncs}};
+        reply_when_durable(ok_reply(data), reply);
       } catch (const std::exception& e) {
         reply(ready(error_reply(e.what())));
       }

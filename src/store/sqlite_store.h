@@ -1,5 +1,6 @@
-// The embedded engine: SQLite in WAL mode with synchronous=FULL, so a write is on disk when
-// it returns (or when its run_batch commits). Claim and complete are a handful of indexed
+// The embedded engine: SQLite in WAL mode. A write is on disk when it returns; a run_batch is
+// committed when it returns and on disk after the next sync(), which the group committer runs
+// on a thread of its own while the next batch executes. Claim and complete are a handful of indexed
 // statements: partial indexes hold only the ready tasks (in plan order), the running tasks
 // by owner and the running tasks by lease expiry, and each task keeps a count of its unmet
 // dependencies that completion decrements through a dependents table.
@@ -36,6 +37,7 @@ class SqliteStore : public Store {
                 const std::optional<std::string>& head_commit) override;
   std::optional<CompletionMark> last_completion_mark() override;
   std::vector<std::exception_ptr> run_batch(const std::vector<std::function<void()>>& ops) override;
+  void sync() override;
 
   // Checks the database's pages and indexes (PRAGMA quick_check); throws Error::corruption.
   void check_integrity();
@@ -48,6 +50,8 @@ class SqliteStore : public Store {
   std::optional<Workflow> load_unguarded();
   std::optional<StatusCounts> status_counts_unguarded();
   std::exception_ptr as_error(const SQLite::Exception& e) const;
+  // Opens the write-ahead log for sync() and commits without syncing from now on.
+  void open_wal(const std::filesystem::path& db_file);
 
   struct Impl;
   std::unique_ptr<Impl> impl_;
