@@ -36,10 +36,11 @@ class TrajectoryWriter {
   TrajectoryWriter& operator=(const TrajectoryWriter&) = delete;
 
   // Queues one event and returns at once: it never waits for the disk, because the daemon
-  // calls it right after a commit. The line written is {"ts": format_iso8601(clock.now()),
-  // <the event's fields>} with "ts" first. Strings that are not valid UTF-8 are written with
-  // U+FFFD in place of the bad bytes. Thread-safe; lines appear in the order of the calls.
-  // Throws Error (kInvalidArgument) if `event` is not a JSON object.
+  // calls it right after a commit. The background thread writes what has gathered a couple of
+  // milliseconds after the first event, so a busy daemon wakes it once per window. The line written
+  // is {"ts": format_iso8601(clock.now()), <the event's fields>} with "ts" first. Strings that are
+  // not valid UTF-8 are written with U+FFFD in place of the bad bytes. Thread-safe; lines appear in
+  // the order of the calls. Throws Error (kInvalidArgument) if `event` is not a JSON object.
   void append(Json event);
 
   // Blocks until every event appended before the call has been handed to write(2) (or
@@ -68,6 +69,7 @@ class TrajectoryWriter {
   std::vector<Queued> queue_;           // guarded by mu_
   std::uint64_t appended_seq_ = 0;      // guarded by mu_: events appended so far
   std::uint64_t written_seq_ = 0;       // guarded by mu_: events written (or dropped) so far
+  int flush_waiters_ = 0;               // guarded by mu_: flush() calls waiting
   bool stopping_ = false;               // guarded by mu_
 
   // Owned by the background thread.

@@ -114,9 +114,15 @@ class ControlledSyncStore : public Store {
     inner_.sync();
   }
 
-  void hold() { set([&] { open_ = false; }); }
-  void release() { set([&] { open_ = true; }); }
-  void fail() { set([&] { fail_ = true; }); }
+  void hold() {
+    set([&] { open_ = false; });
+  }
+  void release() {
+    set([&] { open_ = true; });
+  }
+  void fail() {
+    set([&] { fail_ = true; });
+  }
   void await_syncs_entered(int n) {
     std::unique_lock lock(mutex_);
     changed_.wait(lock, [&] { return syncs_entered_ >= n; });

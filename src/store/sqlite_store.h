@@ -25,7 +25,8 @@ class SqliteStore : public Store {
   // file is there. Throws Error::io when it cannot be opened and Error::corruption when it is
   // not a harness database — an existing file without the harness tables (say, truncated to
   // zero bytes) included, and a missing database whose write-ahead log is still there.
-  // Concurrent Stores on one file are safe: writers wait up to 5 s for each other.
+  // Concurrent Stores on one file are safe: writers wait up to 5 s for each other. One Store
+  // is used by one thread at a time, except that sync() may run alongside anything.
   SqliteStore(const std::filesystem::path& db_file, Access access);
   ~SqliteStore() override;
 
