@@ -183,14 +183,15 @@ class Worker {
 };
 
 struct CommitStats {
-  std::uint64_t batches = 0, mutations = 0;
+  std::uint64_t batches = 0, mutations = 0, syncs = 0;
 };
 
 CommitStats commit_stats(const std::filesystem::path& socket) {
   Connection connection(socket, ConnectionMode::kPerRequest);
   const Json data = call(connection, Json{{"command", "status"}});
   const Json& commits = data.at("commits");
-  return {commits.at("batches").get<std::uint64_t>(), commits.at("mutations").get<std::uint64_t>()};
+  return {commits.at("batches").get<std::uint64_t>(), commits.at("mutations").get<std::uint64_t>(),
+          commits.at("syncs").get<std::uint64_t>()};
 }
 
 // Runs the workers to the end of the plan and fills the drain figures of `result`.
@@ -236,6 +237,7 @@ DrainResult measure(const DrainOptions& options, const Workflow& workflow,
   const CommitStats after = commit_stats(daemon.socket());
   result.batches = after.batches - before.batches;
   result.mutations = after.mutations - before.mutations;
+  result.syncs = after.syncs - before.syncs;
 
   const auto verify_start = SteadyClock::now();
   run.ledger.verify_acks(workflow);
@@ -296,8 +298,11 @@ Json to_json(const DrainOptions& options, const DrainResult& r) {
       {"commits",
        {{"batches", r.batches},
         {"mutations", r.mutations},
+        {"syncs", r.syncs},
         {"mutations_per_commit",
-         r.batches ? static_cast<double>(r.mutations) / static_cast<double>(r.batches) : 0.0}}},
+         r.batches ? static_cast<double>(r.mutations) / static_cast<double>(r.batches) : 0.0},
+        {"mutations_per_sync",
+         r.syncs ? static_cast<double>(r.mutations) / static_cast<double>(r.syncs) : 0.0}}},
       {"daemon_cpu", cpu_json(r.daemon_cpu, r)},
       {"client_cpu", cpu_json(r.client_cpu, r)},
       {"daemon_rss_kb", r.memory.rss_kb},

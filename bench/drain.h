@@ -36,7 +36,7 @@ struct DrainResult {
   LatencySummary complete;
   std::size_t empty_claims = 0;  // claims answered with task null (the worker backed off)
   // Commits made by the daemon during the drain phase (status "commits" before and after).
-  std::uint64_t batches = 0, mutations = 0;
+  std::uint64_t batches = 0, mutations = 0, syncs = 0;
   // CPU and context switches during the drain phase: the daemon's (all threads), and this
   // process's (the workers, which share the machine with the daemon).
   CpuCounters daemon_cpu, client_cpu;

@@ -96,10 +96,12 @@ int do_drain(Settings& s) {
   print_latency("claim", r.claim);
   print_latency("complete", r.complete);
   std::printf("  %-11s %zu claims found nothing ready\n", "empty", r.empty_claims);
-  std::printf("  %-11s %llu batches, %llu mutations (%.1f per commit)\n", "commits",
-              static_cast<unsigned long long>(r.batches),
+  std::printf("  %-11s %llu batches, %llu syncs, %llu mutations (%.1f per commit, %.1f per sync)\n",
+              "commits", static_cast<unsigned long long>(r.batches),
+              static_cast<unsigned long long>(r.syncs),
               static_cast<unsigned long long>(r.mutations),
-              r.batches ? static_cast<double>(r.mutations) / static_cast<double>(r.batches) : 0.0);
+              r.batches ? static_cast<double>(r.mutations) / static_cast<double>(r.batches) : 0.0,
+              r.syncs ? static_cast<double>(r.mutations) / static_cast<double>(r.syncs) : 0.0);
   print_cpu("daemon CPU", r.daemon_cpu, r);
   print_cpu("client CPU", r.client_cpu, r);
   std::printf("  %-11s %.1f MB after the drain (peak %.1f MB)\n", "daemon RSS",

@@ -78,6 +78,7 @@ void BM_StoreClaimCompleteBatched(benchmark::State& state) {
     fixture.reserve(state, kPairsPerBatch);
     for (const std::exception_ptr& error : store.run_batch(ops))
       if (error) std::rethrow_exception(error);
+    store.sync();  // durable, as the group committer makes it before replying
   }
   state.SetItemsProcessed(state.iterations() * static_cast<std::int64_t>(kPairsPerBatch));
 }

@@ -34,7 +34,7 @@ void GroupCommitter::submit(Mutation mutation, Done done) {
 void GroupCommitter::when_durable(Done then) {
   {
     std::lock_guard lock(mutex_);
-    if (synced_ != begun_) {
+    if (synced_ != commits_begun_) {
       unsynced_.push_back(Outcome{std::move(then), nullptr});
       syncer_wake_.notify_one();
       return;
@@ -64,49 +64,82 @@ GroupCommitter::Stats GroupCommitter::stats() const {
 }
 
 void GroupCommitter::writer_loop() {
-  std::deque<Pending> batch;
+  std::deque<Pending> taken;
+  std::vector<Outcome> open;  // run in the open transaction, not yet committed
+  std::unique_lock lock(mutex_);
+  const auto can_take = [&] { return !queue_.empty() && open.size() < max_batch_; };
+  const auto can_commit = [&] { return !open.empty() && !syncing_; };
   for (;;) {
-    {
-      std::unique_lock lock(mutex_);
-      writer_wake_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
-      if (queue_.empty()) return;  // stopping, and everything queued has been committed
-      const std::size_t n = std::min(queue_.size(), max_batch_);
-      std::move(queue_.begin(), queue_.begin() + n, std::back_inserter(batch));
+    writer_wake_.wait(lock, [&] {
+      return can_take() || can_commit() || (stopping_ && queue_.empty() && open.empty());
+    });
+    if (can_take()) {
+      const std::size_t n = std::min(queue_.size(), max_batch_ - open.size());
+      std::move(queue_.begin(), queue_.begin() + n, std::back_inserter(taken));
       queue_.erase(queue_.begin(), queue_.begin() + n);
-      ++begun_;
-      ++stats_.batches;
       stats_.mutations += n;
+      lock.unlock();
+      execute(taken, open);
+      taken.clear();
+      lock.lock();
     }
-    execute(batch);
-    batch.clear();
+    // Commit after each take when the syncer is free, so a steady stream of mutations never
+    // keeps a transaction open while the disk idles.
+    if (can_commit())
+      commit(open, lock);
+    else if (stopping_ && queue_.empty() && open.empty())
+      return;  // everything queued has been committed
   }
 }
 
-void GroupCommitter::execute(std::deque<Pending>& batch) {
-  std::vector<std::function<void()>> ops;
-  ops.reserve(batch.size());
-  for (Pending& p : batch) ops.emplace_back([this, &p] { p.mutation(store_); });
-  const std::vector<std::exception_ptr> errors = store_.run_batch(ops);
-  std::lock_guard lock(mutex_);
-  for (std::size_t i = 0; i < batch.size(); ++i)
-    unsynced_.push_back(Outcome{std::move(batch[i].done), errors[i]});
+void GroupCommitter::execute(std::deque<Pending>& taken, std::vector<Outcome>& open) {
+  if (open.empty()) {
+    try {
+      store_.begin_batch();
+    } catch (...) {
+      const std::exception_ptr error = std::current_exception();
+      std::lock_guard lock(mutex_);
+      for (Pending& p : taken) unsynced_.push_back(Outcome{std::move(p.done), error});
+      syncer_wake_.notify_one();
+      return;
+    }
+  }
+  for (Pending& p : taken) {
+    std::exception_ptr error = store_.run_in_batch([&] { p.mutation(store_); });
+    open.push_back(Outcome{std::move(p.done), std::move(error)});
+  }
+}
+
+void GroupCommitter::commit(std::vector<Outcome>& open, std::unique_lock<std::mutex>& lock) {
+  ++commits_begun_;
+  lock.unlock();
+  const std::exception_ptr failure = store_.commit_batch();
+  lock.lock();
+  for (Outcome& o : open) {
+    if (failure) o.error = failure;
+    unsynced_.push_back(std::move(o));
+  }
+  open.clear();
   ++committed_;
+  ++stats_.batches;
   syncer_wake_.notify_one();
 }
 
 void GroupCommitter::syncer_loop() {
   std::vector<Outcome> outcomes;
+  std::unique_lock lock(mutex_);
   for (;;) {
-    std::uint64_t committed;
-    {
-      std::unique_lock lock(mutex_);
-      syncer_wake_.wait(lock, [&] { return writer_stopped_ || !unsynced_.empty(); });
-      if (unsynced_.empty()) return;  // the writer has stopped and everything is synced
-      outcomes.swap(unsynced_);
-      committed = committed_;
-    }
+    syncer_wake_.wait(lock, [&] { return writer_stopped_ || !unsynced_.empty(); });
+    if (unsynced_.empty()) return;  // the writer has stopped and everything is synced
+    outcomes.swap(unsynced_);
+    const std::uint64_t committed = committed_;
+    syncing_ = true;
+    lock.unlock();
     sync_and_report(outcomes, committed);
     outcomes.clear();
+    lock.lock();
+    syncing_ = false;
+    writer_wake_.notify_one();  // its open transaction may commit now
   }
 }
 

@@ -1,9 +1,10 @@
 // Group commit (DESIGN §4), pipelined. Mutations from many clients queue for one writer
-// thread, which runs whatever has accumulated as one Store::run_batch (one transaction). A
-// second thread, the syncer, makes the committed batches durable with one Store::sync() and
-// only then reports each mutation's outcome. While the syncer waits for the disk, the writer
-// executes the next batch, so the SQL of one batch overlaps the fsync of the one before, and
-// each reply still follows its own durable commit.
+// thread, which runs them as they come into one open transaction (Store::run_in_batch). A
+// second thread, the syncer, makes committed transactions durable (Store::sync) and only then
+// reports each mutation's outcome. The writer commits whenever the syncer is free, so while
+// the disk is busy with one fsync the next transaction executes and grows, one commit and one
+// fsync carry everything that arrived meanwhile, and each reply still follows its own durable
+// commit.
 //
 // A failed sync is treated as the loss of durability it is: the mutations it covered and
 // every mutation after it report the failure (their changes may be visible, but a crash can
@@ -28,16 +29,17 @@ class GroupCommitter {
   // Runs on the writer thread inside the batch's transaction.
   using Mutation = std::function<void(Store&)>;
   // Runs on the syncer thread once the change is durable (error == nullptr), or after the
-  // mutation, its commit or the sync failed. Must not block: it hands the reply on.
+  // mutation, its transaction or the sync failed. Must not block: it hands the reply on.
   using Done = std::function<void(std::exception_ptr error)>;
 
   struct Stats {
-    std::uint64_t batches = 0;
+    std::uint64_t batches = 0;  // commits
     std::uint64_t mutations = 0;
     std::uint64_t syncs = 0;
   };
 
-  // `store` must outlive this object and is used only by its two threads from now on.
+  // `store` must outlive this object and is used only by its two threads from now on. A
+  // transaction takes at most `max_batch` mutations.
   GroupCommitter(Store& store, std::size_t max_batch = 512);
   ~GroupCommitter();  // stop()
 
@@ -61,9 +63,13 @@ class GroupCommitter {
   };
 
   void writer_loop();
+  // Runs `taken` in the open transaction, opening one if `open` is empty; each outcome is
+  // appended to `open`, or straight to unsynced_ when no transaction could be opened.
+  void execute(std::deque<Pending>& taken, std::vector<Outcome>& open);
+  // Commits the open transaction and hands its outcomes to the syncer. Called with `lock` held.
+  void commit(std::vector<Outcome>& open, std::unique_lock<std::mutex>& lock);
   void syncer_loop();
-  void execute(std::deque<Pending>& batch);
-  // Syncs; `committed` batches are durable after it.
+  // Syncs, then reports; `committed` transactions are durable after it.
   void sync_and_report(std::vector<Outcome>& outcomes, std::uint64_t committed);
 
   Store& store_;
@@ -73,8 +79,9 @@ class GroupCommitter {
   std::condition_variable syncer_wake_;
   std::deque<Pending> queue_;
   std::vector<Outcome> unsynced_;  // committed, waiting for the next sync
-  // Batches begun (counted before their commit becomes visible), committed and synced.
-  std::uint64_t begun_ = 0;
+  bool syncing_ = false;           // the syncer is at work: the writer keeps its transaction open
+  // Commits begun (counted before a commit can become visible), finished and synced.
+  std::uint64_t commits_begun_ = 0;
   std::uint64_t committed_ = 0;
   std::uint64_t synced_ = 0;
   std::exception_ptr sync_failure_;  // set by the first failed sync, for good

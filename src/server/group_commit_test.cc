@@ -101,10 +101,11 @@ class ControlledSyncStore : public Store {
   std::optional<CompletionMark> last_completion_mark() override {
     return inner_.last_completion_mark();
   }
-  std::vector<std::exception_ptr> run_batch(
-      const std::vector<std::function<void()>>& ops) override {
-    return inner_.run_batch(ops);
+  void begin_batch() override { inner_.begin_batch(); }
+  std::exception_ptr run_in_batch(const std::function<void()>& op) override {
+    return inner_.run_in_batch(op);
   }
+  std::exception_ptr commit_batch() override { return inner_.commit_batch(); }
   void sync() override {
     std::unique_lock lock(mutex_);
     ++syncs_entered_;

@@ -484,33 +484,31 @@ std::exception_ptr SqliteStore::as_error(const SQLite::Exception& e) const {
   }
 }
 
-std::vector<std::exception_ptr> SqliteStore::run_batch(
-    const std::vector<std::function<void()>>& ops) {
-  std::vector<std::exception_ptr> errors(ops.size());
+void SqliteStore::begin_batch() {
+  impl_->guarded([&] { impl_->db.exec("BEGIN IMMEDIATE"); });
+}
+
+std::exception_ptr SqliteStore::run_in_batch(const std::function<void()>& op) {
   try {
-    impl_->db.exec("BEGIN IMMEDIATE");
-  } catch (const SQLite::Exception& e) {
-    errors.assign(ops.size(), as_error(e));
-    return errors;
+    impl_->prepared(impl_->savepoint_batch, "SAVEPOINT batch_op").exec();
+    op();
+    impl_->prepared(impl_->release_batch, "RELEASE batch_op").exec();
+    return nullptr;
+  } catch (...) {
+    impl_->undo("ROLLBACK TO batch_op; RELEASE batch_op");
+    return std::current_exception();
   }
-  for (std::size_t i = 0; i < ops.size(); ++i) {
-    try {
-      impl_->prepared(impl_->savepoint_batch, "SAVEPOINT batch_op").exec();
-      ops[i]();
-      impl_->prepared(impl_->release_batch, "RELEASE batch_op").exec();
-    } catch (...) {
-      errors[i] = std::current_exception();
-      impl_->undo("ROLLBACK TO batch_op; RELEASE batch_op");
-    }
-  }
+}
+
+std::exception_ptr SqliteStore::commit_batch() {
   impl_->reset_statements();
   try {
     impl_->db.exec("COMMIT");
+    return nullptr;
   } catch (const SQLite::Exception& e) {
     impl_->undo("ROLLBACK");
-    errors.assign(ops.size(), as_error(e));
+    return as_error(e);
   }
-  return errors;
 }
 
 std::optional<std::string> SqliteStore::meta(const std::string& key) {

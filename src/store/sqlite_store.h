@@ -1,5 +1,5 @@
-// The embedded engine: SQLite in WAL mode. A write is on disk when it returns; a run_batch is
-// committed when it returns and on disk after the next sync(), which the group committer runs
+// The embedded engine: SQLite in WAL mode. A write is on disk when it returns; a batch is
+// committed by commit_batch() and on disk after the next sync(), which the group committer runs
 // on a thread of its own while the next batch executes. Claim and complete are a handful of indexed
 // statements: partial indexes hold only the ready tasks (in plan order), the running tasks
 // by owner and the running tasks by lease expiry, and each task keeps a count of its unmet
@@ -37,7 +37,9 @@ class SqliteStore : public Store {
   void complete(const std::string& task_id, const std::string& worker_id, Micros now,
                 const std::optional<std::string>& head_commit) override;
   std::optional<CompletionMark> last_completion_mark() override;
-  std::vector<std::exception_ptr> run_batch(const std::vector<std::function<void()>>& ops) override;
+  void begin_batch() override;
+  std::exception_ptr run_in_batch(const std::function<void()>& op) override;
+  std::exception_ptr commit_batch() override;
   void sync() override;
 
   // Checks the database's pages and indexes (PRAGMA quick_check); throws Error::corruption.

@@ -36,7 +36,7 @@ class Store {
   virtual std::optional<StatusCounts> status_counts() = 0;
 
   // Each write below is atomic and durable when it returns, unless it runs inside
-  // run_batch, where it is committed with the batch and durable after the next sync().
+  // run_in_batch, where it is committed with the batch and durable after the next sync().
 
   // Validates (validate_workflow) and then replaces the workflow's tasks, creating the
   // workflow when there is none. Throws Error::invalid on a bad graph and Error::conflict
@@ -61,16 +61,20 @@ class Store {
   };
   virtual std::optional<CompletionMark> last_completion_mark() = 0;
 
-  // Group commit: runs every operation inside one transaction, each under its own
-  // savepoint, then commits once. An operation that throws is undone alone and its
-  // exception is returned in its slot (nullptr for success); if the commit itself fails,
-  // every slot holds that failure and nothing was written. The commit is visible to readers
-  // at once but durable only after a later sync().
-  virtual std::vector<std::exception_ptr> run_batch(
-      const std::vector<std::function<void()>>& ops) = 0;
+  // Group commit, step by step. begin_batch() opens one transaction (throws Error when it
+  // cannot); run_in_batch(op) runs `op` in it under a savepoint of its own, so that an op that
+  // throws is undone alone, and returns its exception (nullptr for success); commit_batch()
+  // commits them all at once and returns nullptr, or the failure, in which case none of them
+  // was written. A commit is visible to readers at once but durable only after a later sync().
+  virtual void begin_batch() = 0;
+  virtual std::exception_ptr run_in_batch(const std::function<void()>& op) = 0;
+  virtual std::exception_ptr commit_batch() = 0;
 
-  // Makes every batch committed before the call durable. May run on another thread while
-  // run_batch executes. Throws Error::io when the storage reports a failure; what was
+  // The three steps for `ops`: one slot per op, each holding the commit's failure if it failed.
+  std::vector<std::exception_ptr> run_batch(const std::vector<std::function<void()>>& ops);
+
+  // Makes every batch committed before the call durable. May run on another thread while a
+  // batch executes. Throws Error::io when the storage reports a failure; what was
   // committed since the last successful sync() may then be lost in a crash.
   virtual void sync() = 0;
 };
