@@ -191,7 +191,7 @@ CommitStats commit_stats(const std::filesystem::path& socket) {
   const Json data = call(connection, Json{{"command", "status"}});
   const Json& commits = data.at("commits");
   return {commits.at("batches").get<std::uint64_t>(), commits.at("mutations").get<std::uint64_t>(),
-          commits.at("syncs").get<std::uint64_t>()};
+          commits.value("syncs", std::uint64_t{0})};  // absent from daemons before syncs
 }
 
 // Runs the workers to the end of the plan and fills the drain figures of `result`.
