@@ -97,8 +97,9 @@ void GroupCommitter::execute(std::deque<Pending>& taken, std::vector<Outcome>& o
     try {
       store_.begin_batch();
     } catch (...) {
-      const std::exception_ptr error = std::current_exception();
+      // Locked first, so that this thread's copy of the error dies before the syncer can take it.
       std::lock_guard lock(mutex_);
+      const std::exception_ptr error = std::current_exception();
       for (Pending& p : taken) unsynced_.push_back(Outcome{std::move(p.done), error});
       syncer_wake_.notify_one();
       return;
