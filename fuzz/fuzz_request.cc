@@ -1,7 +1,8 @@
 // The request codec: parse_request on one request line (the daemon hands it whatever a client
 // sent before '\n', up to 1 MiB). Refusing with harness::Error is fine; anything else is a
 // finding. Also: the reply encoders take arbitrary bytes without throwing and produce one line
-// of JSON that reads back (the message intact when it is valid UTF-8); accepted requests are
+// of JSON that reads back (the message intact when it is valid UTF-8); the exec reply encoder
+// matches the general one and cuts output only where its cap says; accepted requests are
 // well-formed; the workflows of update_state and plan_import get the plan-file checks.
 #include <cstddef>
 #include <cstdint>
@@ -10,6 +11,7 @@
 #include <variant>
 
 #include "fuzz_check.h"
+#include "server/command_reply.h"
 #include "server/protocol.h"
 
 namespace harness::fuzz {
@@ -33,6 +35,39 @@ void check_error_reply(const std::string& reply, std::string_view text) {
     valid_utf8 = false;
   }
   FUZZ_CHECK(!valid_utf8, "error_reply changed a valid UTF-8 message: " + reply);
+}
+
+// command_reply on arbitrary output: with room for all of it, exactly the bytes ok_reply
+// writes for the same data; cut to a small cap, within its bound, valid JSON, and each stream
+// the start of the uncut one, as encoded, within the cap.
+void check_command_reply(std::string_view output) {
+  CommandResult r;
+  r.stdout_text = std::string(output);
+  r.stderr_text = std::string(output.substr(output.size() / 2));
+  const std::string whole = command_reply(r);
+  FUZZ_CHECK(whole == ok_reply(Json{{"returncode", 0},
+                                    {"stdout", r.stdout_text},
+                                    {"stderr", r.stderr_text},
+                                    {"duration_ms", 0},
+                                    {"timed_out", false},
+                                    {"truncated", false}}),
+             "command_reply differs from ok_reply: " + whole);
+  const std::size_t cap = output.size() / 3;  // cuts most outputs somewhere
+  const std::string cut = command_reply(r, cap);
+  FUZZ_CHECK(cut.size() <= 2 * cap + kCommandReplyOverhead, "reply over its bound: " + cut);
+  Json cut_data, whole_data;
+  if (auto why = refused([&] { cut_data = parse_json(cut)["data"]; }))
+    fail("a cut command reply is valid JSON", *why + "\nreply: " + cut);
+  whole_data = parse_json(whole)["data"];
+  bool any_cut = false;
+  for (const char* stream : {"stdout", "stderr"}) {
+    const std::string kept = cut_data[stream].dump(), all = whole_data[stream].dump();
+    // Without their closing quotes, the kept text's encoding starts the whole text's.
+    FUZZ_CHECK(kept.size() - 2 <= cap && all.starts_with(kept.substr(0, kept.size() - 1)),
+               std::string(stream) + " is not what fits of the whole: " + cut);
+    any_cut = any_cut || kept != all;
+  }
+  FUZZ_CHECK(cut_data["truncated"] == any_cut, "truncated says whether anything was cut: " + cut);
 }
 
 void check_command(const CommandRequest& r) {
@@ -72,6 +107,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   must_not_throw("error_reply never throws", [&] { error_line = error_reply(line); });
   must_not_throw("ok_reply never throws", [&] { ok_line = ok_reply(Json(std::string(line))); });
   check_error_reply(error_line, line);  // reading one back covers the serializer both use
+  check_command_reply(line);
   FUZZ_CHECK(ok_line.starts_with(R"({"status":"ok","data":")") && ok_line.ends_with("\"}") &&
                  ok_line.find('\n') == std::string::npos,
              "ok_reply is one line: " + ok_line);

@@ -156,10 +156,11 @@ std::string ok_reply(const Json& data) {
 
 std::string ok_reply_serialized(std::string_view data_json) {
   std::string out;
-  out.reserve(data_json.size() + 32);
-  out += R"({"status":"ok","data":)";
+  // + 1: room for the newline the session appends, so that sending it does not copy it.
+  out.reserve(kOkReplyHead.size() + data_json.size() + kOkReplyTail.size() + 1);
+  out += kOkReplyHead;
   out += data_json;
-  out += '}';
+  out += kOkReplyTail;
   return out;
 }
 

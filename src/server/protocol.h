@@ -72,6 +72,10 @@ Request parse_request(std::string_view line);
 std::string ok_reply(const Json& data);
 // As ok_reply, for data that is already serialised JSON (large workflows are written once).
 std::string ok_reply_serialized(std::string_view data_json);
+// The envelope ok_reply_serialized puts around the data, for a builder that writes the data in
+// place (command_reply.h): kOkReplyHead + data + kOkReplyTail.
+inline constexpr std::string_view kOkReplyHead = R"({"status":"ok","data":)";
+inline constexpr std::string_view kOkReplyTail = "}";
 std::string error_reply(std::string_view message);
 
 }  // namespace harness

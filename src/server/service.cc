@@ -12,6 +12,7 @@
 #include "log/exec_event.h"
 #include "log/trajectory_writer.h"
 #include "server/command_pool.h"
+#include "server/command_reply.h"
 #include "server/group_commit.h"
 #include "server/serial_executor.h"
 #include "store/sqlite_store.h"
@@ -74,15 +75,6 @@ Json counts_data(const StatusCounts& c) {
               {"completed", c.completed},
               {"failed", c.failed},
               {"total", c.total()}};
-}
-
-Json command_data(const CommandResult& r) {
-  Json data{{"returncode", r.returncode}, {"stdout", r.stdout_text}, {"stderr", r.stderr_text}};
-  if (r.signal_name) data["signal_name"] = *r.signal_name;
-  data["duration_ms"] = r.duration_ms;
-  data["timed_out"] = r.timed_out;
-  data["truncated"] = r.stdout_truncated || r.stderr_truncated;
-  return data;
 }
 
 Json command_event(std::string_view kind, const CommandSpec& spec, const CommandResult& r) {
@@ -302,6 +294,7 @@ struct Service::Impl {
     spec.env = r.env;
     spec.timeout = r.timeout.value_or(options.default_command_timeout);
     spec.kill_grace = options.kill_grace;
+    spec.output_cap = kCommandStreamCap;
     return spec;
   }
 
@@ -309,7 +302,7 @@ struct Service::Impl {
     auto logged = std::make_shared<CommandSpec>(spec);
     commands.run(std::move(spec), lock,
                  [this, kind, logged, reply = std::move(reply)](const CommandResult& result) {
-                   reply(ready(ok_reply(command_data(result))));
+                   reply(ready(command_reply(result)));
                    log(command_event(kind, *logged, result));
                  });
   }

@@ -137,12 +137,14 @@ void Connection::send_raw(const std::string& bytes) {
 
 std::string Connection::read_line() {
   char buf[65536];
+  std::size_t searched = 0;  // a long reply arrives in many pieces: search each piece once
   for (;;) {
-    if (auto nl = pending_.find('\n'); nl != std::string::npos) {
+    if (auto nl = pending_.find('\n', searched); nl != std::string::npos) {
       std::string line = pending_.substr(0, nl);
       pending_.erase(0, nl + 1);
       return line;
     }
+    searched = pending_.size();
     const ssize_t n = ::recv(fd_, buf, sizeof buf, 0);
     if (n <= 0) return "";
     pending_.append(buf, static_cast<std::size_t>(n));
