@@ -491,7 +491,7 @@ TEST_F(HostileInputTest, InvalidUtf8IsRefusedAndEveryReplyIsValidUtf8) {
     EXPECT_EQ(j["status"], "error") << printable(line);
   }
   // Escapes that do not make a character.
-  for (const std::string& line : {R"({"command":"task_claim","worker_id":"\ud800"})",
+  for (const std::string line : {R"({"command":"task_claim","worker_id":"\ud800"})",
                                   R"({"command":"task_claim","worker_id":"\udc00x"})",
                                   R"({"command":"task_claim","worker_id":"\u12"})",
                                   R"({"command":"task_claim","worker_id":"\x41"})"})
