@@ -492,9 +492,9 @@ TEST_F(HostileInputTest, InvalidUtf8IsRefusedAndEveryReplyIsValidUtf8) {
   }
   // Escapes that do not make a character.
   for (const std::string line : {R"({"command":"task_claim","worker_id":"\ud800"})",
-                                  R"({"command":"task_claim","worker_id":"\udc00x"})",
-                                  R"({"command":"task_claim","worker_id":"\u12"})",
-                                  R"({"command":"task_claim","worker_id":"\x41"})"})
+                                 R"({"command":"task_claim","worker_id":"\udc00x"})",
+                                 R"({"command":"task_claim","worker_id":"\u12"})",
+                                 R"({"command":"task_claim","worker_id":"\x41"})"})
     expect_error(c, line, "invalid");
   // An unknown command whose name is quoted in the reply: valid UTF-8 bytes come back, so
   // the reply stays valid JSON.
