@@ -54,7 +54,14 @@ constexpr long kCommandReplyGrowthKiB = 96 * 1024;
 #else
 constexpr long kCommandReplyGrowthKiB = 80 * 1024;
 #endif
+// How soon other clients must be answered. A sanitizer slows the daemon several-fold (the
+// ASan build is unoptimised, docs/reliability.md): there only a stall is caught; `make test`
+// holds the daemon to the real bound.
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+constexpr auto kPromptReply = std::chrono::seconds(5);
+#else
 constexpr auto kPromptReply = std::chrono::seconds(2);
+#endif
 
 bool contains(const std::string& text, const std::string& part) {
   return text.find(part) != std::string::npos;
@@ -664,6 +671,11 @@ TEST_F(HostileInputTest, TenThousandConnectDisconnectCyclesLeakNothing) {
     ::close(fd);
   }
   const double seconds = std::chrono::duration<double>(SteadyClock::now() - start).count();
+  // Connections still in the listen queue hold no descriptor of the daemon's yet, so its count
+  // may touch the baseline and rise again as it catches up. The queue is first in, first out:
+  // once a later connection is answered every one of them has been accepted, and from then on
+  // the count only falls.
+  ASSERT_TRUE(ping_ok(socket()));
   const auto deadline = SteadyClock::now() + std::chrono::seconds(20);
   // (+2: the pinger's connection may be open at the moment of counting.)
   while (open_descriptor_count(daemon->pid()) > fds_before + 2 && SteadyClock::now() < deadline)

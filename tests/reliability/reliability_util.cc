@@ -13,7 +13,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <climits>
+#include <cmath>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
@@ -387,6 +390,21 @@ std::uint64_t test_seed(const char* env_name) {
   }
   std::cout << "[ seed     ] " << env_name << "=" << seed << std::endl;
   return seed;
+}
+
+int stress_size(int n, int minimum) {
+  const char* text = std::getenv("HARNESS_STRESS_SCALE");
+  if (!text || !*text) return std::max(n, minimum);
+  char* end = nullptr;
+  const double scale = std::strtod(text, &end);
+  if (*end != '\0' || !(scale > 0) || !std::isfinite(scale))
+    throw std::invalid_argument(std::string("HARNESS_STRESS_SCALE must be a positive number: '") +
+                                text + "'");
+  const double scaled = std::min<double>(std::round(n * scale), INT_MAX);
+  const int size = std::max(minimum, static_cast<int>(scaled));
+  std::cout << "[ scale    ] HARNESS_STRESS_SCALE=" << text << ": " << n << " -> " << size
+            << std::endl;
+  return size;
 }
 
 }  // namespace harness::testing::reliability

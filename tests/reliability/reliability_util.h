@@ -162,4 +162,12 @@ bool can_run_as_nobody(std::string* why);
 // Prints "<env_name>=<seed>" so that a failing run can be repeated exactly.
 std::uint64_t test_seed(const char* env_name);
 
+// ---- stress sizes ----------------------------------------------------------------------------
+
+// `n` times HARNESS_STRESS_SCALE (a positive factor, default 1), rounded, and at least
+// `minimum`: a slow build (the sanitizer run in CI, docs/reliability.md) runs the stress tests
+// smaller instead of skipping them. Prints the scaled size when the variable is set, so that a
+// log says how big the run was. Throws std::invalid_argument when it is not a positive number.
+int stress_size(int n, int minimum = 1);
+
 }  // namespace harness::testing::reliability
