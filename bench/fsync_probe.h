@@ -8,8 +8,15 @@
 
 namespace harness::bench {
 
-// Times `count` writes, each appending 4 KiB to a scratch file in a fresh directory under
-// `parent` followed by fdatasync (so the file grows, as a WAL does). Throws Error::io.
-LatencySummary run_fsync_probe(const std::filesystem::path& parent, int count);
+struct FsyncProbeResult {
+  LatencySummary latency;  // of each write + fdatasync
+  double syncs_per_s = 0;  // all threads together
+};
+
+// Times `count` writes per thread, each appending 4 KiB to one scratch file in a fresh
+// directory under `parent` followed by fdatasync (so the file grows, as a WAL does). With
+// `threads` > 1 the threads write and sync at once, each its own blocks: whether the disk
+// serves overlapping fsyncs faster than one after another. Throws Error::io.
+FsyncProbeResult run_fsync_probe(const std::filesystem::path& parent, int count, int threads = 1);
 
 }  // namespace harness::bench

@@ -2,6 +2,9 @@
 
 #include <algorithm>
 #include <cmath>
+#include <exception>
+#include <mutex>
+#include <thread>
 
 namespace harness::bench {
 
@@ -13,6 +16,29 @@ double percentile_us(const std::vector<Nanos>& sorted, double fraction) {
 }
 
 }  // namespace
+
+ThreadedSamples sample_on_threads(int threads, const std::function<std::vector<Nanos>(int)>& work) {
+  std::mutex mutex;
+  ThreadedSamples result;
+  std::exception_ptr failure;
+  std::vector<std::thread> running;
+  const auto start = std::chrono::steady_clock::now();
+  for (int i = 0; i < threads; ++i)
+    running.emplace_back([&, i] {
+      try {
+        std::vector<Nanos> mine = work(i);
+        std::lock_guard lock(mutex);
+        result.samples.insert(result.samples.end(), mine.begin(), mine.end());
+      } catch (...) {
+        std::lock_guard lock(mutex);
+        failure = std::current_exception();
+      }
+    });
+  for (std::thread& t : running) t.join();
+  if (failure) std::rethrow_exception(failure);
+  result.seconds = static_cast<double>(nanos_since(start)) / 1e9;
+  return result;
+}
 
 Nanos nanos_since(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() -

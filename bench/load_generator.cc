@@ -4,7 +4,8 @@
 //   harness-bench ping    --count 200            (`harness ping` as a whole process)
 //   harness-bench startup --tasks 100000         (daemon spawn → first claim answered)
 //   harness-bench import  --tasks 100000         (plan_import of a plan file, validated)
-//   harness-bench fsync   --count 200            (write 4 KiB + fdatasync under /tmp)
+//   harness-bench fsync   --count 200 --threads 1  (write 4 KiB + fdatasync under /tmp)
+//   harness-bench rate    --request ping|claim --workers 16 --seconds 3  (round trips/s)
 //
 // Each prints a human summary, or with --json one JSON object on one line. A failure —
 // including a drain whose tasks were not all completed exactly once — exits 1 with FAILED.
@@ -20,6 +21,7 @@
 #include "fsync_probe.h"
 #include "import_probe.h"
 #include "ping_probe.h"
+#include "round_trip_probe.h"
 #include "startup_probe.h"
 #include "temp_dir.h"
 
@@ -35,6 +37,9 @@ struct Settings {
   std::string connection = "persistent";
   std::filesystem::path socket;
   int count = 200;
+  int threads = 1;
+  std::string probe_request = "ping";
+  double seconds = 3;
   int runs = 3;
   int timeout_seconds = 600;
   std::filesystem::path fsync_dir = "/tmp";
@@ -111,22 +116,49 @@ int do_drain(Settings& s) {
   return 0;
 }
 
+// Runs `probe(socket)` against the daemon at --socket, or against one of its own when none is
+// given, and returns what it returns.
+template <typename Probe>
+auto against_daemon(const Settings& s, Probe probe) {
+  if (!s.socket.empty()) return probe(s.socket);
+  TempDir dir;
+  DaemonUnderTest daemon = DaemonUnderTest::start(s.harness_binary, dir.path());
+  auto result = probe(daemon.socket());
+  daemon.stop();
+  return result;
+}
+
 int do_ping(Settings& s) {
-  std::optional<TempDir> dir;
-  std::optional<DaemonUnderTest> daemon;
-  if (s.socket.empty()) {
-    dir.emplace();
-    daemon.emplace(DaemonUnderTest::start(s.harness_binary, dir->path()));
-  }
-  const PingProbeResult r =
-      run_ping_probe(s.harness_binary, daemon ? daemon->socket() : s.socket, s.count);
-  if (daemon) daemon->stop();
+  const PingProbeResult r = against_daemon(s, [&](const std::filesystem::path& socket) {
+    return run_ping_probe(s.harness_binary, socket, s.count);
+  });
   if (s.json) {
     std::cout << to_json(r).dump() << std::endl;
     return 0;
   }
   print_latency("harness ping", r.ping);
   print_latency("/bin/true", r.spawn_floor);
+  return 0;
+}
+
+int do_rate(Settings& s) {
+  const ProbeRequest request =
+      s.probe_request == "ping" ? ProbeRequest::kPing : ProbeRequest::kClaim;
+  const auto duration = std::chrono::milliseconds(static_cast<long>(s.seconds * 1000));
+  const RoundTripProbeResult r = against_daemon(s, [&](const std::filesystem::path& socket) {
+    return run_round_trip_probe(socket, request, static_cast<int>(s.drain.workers), duration);
+  });
+  if (s.json) {
+    Json out = to_json(r);
+    out["probe"] = "rate";
+    out["request"] = s.probe_request;
+    out["workers"] = s.drain.workers;
+    std::cout << out.dump() << std::endl;
+    return 0;
+  }
+  std::printf("%s: %.0f requests/s from %zu workers\n", s.probe_request.c_str(), r.requests_per_s,
+              s.drain.workers);
+  print_latency("round trip", r.latency);
   return 0;
 }
 
@@ -151,11 +183,18 @@ int do_import(Settings& s) {
 }
 
 int do_fsync(Settings& s) {
-  const LatencySummary r = run_fsync_probe(s.fsync_dir, s.count);
+  const FsyncProbeResult r = run_fsync_probe(s.fsync_dir, s.count, s.threads);
   if (s.json)
-    std::cout << Json{{"probe", "fsync"}, {"write_fdatasync_us", to_json(r)}}.dump() << std::endl;
-  else
-    print_latency("fdatasync", r);
+    std::cout << Json{{"probe", "fsync"},
+                      {"threads", s.threads},
+                      {"write_fdatasync_us", to_json(r.latency)},
+                      {"syncs_per_s", r.syncs_per_s}}
+                     .dump()
+              << std::endl;
+  else {
+    print_latency("fdatasync", r.latency);
+    std::printf("%.0f syncs/s from %d thread(s)\n", r.syncs_per_s, s.threads);
+  }
   return 0;
 }
 
@@ -194,6 +233,22 @@ int main(int argc, char** argv) {
   ping->add_option("--socket", s.socket, "A running daemon (default: start one)");
   actions[ping] = do_ping;
 
+  CLI::App* rate = app.add_subcommand(
+      "rate", "Round trips/s of ping, or of a claim that finds no task, from C workers");
+  rate->add_option("--request", s.probe_request,
+                   "ping (the socket path) | claim (the mutation path, without a workflow)")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"ping", "claim"}));
+  rate->add_option("--workers,-c", s.drain.workers, "Concurrent workers (threads)")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  rate->add_option("--seconds", s.seconds, "How long to run")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  rate->add_option("--socket", s.socket,
+                   "A running daemon without a workflow (default: start one)");
+  actions[rate] = do_rate;
+
   CLI::App* startup =
       app.add_subcommand("startup", "Time daemon start on an existing workflow until a claim");
   add_plan_options(*startup, s, 100'000);
@@ -206,7 +261,10 @@ int main(int argc, char** argv) {
   actions[import] = do_import;
 
   CLI::App* fsync = app.add_subcommand("fsync", "Time write 4 KiB + fdatasync (appending)");
-  fsync->add_option("--count", s.count, "Writes to time")->capture_default_str();
+  fsync->add_option("--count", s.count, "Writes to time, per thread")->capture_default_str();
+  fsync->add_option("--threads", s.threads, "Threads writing and syncing at once")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
   fsync->add_option("--dir", s.fsync_dir, "Where the scratch file goes")->capture_default_str();
   actions[fsync] = do_fsync;
 

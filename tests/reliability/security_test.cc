@@ -422,7 +422,9 @@ TEST_F(SecurityTest, StateFilesPlantedAsSymlinksAreRefusedAndTheirTargetsUntouch
     const auto outcome = daemon.await();
     EXPECT_EQ(outcome, SpawnedDaemon::Outcome::kExited)
         << "the daemon started over a planted symlink";
-    if (outcome == SpawnedDaemon::Outcome::kExited) EXPECT_NE(daemon.exit_status(), 0);
+    if (outcome == SpawnedDaemon::Outcome::kExited) {
+      EXPECT_NE(daemon.exit_status(), 0);
+    }
     EXPECT_TRUE(contains(read_file(err), c.expected)) << read_file(err);
     EXPECT_TRUE(victim.untouched()) << "the daemon wrote through the planted symlink";
     daemon.kill_hard();
