@@ -76,8 +76,7 @@ void must_not_throw(const char* what, Body&& body) {
 // client's datetime.fromisoformat, which only knows the years 0001 to 9999.
 inline void check_time(Micros t, const std::string& where) {
   const std::string text = format_iso8601(t);
-  const std::string detail =
-      where + ": format_iso8601(" + std::to_string(t) + ") = '" + text + "'";
+  const std::string detail = where + ": format_iso8601(" + std::to_string(t) + ") = '" + text + "'";
   FUZZ_CHECK(parse_iso8601(text) == t, detail + " does not parse back");
   FUZZ_CHECK(text.size() == 32 && text.compare(0, 4, "0001") >= 0 &&
                  text.compare(0, 4, "9999") <= 0 && text[4] == '-',
@@ -94,8 +93,8 @@ inline void check_workflow(const Workflow& workflow) {
   const auto unmet = unmet_dependency_counts(workflow);
   FUZZ_CHECK(unmet.size() == workflow.tasks.size(), "one unmet count per task");
   for (std::size_t i = 0; i < unmet.size(); ++i)
-    FUZZ_CHECK(unmet[i] >= 0 && unmet[i] <= static_cast<std::int64_t>(
-                                                 workflow.tasks[i].dependencies.size()),
+    FUZZ_CHECK(unmet[i] >= 0 &&
+                   unmet[i] <= static_cast<std::int64_t>(workflow.tasks[i].dependencies.size()),
                "unmet count out of range for task " + workflow.tasks[i].id);
   FUZZ_CHECK(count_statuses(workflow).total() == static_cast<std::int64_t>(workflow.tasks.size()),
              "status counts add up to the number of tasks");

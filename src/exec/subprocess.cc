@@ -16,9 +16,9 @@
 #include <string_view>
 
 #include "core/error.h"
+#include "core/unique_fd.h"
 #include "exec/program_lookup.h"
 #include "exec/signal_name.h"
-#include "core/unique_fd.h"
 
 extern char** environ;
 
