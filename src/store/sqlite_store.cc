@@ -79,11 +79,12 @@ struct SqliteStore::Impl {
   SQLite::Database db;
   std::filesystem::path file;
   // Prepared once, reset after each use.
-  std::optional<SQLite::Statement> renew, take_ready, take_expired, task_by_id, finish,
-      release_dependents;
+  std::optional<SQLite::Statement> held_by, first_ready, first_expired, claim_row, task_by_id,
+      finish, dependents_of, release_one;
   // The savepoints every batched operation opens and closes, prepared once (they run twice
   // per operation, and compiling them each time was a measurable share of a claim).
-  std::optional<SQLite::Statement> savepoint_write, release_write, savepoint_batch, release_batch;
+  std::optional<SQLite::Statement> savepoint_write, release_write, savepoint_batch, release_batch,
+      begin_immediate, commit;
   // The write-ahead log, opened by us as well: sync() makes what was committed durable with
   // fdatasync on this descriptor, so it can run on another thread while SQLite writes.
   UniqueFd wal;
@@ -108,8 +109,8 @@ struct SqliteStore::Impl {
   // A cached statement left on a row keeps its read transaction, and so an old snapshot of
   // the database, open after COMMIT: reset them all whenever a transaction ends.
   void reset_statements() {
-    for (auto* slot :
-         {&renew, &take_ready, &take_expired, &task_by_id, &finish, &release_dependents})
+    for (auto* slot : {&held_by, &first_ready, &first_expired, &claim_row, &task_by_id, &finish,
+                       &dependents_of, &release_one})
       if (*slot) (*slot)->tryReset();
   }
 
@@ -143,24 +144,44 @@ struct SqliteStore::Impl {
     return task;
   }
 
-  // Steps an UPDATE ... RETURNING <task columns>: the task it changed, if any. The statement
-  // is reset at once, so that it never holds the transaction open.
-  std::optional<Task> step_returning(SQLite::Statement& q) {
-    std::optional<Task> task;
-    if (q.executeStep()) task = read_task(q);
-    q.reset();
+  // Steps `candidate`, a SELECT of the task columns, and gives its task to `worker_id` under a
+  // fresh lease from `now`: the task as it is now, or nullopt when the SELECT found none.
+  std::optional<Task> take(SQLite::Statement& candidate, const std::string& worker_id, Micros now) {
+    if (!candidate.executeStep()) {
+      candidate.reset();
+      return std::nullopt;
+    }
+    const std::int64_t seq = candidate.getColumn(0).getInt64();
+    Task task = read_task(candidate);
+    candidate.reset();
+    auto& update =
+        prepared(claim_row,
+                 "UPDATE tasks SET status = 'running', claimed_by = ?2, started_at = ?3, "
+                 "completed_at = NULL, lease_expires = ?3 + timeout_seconds * 1000000 "
+                 "WHERE seq = ?1");
+    update.bind(1, seq);
+    update.bind(2, worker_id);
+    update.bind(3, now);
+    update.exec();
+    task.status = TaskStatus::kRunning;
+    task.claimed_by = worker_id;
+    task.started_at = now;
+    task.completed_at.reset();
     return task;
   }
 
-  // Throws the error for a completion that matched no running task owned by the worker.
-  [[noreturn]] void explain_refused_completion(const std::string& task_id,
-                                               const std::string& worker_id) {
-    auto& find = prepared(task_by_id, "SELECT status FROM tasks WHERE id = ?1");
-    find.bind(1, task_id);
-    if (!find.executeStep()) throw Error::not_found("Task " + task_id + " not found");
-    if (parse_task_status(find.getColumn(0).getString()) == TaskStatus::kCompleted)
-      throw Error::conflict("Task " + task_id + " is already completed");
-    throw Error::conflict("Task " + task_id + " is not claimed by " + worker_id);
+  // One fewer unmet dependency for each task that depends on task `seq`.
+  void release_dependents_of(std::int64_t seq) {
+    auto& dependents = prepared(dependents_of, "SELECT task FROM dependents WHERE dep = ?1");
+    dependents.bind(1, seq);
+    std::vector<std::int64_t> released;
+    while (dependents.executeStep()) released.push_back(dependents.getColumn(0).getInt64());
+    dependents.reset();
+    for (const std::int64_t task : released) {
+      auto& release = prepared(release_one, "UPDATE tasks SET unmet = unmet - 1 WHERE seq = ?1");
+      release.bind(1, task);
+      release.exec();
+    }
   }
 
   // Runs `body` atomically: its own IMMEDIATE transaction at top level, a savepoint when a
@@ -169,7 +190,7 @@ struct SqliteStore::Impl {
   auto write(Body&& body) {
     const bool top_level = sqlite3_get_autocommit(db.getHandle()) != 0;
     if (top_level)
-      db.exec("BEGIN IMMEDIATE");
+      begin();
     else
       prepared(savepoint_write, "SAVEPOINT write_op").exec();
     try {
@@ -192,12 +213,18 @@ struct SqliteStore::Impl {
 
   void finish_write(bool top_level) {
     if (top_level) {
-      reset_statements();
-      db.exec("COMMIT");
+      commit_transaction();
       sync_wal();
     } else {
       prepared(release_write, "RELEASE write_op").exec();
     }
+  }
+
+  void begin() { prepared(begin_immediate, "BEGIN IMMEDIATE").exec(); }
+
+  void commit_transaction() {
+    reset_statements();
+    prepared(commit, "COMMIT").exec();
   }
 
   void abandon(bool top_level) {
@@ -309,9 +336,19 @@ void create_database_if_missing(const std::filesystem::path& file) {
   if (!linked) throw Error::from_errno("cannot create " + file.string());
 }
 
+// SQLite counts every allocation under a process-wide mutex unless told not to: two lock/unlock
+// pairs per malloc, several percent of a claim. It can only be turned off before SQLite is
+// initialised; when something in the process (Python's sqlite3 module, say) was first, the
+// call is refused and the counting stays.
+void disable_memory_statistics() {
+  static const bool once = (sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0), true);
+  (void)once;
+}
+
 }  // namespace
 
 SqliteStore::SqliteStore(const std::filesystem::path& db_file, Access access) {
+  disable_memory_statistics();
   if (access == Access::kReadWrite) create_database_if_missing(db_file);
   try {
     impl_ = std::make_unique<Impl>(db_file, access);
@@ -401,45 +438,31 @@ void SqliteStore::replace_workflow(const Workflow& workflow, ReplaceMode mode) {
   });
 }
 
-// Each step of the claim policy is one UPDATE that picks its row through an indexed subquery
-// and hands the task back with RETURNING, so a claim runs at most three statements.
+// Each step of the claim policy is one indexed SELECT of the candidate task; the winner is
+// then updated by its rowid. (UPDATE ... RETURNING would do it in one statement, but SQLite
+// gathers RETURNING rows in a temporary b-tree that it builds and frees on every run, even
+// when no row matches: that cost more than the second statement.)
 ClaimResult SqliteStore::claim(const std::string& worker_id, Micros now) {
   return impl_->write([&] {
     Impl& s = *impl_;
-    const std::string returning = std::string(" RETURNING ") + kTaskColumns;
+    const std::string select = std::string("SELECT ") + kTaskColumns + " FROM tasks ";
     ClaimResult result;
-    auto& renew = s.prepared(
-        s.renew,
-        "UPDATE tasks SET started_at = ?2, lease_expires = ?2 + timeout_seconds * 1000000 "
-        "WHERE seq = (SELECT seq FROM tasks WHERE claimed_by = ?1 AND status = 'running' "
-        "ORDER BY seq LIMIT 1)" +
-            returning);
-    renew.bind(1, worker_id);
-    renew.bind(2, now);
-    if ((result.task = s.step_returning(renew))) {
+    auto& held = s.prepared(
+        s.held_by, select + "WHERE claimed_by = ?1 AND status = 'running' ORDER BY seq LIMIT 1");
+    held.bind(1, worker_id);
+    if ((result.task = s.take(held, worker_id, now))) {
       result.is_retry = true;
       return result;
     }
-    auto& take_ready = s.prepared(s.take_ready,
-                                  "UPDATE tasks SET status = 'running', claimed_by = ?1, "
-                                  "started_at = ?2, completed_at = NULL, "
-                                  "lease_expires = ?2 + timeout_seconds * 1000000 "
-                                  "WHERE seq = (SELECT seq FROM tasks WHERE status = 'pending' AND "
-                                  "unmet = 0 ORDER BY seq LIMIT 1)" +
-                                      returning);
-    take_ready.bind(1, worker_id);
-    take_ready.bind(2, now);
-    if ((result.task = s.step_returning(take_ready))) return result;
-    auto& take_expired = s.prepared(s.take_expired,
-                                    "UPDATE tasks SET claimed_by = ?1, started_at = ?2, "
-                                    "lease_expires = ?2 + timeout_seconds * 1000000 "
-                                    "WHERE seq = (SELECT seq FROM tasks WHERE status = 'running' "
-                                    "AND lease_expires < ?2 AND unmet = 0 "
-                                    "ORDER BY lease_expires LIMIT 1)" +
-                                        returning);
-    take_expired.bind(1, worker_id);
-    take_expired.bind(2, now);
-    result.task = s.step_returning(take_expired);
+    auto& ready = s.prepared(
+        s.first_ready, select + "WHERE status = 'pending' AND unmet = 0 ORDER BY seq LIMIT 1");
+    if ((result.task = s.take(ready, worker_id, now))) return result;
+    auto& expired = s.prepared(s.first_expired,
+                               select +
+                                   "WHERE status = 'running' AND lease_expires < ?1 AND unmet = 0 "
+                                   "ORDER BY lease_expires LIMIT 1");
+    expired.bind(1, now);
+    result.task = s.take(expired, worker_id, now);
     result.is_reclaim = result.task.has_value();
     return result;
   });
@@ -449,21 +472,25 @@ void SqliteStore::complete(const std::string& task_id, const std::string& worker
                            const std::optional<std::string>& head_commit) {
   impl_->write([&] {
     Impl& s = *impl_;
-    auto& finish =
-        s.prepared(s.finish,
-                   "UPDATE tasks SET status = 'completed', completed_at = ?3, lease_expires = NULL "
-                   "WHERE id = ?1 AND status = 'running' AND claimed_by = ?2 RETURNING seq");
-    finish.bind(1, task_id);
-    finish.bind(2, worker_id);
-    finish.bind(3, now);
-    if (!finish.executeStep()) s.explain_refused_completion(task_id, worker_id);
-    const std::int64_t seq = finish.getColumn(0).getInt64();
-    finish.reset();
-    auto& release = s.prepared(s.release_dependents,
-                               "UPDATE tasks SET unmet = unmet - 1 WHERE seq IN "
-                               "(SELECT task FROM dependents WHERE dep = ?1)");
-    release.bind(1, seq);
-    release.exec();
+    auto& find =
+        s.prepared(s.task_by_id, "SELECT seq, status, claimed_by FROM tasks WHERE id = ?1");
+    find.bind(1, task_id);
+    if (!find.executeStep()) throw Error::not_found("Task " + task_id + " not found");
+    const std::int64_t seq = find.getColumn(0).getInt64();
+    const TaskStatus status = parse_task_status(find.getColumn(1).getString());
+    const bool owned = !find.getColumn(2).isNull() && find.getColumn(2).getString() == worker_id;
+    find.reset();
+    if (status == TaskStatus::kCompleted)
+      throw Error::conflict("Task " + task_id + " is already completed");
+    if (status != TaskStatus::kRunning || !owned)
+      throw Error::conflict("Task " + task_id + " is not claimed by " + worker_id);
+    auto& finish = s.prepared(s.finish,
+                              "UPDATE tasks SET status = 'completed', completed_at = ?2, "
+                              "lease_expires = NULL WHERE seq = ?1");
+    finish.bind(1, seq);
+    finish.bind(2, now);
+    finish.exec();
+    s.release_dependents_of(seq);
     if (head_commit)
       set_meta("last_completion", Json{{"task_id", task_id}, {"commit", *head_commit}}.dump());
   });
@@ -485,7 +512,7 @@ std::exception_ptr SqliteStore::as_error(const SQLite::Exception& e) const {
 }
 
 void SqliteStore::begin_batch() {
-  impl_->guarded([&] { impl_->db.exec("BEGIN IMMEDIATE"); });
+  impl_->guarded([&] { impl_->begin(); });
 }
 
 std::exception_ptr SqliteStore::run_in_batch(const std::function<void()>& op) {
@@ -501,9 +528,8 @@ std::exception_ptr SqliteStore::run_in_batch(const std::function<void()>& op) {
 }
 
 std::exception_ptr SqliteStore::commit_batch() {
-  impl_->reset_statements();
   try {
-    impl_->db.exec("COMMIT");
+    impl_->commit_transaction();
     return nullptr;
   } catch (const SQLite::Exception& e) {
     impl_->undo("ROLLBACK");
