@@ -26,7 +26,8 @@ class Service {
   };
 
   // Builds the reply line (no newline). Replies to mutations are built by whoever writes them
-  // (the I/O thread), so that serialising never holds up the writer thread.
+  // (the syncer thread, once the change is durable), so that serialising never holds up the
+  // writer thread.
   using ReplyBuilder = std::function<std::string()>;
   using Reply = std::function<void(ReplyBuilder build)>;
 

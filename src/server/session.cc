@@ -1,5 +1,9 @@
 #include "server/session.h"
 
+#include <sys/socket.h>
+
+#include <cerrno>
+
 namespace harness {
 
 Session::Session(Socket socket, Service& service, std::size_t max_request_bytes,
@@ -42,29 +46,62 @@ void Session::dispatch(std::string_view line) {
     return;
   }
   const bool is_shutdown = std::holds_alternative<ShutdownRequest>(request);
-  // The reply may come from another thread: hop back onto the I/O thread to build and write it.
-  service_.handle(
-      std::move(request), [self = shared_from_this(), is_shutdown](Service::ReplyBuilder build) {
-        asio::post(self->socket_.get_executor(), [self, is_shutdown, build = std::move(build)] {
-          self->send(build(), is_shutdown, is_shutdown);
-        });
-      });
+  // The reply is written by the thread that finishes the request (for a mutation, the syncer,
+  // the moment it is durable) instead of waiting for the I/O thread to be woken for it.
+  service_.handle(std::move(request),
+                  [self = shared_from_this(), is_shutdown](Service::ReplyBuilder build) {
+                    std::string reply;
+                    try {
+                      reply = build();
+                    } catch (const std::exception& e) {
+                      reply = error_reply(e.what());
+                    }
+                    self->send(std::move(reply), is_shutdown, is_shutdown);
+                  });
 }
 
+// Runs on any thread. While a reply is outstanding no read is armed and no write is in flight,
+// so nothing else touches the socket: writing to it directly here races with nothing.
 void Session::send(std::string reply, bool close_after, bool stop_after) {
   outgoing_ = std::move(reply);
   outgoing_ += '\n';
-  asio::async_write(socket_, asio::buffer(outgoing_),
+  const std::size_t sent = send_without_blocking();
+  asio::post(socket_.get_executor(), [self = shared_from_this(), sent, close_after, stop_after] {
+    self->finish_send(sent, close_after, stop_after);
+  });
+}
+
+std::size_t Session::send_without_blocking() {
+  std::size_t sent = 0;
+  while (sent < outgoing_.size()) {
+    const ssize_t n = ::send(socket_.native_handle(), outgoing_.data() + sent,
+                             outgoing_.size() - sent, MSG_DONTWAIT | MSG_NOSIGNAL);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;  // the socket is full (the I/O thread writes the rest) or broken
+    sent += static_cast<std::size_t>(n);
+  }
+  return sent;
+}
+
+// On the I/O thread: writes what send() could not (a broken connection fails here), then reads
+// the next request or closes.
+void Session::finish_send(std::size_t sent, bool close_after, bool stop_after) {
+  if (sent == outgoing_.size()) return after_send({}, close_after, stop_after);
+  asio::async_write(socket_, asio::buffer(outgoing_.data() + sent, outgoing_.size() - sent),
                     [self = shared_from_this(), close_after, stop_after](
                         const asio::error_code& error, std::size_t) {
-                      if (stop_after) self->request_stop_();
-                      if (error || close_after) {
-                        asio::error_code ignored;
-                        self->socket_.shutdown(Socket::shutdown_both, ignored);
-                        return;
-                      }
-                      self->read_request();
+                      self->after_send(error, close_after, stop_after);
                     });
+}
+
+void Session::after_send(const asio::error_code& error, bool close_after, bool stop_after) {
+  if (stop_after) request_stop_();
+  if (error || close_after) {
+    asio::error_code ignored;
+    socket_.shutdown(Socket::shutdown_both, ignored);
+    return;
+  }
+  read_request();
 }
 
 }  // namespace harness
