@@ -99,9 +99,14 @@ inline void check_workflow(const Workflow& workflow) {
   FUZZ_CHECK(count_statuses(workflow).total() == static_cast<std::int64_t>(workflow.tasks.size()),
              "status counts add up to the number of tasks");
 
-  for (const Task& task : workflow.tasks)
+  for (const Task& task : workflow.tasks) {
     for (const auto& t : {task.started_at, task.completed_at})
       if (t) check_time(*t, "task '" + task.id + "'");
+    std::string direct;  // a claim reply's writer of the task
+    append_task_json(direct, task);
+    FUZZ_CHECK(direct == task_to_json(task).dump(-1, ' ', false, Json::error_handler_t::replace),
+               "append_task_json writes what task_to_json dumps: " + direct);
+  }
 
   const std::string text = workflow_to_json(workflow).dump();
   Workflow back;

@@ -108,4 +108,17 @@ Json parse_json(std::string_view text) {
   return std::move(builder.result);
 }
 
+void append_json_string(std::string& out, std::string_view text) {
+  const bool plain = std::all_of(text.begin(), text.end(), [](char c) {
+    return c >= 0x20 && c < 0x7f && c != '"' && c != '\\';
+  });
+  if (!plain) {  // escapes, non-ASCII and invalid UTF-8: nlohmann's rules
+    out += Json(std::string(text)).dump(-1, ' ', false, Json::error_handler_t::replace);
+    return;
+  }
+  out += '"';
+  out += text;
+  out += '"';
+}
+
 }  // namespace harness

@@ -23,4 +23,8 @@ Json parse_json(std::string_view text);
 // key: the caller guarantees the key is new. This is how large maps are built in linear time.
 void append_member(Json& object, std::string key, Json value);
 
+// Appends `text` as a JSON string: exactly Json(text).dump() with invalid UTF-8 replaced by
+// U+FFFD (as every reply is dumped), without building a JSON value for the common case.
+void append_json_string(std::string& out, std::string_view text);
+
 }  // namespace harness

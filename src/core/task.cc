@@ -123,6 +123,60 @@ Json task_to_json(const Task& task) {
   return j;
 }
 
+namespace {
+
+void append_string_list(std::string& out, const std::vector<std::string>& list) {
+  out += '[';
+  for (std::size_t i = 0; i < list.size(); ++i) {
+    if (i) out += ',';
+    append_json_string(out, list[i]);
+  }
+  out += ']';
+}
+
+void append_optional_time(std::string& out, const std::optional<Micros>& t) {
+  if (!t) {
+    out += "null";
+    return;
+  }
+  out += '"';
+  out += format_iso8601(*t);
+  out += '"';
+}
+
+}  // namespace
+
+void append_task_json(std::string& out, const Task& task) {
+  out += R"({"id":)";
+  append_json_string(out, task.id);
+  out += R"(,"description":)";
+  append_json_string(out, task.description);
+  out += R"(,"status":")";
+  out += to_string(task.status);
+  out += R"(","dependencies":)";
+  append_string_list(out, task.dependencies);
+  out += R"(,"started_at":)";
+  append_optional_time(out, task.started_at);
+  out += R"(,"completed_at":)";
+  append_optional_time(out, task.completed_at);
+  out += R"(,"claimed_by":)";
+  if (task.claimed_by)
+    append_json_string(out, *task.claimed_by);
+  else
+    out += "null";
+  out += R"(,"timeout_seconds":)";
+  out += std::to_string(task.timeout_seconds);
+  if (task.instructions) {
+    out += R"(,"instructions":)";
+    append_json_string(out, *task.instructions);
+  }
+  if (task.command) {
+    out += R"(,"command":)";
+    append_string_list(out, *task.command);
+  }
+  out += '}';
+}
+
 Json workflow_to_json(const Workflow& workflow) {
   Json tasks = Json::object();
   for (const Task& task : workflow.tasks) append_member(tasks, task.id, task_to_json(task));

@@ -49,6 +49,9 @@ struct Workflow {
 // "timeout_seconds"} always (absent times and owner as null), plus "instructions" and "command"
 // when set.
 Json task_to_json(const Task& task);
+// Appends the text of task_to_json(task).dump() (invalid UTF-8 replaced, as replies are dumped)
+// to `out`, without building the JSON value: a claim reply carries a whole task.
+void append_task_json(std::string& out, const Task& task);
 // {"tasks": {id: Task, ...}} in plan order.
 Json workflow_to_json(const Workflow& workflow);
 

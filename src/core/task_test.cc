@@ -88,6 +88,28 @@ TEST(TaskCodec, ToJsonOfDefaultTaskWritesNullsAndOmitsOptionalText) {
   EXPECT_EQ(j.at("timeout_seconds"), 600);
 }
 
+// append_task_json is the hot path's writer of what task_to_json describes: the same text.
+TEST(TaskCodec, AppendTaskJsonWritesWhatTaskToJsonDumps) {
+  std::vector<Task> tasks = {full_task(), Task{.id = "a"}};
+  Task odd;
+  odd.id = "quote\" back\\slash tab\t nul" + std::string(1, '\0') + " del\x7f";
+  odd.description = "caf\xc3\xa9 \xe2\x9c\x93 \xf0\x9f\x9a\x80";         // UTF-8, 2 to 4 bytes
+  odd.dependencies = {"bad \xff utf8", "cut \xe2\x9c", "", "\x01\x1f"};  // invalid, controls
+  odd.claimed_by = "w\n";
+  odd.status = TaskStatus::kFailed;
+  odd.started_at = 0;
+  odd.timeout_seconds = kMaxTimeoutSeconds;
+  odd.instructions = "";
+  odd.command = std::vector<std::string>{};
+  tasks.push_back(odd);
+  for (const Task& t : tasks) {
+    std::string text = "prefix";
+    append_task_json(text, t);
+    EXPECT_EQ(text, "prefix" + task_to_json(t).dump(-1, ' ', false, Json::error_handler_t::replace))
+        << t.id;
+  }
+}
+
 TEST(TaskCodec, RoundTripsEveryField) {
   const Task t = full_task();
   EXPECT_EQ(task_from_json(task_to_json(t)), t);

@@ -63,10 +63,18 @@ Service::ReplyBuilder ready(std::string line) {
   return [line = std::move(line)]() mutable { return std::move(line); };
 }
 
-Json claim_data(const ClaimResult& r) {
-  return Json{{"task", r.task ? task_to_json(*r.task) : Json(nullptr)},
-              {"is_retry", r.is_retry},
-              {"is_reclaim", r.is_reclaim}};
+// The reply to a claim, written directly: it carries a whole task and is on the hot path.
+std::string claim_reply(const ClaimResult& r) {
+  std::string line(kOkReplyHead);
+  line += R"({"task":)";
+  if (r.task)
+    append_task_json(line, *r.task);
+  else
+    line += "null";
+  line += r.is_retry ? R"(,"is_retry":true)" : R"(,"is_retry":false)";
+  line += r.is_reclaim ? R"(,"is_reclaim":true})" : R"(,"is_reclaim":false})";
+  line += kOkReplyTail;
+  return line;
 }
 
 Json counts_data(const StatusCounts& c) {
@@ -144,21 +152,23 @@ struct Service::Impl {
 
   void log(Json event) { trajectory.append(std::move(event)); }
 
-  // Submits a mutation; on success replies with `data()` and logs `event()` if it is not null.
+  // Submits a mutation; on success replies with the line `reply_line()` writes and logs
+  // `event()` if it is not null.
   template <typename Result>
-  void mutate(std::function<Result(Store&)> run, std::function<Json(const Result&)> data,
+  void mutate(std::function<Result(Store&)> run,
+              std::function<std::string(const Result&)> reply_line,
               std::function<Json(const Result&)> event, Reply reply) {
     auto result = std::make_shared<Result>();
     committer.submit([run = std::move(run), result](Store& store) { *result = run(store); },
-                     [this, result, data = std::move(data), event = std::move(event),
+                     [this, result, reply_line = std::move(reply_line), event = std::move(event),
                       reply = std::move(reply)](std::exception_ptr error) {
                        if (error) return reply(ready(error_reply(describe(error))));
                        // The builder owns the result: nothing is shared between the writer
                        // and the thread that builds the reply.
-                       reply([this, outcome = std::move(*result), data, event] {
+                       reply([this, outcome = std::move(*result), reply_line, event] {
                          Json e = event(outcome);
                          if (!e.is_null()) log(std::move(e));
-                         return ok_reply(data(outcome));
+                         return reply_line(outcome);
                        });
                      });
   }
@@ -224,8 +234,8 @@ struct Service::Impl {
           return true;
         },
         [workflow, command](const bool&) {
-          if (command == "update_state") return workflow_to_json(*workflow);
-          return Json{{"imported", workflow->tasks.size()}};
+          if (command == "update_state") return ok_reply(workflow_to_json(*workflow));
+          return ok_reply(Json{{"imported", workflow->tasks.size()}});
         },
         [this, workflow, command](const bool&) {
           release_free_memory();
@@ -259,7 +269,7 @@ struct Service::Impl {
     const Clock* clock = options.clock;
     mutate<ClaimResult>(
         [worker = r.worker_id, clock](Store& store) { return store.claim(worker, clock->now()); },
-        claim_data,
+        claim_reply,
         [worker = r.worker_id](const ClaimResult& c) {
           if (!c.task) return Json(nullptr);
           return Json{{"event", "claim"},
@@ -279,7 +289,7 @@ struct Service::Impl {
           return true;
         },
         [id = r.task_id](const bool&) {
-          return Json{{"task_id", id}};
+          return ok_reply(Json{{"task_id", id}});
         },
         [r](const bool&) {
           return Json{{"event", "complete"}, {"task_id", r.task_id}, {"worker_id", r.worker_id}};
