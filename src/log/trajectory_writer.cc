@@ -72,16 +72,14 @@ void repair_torn_tail(int fd, const std::filesystem::path& path) {
   }
 }
 
-// {"ts":"...", then the event's own fields. Building the text directly keeps "ts" first
-// without copying the event into an ordered_json.
-void append_line(std::string& out, Micros ts, const Json& event) {
-  std::string fields = event.dump(-1, ' ', false, Json::error_handler_t::replace);
+// {"ts":"...", then the event's own fields: its object text after the opening brace.
+void append_line(std::string& out, Micros ts, std::string_view object_text) {
   out += "{\"ts\":\"";
   out += format_iso8601(ts);
   out += '"';
-  if (fields.size() > 2) {  // not "{}"
+  if (object_text.size() > 2) {  // not "{}"
     out += ',';
-    out.append(fields, 1, std::string::npos);
+    out += object_text.substr(1);
   } else {
     out += '}';
   }
@@ -117,12 +115,16 @@ void TrajectoryWriter::append(Json event) {
     throw Error::invalid("trajectory event must be a JSON object, got " +
                          std::string(event.type_name()));
   }
+  append_serialized(event.dump(-1, ' ', false, Json::error_handler_t::replace));
+}
+
+void TrajectoryWriter::append_serialized(std::string object_text) {
   bool was_empty;
   {
     std::lock_guard lock(mu_);
     // Reading the clock under the lock keeps timestamps in file order.
     was_empty = queue_.empty();
-    queue_.push_back(Queued{clock_.now(), std::move(event)});
+    queue_.push_back(Queued{clock_.now(), std::move(object_text)});
     ++appended_seq_;
   }
   // Only the first event of a batch needs to wake the writer thread: until it takes the queue,
@@ -165,7 +167,7 @@ void TrajectoryWriter::write_batch(std::vector<Queued>& batch) {
   std::string bytes;
   for (const Queued& q : batch) {
     try {
-      append_line(bytes, q.ts, q.event);
+      append_line(bytes, q.ts, q.object_text);
     } catch (const std::exception& e) {  // never let one bad event stop the log
       std::fprintf(stderr, "harness: dropping trajectory event: %s\n", e.what());
     }

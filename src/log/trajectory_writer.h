@@ -42,6 +42,9 @@ class TrajectoryWriter {
   // not valid UTF-8 are written with U+FFFD in place of the bad bytes. Thread-safe; lines appear in
   // the order of the calls. Throws Error (kInvalidArgument) if `event` is not a JSON object.
   void append(Json event);
+  // The same for an event already serialised: `object_text` must be one JSON object as
+  // Json::dump writes it ("{...}", valid UTF-8). The hot path writes its events' text directly.
+  void append_serialized(std::string object_text);
 
   // Blocks until every event appended before the call has been handed to write(2) (or
   // dropped because the write failed). Thread-safe.
@@ -52,7 +55,7 @@ class TrajectoryWriter {
  private:
   struct Queued {
     Micros ts;
-    Json event;
+    std::string object_text;
   };
 
   void run();

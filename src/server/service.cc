@@ -151,13 +151,14 @@ struct Service::Impl {
   }
 
   void log(Json event) { trajectory.append(std::move(event)); }
+  void log_serialized(std::string event) { trajectory.append_serialized(std::move(event)); }
 
-  // Submits a mutation; on success replies with the line `reply_line()` writes and logs
-  // `event()` if it is not null.
+  // Submits a mutation; on success replies with the line `reply_line()` writes and logs the
+  // event whose object text `event()` writes, if it writes one.
   template <typename Result>
   void mutate(std::function<Result(Store&)> run,
               std::function<std::string(const Result&)> reply_line,
-              std::function<Json(const Result&)> event, Reply reply) {
+              std::function<std::string(const Result&)> event, Reply reply) {
     auto result = std::make_shared<Result>();
     committer.submit([run = std::move(run), result](Store& store) { *result = run(store); },
                      [this, result, reply_line = std::move(reply_line), event = std::move(event),
@@ -166,8 +167,8 @@ struct Service::Impl {
                        // The builder owns the result: nothing is shared between the writer
                        // and the thread that builds the reply.
                        reply([this, outcome = std::move(*result), reply_line, event] {
-                         Json e = event(outcome);
-                         if (!e.is_null()) log(std::move(e));
+                         std::string e = event(outcome);
+                         if (!e.empty()) log_serialized(std::move(e));
                          return reply_line(outcome);
                        });
                      });
@@ -239,7 +240,7 @@ struct Service::Impl {
         },
         [this, workflow, command](const bool&) {
           release_free_memory();
-          return Json{{"event", command}, {"tasks", workflow->tasks.size()}};
+          return Json{{"event", command}, {"tasks", workflow->tasks.size()}}.dump();
         },
         std::move(reply));
   }
@@ -271,12 +272,14 @@ struct Service::Impl {
         [worker = r.worker_id, clock](Store& store) { return store.claim(worker, clock->now()); },
         claim_reply,
         [worker = r.worker_id](const ClaimResult& c) {
-          if (!c.task) return Json(nullptr);
-          return Json{{"event", "claim"},
-                      {"task_id", c.task->id},
-                      {"worker_id", worker},
-                      {"is_retry", c.is_retry},
-                      {"is_reclaim", c.is_reclaim}};
+          if (!c.task) return std::string();
+          std::string event = R"({"event":"claim","task_id":)";
+          append_json_string(event, c.task->id);
+          event += R"(,"worker_id":)";
+          append_json_string(event, worker);
+          event += c.is_retry ? R"(,"is_retry":true)" : R"(,"is_retry":false)";
+          event += c.is_reclaim ? R"(,"is_reclaim":true})" : R"(,"is_reclaim":false})";
+          return event;
         },
         std::move(reply));
   }
@@ -292,7 +295,12 @@ struct Service::Impl {
           return ok_reply(Json{{"task_id", id}});
         },
         [r](const bool&) {
-          return Json{{"event", "complete"}, {"task_id", r.task_id}, {"worker_id", r.worker_id}};
+          std::string event = R"({"event":"complete","task_id":)";
+          append_json_string(event, r.task_id);
+          event += R"(,"worker_id":)";
+          append_json_string(event, r.worker_id);
+          event += '}';
+          return event;
         },
         std::move(reply));
   }

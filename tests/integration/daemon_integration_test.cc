@@ -259,15 +259,21 @@ TEST_F(DaemonTest, TrajectoryRecordsEventsAfterTheyHappen) {
   daemon->terminate_and_wait();  // flushes the log
   CliResult log = run_harness({"log", "--tail", "50"}, worktree.socket(), worktree.path());
   std::vector<std::string> events;
+  std::vector<Json> bodies;
   std::istringstream lines(log.out);
   for (std::string line; std::getline(lines, line);) {
     Json event = parse_json(line);
     EXPECT_TRUE(event.contains("ts"));
     events.push_back(event["event"]);
+    event.erase("ts");
+    bodies.push_back(std::move(event));
   }
   const std::vector<std::string> expected{"daemon_start", "update_state", "claim",
                                           "complete",     "exec",         "daemon_stop"};
-  EXPECT_EQ(events, expected);
+  ASSERT_EQ(events, expected);
+  EXPECT_EQ(bodies[2], parse_json(R"({"event":"claim","task_id":"t0","worker_id":"w",)"
+                                  R"("is_retry":false,"is_reclaim":false})"));
+  EXPECT_EQ(bodies[3], parse_json(R"({"event":"complete","task_id":"t0","worker_id":"w"})"));
 }
 
 TEST(LegacyImport, PythonOriginalStateIsImportedOnceWhenNoStateExists) {
