@@ -1,5 +1,6 @@
 #include "connection.h"
 
+#include <poll.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -57,13 +58,23 @@ std::string Connection::round_trip(std::string_view request) {
   }
 }
 
-// One request is outstanding at a time, so nothing follows the reply's newline.
+// One request is outstanding at a time, so nothing follows the reply's newline. It waits in
+// poll(), as the CLI's client does, not in a blocking recv(): a thread blocked in recv() on a
+// Unix socket is also woken each time the daemon reads its request (the kernel signals that
+// send buffer space came free on the same wait queue), a wake-up and two context switches per
+// request for nothing; poll() waits for input alone.
 std::string Connection::read_line() {
   std::string reply;
   char chunk[64 * 1024];
   for (;;) {
-    const ssize_t n = ::recv(fd_, chunk, sizeof chunk, 0);
+    const ssize_t n = ::recv(fd_, chunk, sizeof chunk, MSG_DONTWAIT);
     if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+      pollfd ready{fd_, POLLIN, 0};
+      if (::poll(&ready, 1, -1) < 0 && errno != EINTR)
+        throw Error::from_errno("cannot wait for the daemon");
+      continue;
+    }
     if (n < 0) throw Error::from_errno("cannot read from the daemon");
     if (n == 0) throw Error::io("the daemon closed the connection without replying");
     const std::size_t searched = reply.size();

@@ -11,6 +11,7 @@
 
 #include "core/error.h"
 #include "import_probe.h"
+#include "reply_summary.h"
 #include "temp_dir.h"
 
 namespace harness::bench {
@@ -113,7 +114,9 @@ class Worker {
         index_(index),
         name_(worker_name(index)),
         connection_(run.socket, run.options.connection),
-        claim_request_{{"command", "task_claim"}, {"worker_id", name_}} {}
+        // The request lines are written once, or nearly: what the CLI would send.
+        claim_line_(Json{{"command", "task_claim"}, {"worker_id", name_}}.dump()),
+        complete_line_tail_(R"(,"worker_id":)" + Json(name_).dump() + "}") {}
 
   // Warms up a persistent connection, waits at the gate, then drains.
   void run(std::latch& gate) {
@@ -156,21 +159,25 @@ class Worker {
 
   std::optional<std::string> claim() {
     const auto start = SteadyClock::now();
-    const Json data = call(connection_, claim_request_);
+    const ReplySummary reply = summarize_reply(connection_.round_trip(claim_line_));
     claim_ns.push_back(nanos_since(start));
-    const Json& task = data.at("task");
-    if (task.is_null()) return std::nullopt;
-    const std::string id = task.at("id").get<std::string>();
-    if (data.at("is_retry").get<bool>() || data.at("is_reclaim").get<bool>())
-      throw Error::io("got " + id + " again as a retry or reclaim: a completion or lease was lost");
-    return id;
+    if (!reply.ok) throw Error::conflict("task_claim failed: " + reply.message);
+    if (!reply.has_task) return std::nullopt;
+    if (reply.is_retry || reply.is_reclaim)
+      throw Error::io("got " + reply.task_id +
+                      " again as a retry or reclaim: a completion or lease was lost");
+    return reply.task_id;
   }
 
   void complete(const std::string& task_id) {
-    const Json request{{"command", "task_complete"}, {"task_id", task_id}, {"worker_id", name_}};
+    std::string line = R"({"command":"task_complete","task_id":)";
+    append_json_string(line, task_id);
+    line += complete_line_tail_;
     const auto start = SteadyClock::now();
-    call(connection_, request);
+    const ReplySummary reply = summarize_reply(connection_.round_trip(line));
     complete_ns.push_back(nanos_since(start));
+    if (!reply.ok)
+      throw Error::conflict("task_complete of " + task_id + " failed: " + reply.message);
     run_.ledger.record(task_id, index_);
     if (run_.completed.fetch_add(1) + 1 == run_.tasks) run_.finished_at = SteadyClock::now();
   }
@@ -179,7 +186,8 @@ class Worker {
   std::size_t index_;
   std::string name_;
   Connection connection_;
-  Json claim_request_;
+  std::string claim_line_;
+  std::string complete_line_tail_;  // after the task id
 };
 
 struct CommitStats {

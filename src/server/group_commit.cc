@@ -69,9 +69,12 @@ void GroupCommitter::writer_loop() {
   std::vector<Outcome> open;  // run in the open transaction, not yet committed
   std::unique_lock lock(mutex_);
   const auto can_take = [&] { return !queue_.empty() && open.size() < max_batch_; };
-  // Only when no earlier commit still waits for a syncer to take it: transactions grow while
-  // the syncers are busy, and the next one is committed, ready to sync, when one is free.
-  const auto can_commit = [&] { return !open.empty() && committed_ == sync_taken_; };
+  // Only when a syncer is free to take it at once: transactions grow while the syncers are
+  // busy, and a bigger transaction costs less per mutation (each commit writes every page it
+  // touched to the log).
+  const auto can_commit = [&] {
+    return !open.empty() && committed_ == sync_taken_ && syncing_ < syncers_.size();
+  };
   for (;;) {
     writer_wake_.wait(lock, [&] {
       return can_take() || can_commit() || (stopping_ && queue_.empty() && open.empty());
@@ -136,12 +139,15 @@ void GroupCommitter::syncer_loop() {
     outcomes.swap(unsynced_);
     const std::uint64_t committed = committed_;
     sync_taken_ = committed;
-    writer_wake_.notify_one();  // it may commit the next transaction while this one syncs
+    ++syncing_;
+    writer_wake_.notify_one();  // with another syncer free, the next transaction may commit
     lock.unlock();
     const std::exception_ptr failure = sync(committed);
     for (Outcome& o : outcomes) o.done(failure ? failure : o.error);
     outcomes.clear();
     lock.lock();
+    --syncing_;
+    writer_wake_.notify_one();  // its open transaction may commit now
   }
 }
 

@@ -1,11 +1,9 @@
 // Group commit (DESIGN §4), pipelined. Mutations from many clients queue for one writer
 // thread, which runs them as they come into one open transaction (Store::run_in_batch). Syncer
 // threads make committed transactions durable (Store::sync) and only then report each
-// mutation's outcome. The writer commits as soon as no earlier commit waits for a syncer, so
-// one transaction is ready to sync while another syncs, and transactions grow while the disk
-// is busy: one commit and one fsync carry everything that arrived meanwhile, and each reply
-// still follows its own durable commit. Two syncs may overlap, which the disk serves faster
-// than one after the other.
+// mutation's outcome. The writer commits whenever a syncer is free, so transactions grow while
+// the disk is busy: one commit and one fsync carry everything that arrived meanwhile, and each
+// reply still follows its own durable commit. With several syncers, syncs may overlap.
 //
 // A failed sync is treated as the loss of durability it is: the mutations it covered and
 // every mutation after it report the failure (their changes may be visible, but a crash can
@@ -87,6 +85,7 @@ class GroupCommitter {
   std::uint64_t commits_begun_ = 0;
   std::uint64_t committed_ = 0;
   std::uint64_t sync_taken_ = 0;
+  std::size_t syncing_ = 0;  // syncers at work
   std::uint64_t synced_ = 0;
   std::exception_ptr sync_failure_;  // set by the first failed sync, for good
   bool stopping_ = false;
