@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <cstdio>
+#include <string_view>
 
 namespace harness {
 
@@ -42,6 +43,18 @@ bool expect(std::string_view text, size_t& pos, char c) {
 
 }  // namespace
 
+namespace {
+
+// Writes `value` as exactly `width` decimal digits (value < 10^width).
+char* put_digits(char* out, std::uint64_t value, int width) {
+  for (int i = width - 1; i >= 0; --i, value /= 10) out[i] = static_cast<char>('0' + value % 10);
+  return out + width;
+}
+
+}  // namespace
+
+// Written digit by digit: it runs for every claim reply and every trajectory event, and
+// snprintf took a few hundred nanoseconds of it.
 std::string format_iso8601(Micros t) {
   using namespace std::chrono;
   const std::int64_t micros_per_day = 86'400LL * kMicrosPerSecond;
@@ -49,13 +62,31 @@ std::string format_iso8601(Micros t) {
   const std::int64_t in_day = t - day * micros_per_day;
   const year_month_day ymd{sys_days{days{day}}};
   const std::int64_t secs = in_day / kMicrosPerSecond;
+  const int year = static_cast<int>(ymd.year());
   char buf[64];
-  std::snprintf(buf, sizeof buf, "%04d-%02u-%02uT%02lld:%02lld:%02lld.%06lld+00:00",
-                static_cast<int>(ymd.year()), static_cast<unsigned>(ymd.month()),
-                static_cast<unsigned>(ymd.day()), static_cast<long long>(secs / 3600),
-                static_cast<long long>(secs / 60 % 60), static_cast<long long>(secs % 60),
-                static_cast<long long>(in_day % kMicrosPerSecond));
-  return buf;
+  if (year < 0 || year > 9999) {  // beyond what parse_iso8601 reads back; written all the same
+    std::snprintf(buf, sizeof buf, "%04d-%02u-%02uT%02lld:%02lld:%02lld.%06lld+00:00", year,
+                  static_cast<unsigned>(ymd.month()), static_cast<unsigned>(ymd.day()),
+                  static_cast<long long>(secs / 3600), static_cast<long long>(secs / 60 % 60),
+                  static_cast<long long>(secs % 60),
+                  static_cast<long long>(in_day % kMicrosPerSecond));
+    return buf;
+  }
+  char* out = put_digits(buf, static_cast<std::uint64_t>(year), 4);
+  *out++ = '-';
+  out = put_digits(out, static_cast<unsigned>(ymd.month()), 2);
+  *out++ = '-';
+  out = put_digits(out, static_cast<unsigned>(ymd.day()), 2);
+  *out++ = 'T';
+  out = put_digits(out, static_cast<std::uint64_t>(secs / 3600), 2);
+  *out++ = ':';
+  out = put_digits(out, static_cast<std::uint64_t>(secs / 60 % 60), 2);
+  *out++ = ':';
+  out = put_digits(out, static_cast<std::uint64_t>(secs % 60), 2);
+  *out++ = '.';
+  out = put_digits(out, static_cast<std::uint64_t>(in_day % kMicrosPerSecond), 6);
+  for (char c : std::string_view("+00:00")) *out++ = c;
+  return std::string(buf, out);
 }
 
 std::optional<Micros> parse_iso8601(std::string_view text) {

@@ -11,6 +11,27 @@ TEST(Iso8601, FormatsUtcWithMicroseconds) {
   EXPECT_EQ(format_iso8601(-1), "1969-12-31T23:59:59.999999+00:00");
 }
 
+TEST(Iso8601, FormatsEveryFieldWithItsPadding) {
+  EXPECT_EQ(format_iso8601(*parse_iso8601("0001-02-03T04:05:06.000007Z")),
+            "0001-02-03T04:05:06.000007+00:00");
+  EXPECT_EQ(format_iso8601(*parse_iso8601("2024-02-29T23:59:59.999999Z")),
+            "2024-02-29T23:59:59.999999+00:00");
+  EXPECT_EQ(format_iso8601(*parse_iso8601("0999-12-31T10:00:00Z")),
+            "0999-12-31T10:00:00.000000+00:00");
+}
+
+// Instants spread over every year parse_iso8601 takes.
+TEST(Iso8601, RoundTripsAcrossTheRange) {
+  const Micros first = *parse_iso8601("0001-01-01T00:00:00Z");
+  const Micros last = *parse_iso8601("9999-12-31T23:59:59.999999Z");
+  std::uint64_t x = 88172645463325252ull;  // xorshift: the same instants every run
+  for (int i = 0; i < 20000; ++i) {
+    x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+    const Micros t = first + static_cast<Micros>(x % static_cast<std::uint64_t>(last - first + 1));
+    ASSERT_EQ(parse_iso8601(format_iso8601(t)), t) << t << " " << format_iso8601(t);
+  }
+}
+
 TEST(Iso8601, RoundTrips) {
   for (Micros t : {Micros{0}, Micros{1'700'000'000'123'456}, Micros{-86'400'000'001},
                    Micros{4'102'444'800'000'000}}) {
