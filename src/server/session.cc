@@ -61,11 +61,17 @@ void Session::dispatch(std::string_view line) {
 }
 
 // Runs on any thread. While a reply is outstanding no read is armed and no write is in flight,
-// so nothing else touches the socket: writing to it directly here races with nothing.
+// so nothing else touches the socket (or this session): writing to it directly here races with
+// nothing.
 void Session::send(std::string reply, bool close_after, bool stop_after) {
   outgoing_ = std::move(reply);
   outgoing_ += '\n';
   const std::size_t sent = send_without_blocking();
+  // The usual case: all of it went out, so the next request can be read at once. Starting the
+  // read here, on whatever thread this is, is safe for the same reason as the write above; its
+  // handler runs on the I/O thread. Waiting for the I/O thread to start it instead left each
+  // next request lying in the socket until that thread was woken for it.
+  if (sent == outgoing_.size() && !close_after && !stop_after) return read_request();
   asio::post(socket_.get_executor(), [self = shared_from_this(), sent, close_after, stop_after] {
     self->finish_send(sent, close_after, stop_after);
   });
