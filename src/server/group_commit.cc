@@ -1,16 +1,16 @@
 #include "server/group_commit.h"
 
-#include <algorithm>
 #include <string>
 
 #include "core/error.h"
 
 namespace harness {
 
-GroupCommitter::GroupCommitter(Store& store, std::size_t max_batch, std::size_t syncers)
-    : store_(store), max_batch_(max_batch), writer_([this] { writer_loop(); }) {
-  for (std::size_t i = 0; i < syncers; ++i) syncers_.emplace_back([this] { syncer_loop(); });
-}
+GroupCommitter::GroupCommitter(Store& store, std::size_t max_batch)
+    : store_(store),
+      max_batch_(max_batch),
+      writer_([this] { writer_loop(); }),
+      syncer_([this] { syncer_loop(); }) {}
 
 GroupCommitter::~GroupCommitter() { stop(); }
 
@@ -53,10 +53,9 @@ void GroupCommitter::stop() {
   {
     std::lock_guard lock(mutex_);
     writer_stopped_ = true;
-    syncer_wake_.notify_all();
+    syncer_wake_.notify_one();
   }
-  for (std::thread& syncer : syncers_)
-    if (syncer.joinable()) syncer.join();
+  if (syncer_.joinable()) syncer_.join();
 }
 
 GroupCommitter::Stats GroupCommitter::stats() const {
@@ -69,12 +68,7 @@ void GroupCommitter::writer_loop() {
   std::vector<Outcome> open;  // run in the open transaction, not yet committed
   std::unique_lock lock(mutex_);
   const auto can_take = [&] { return !queue_.empty() && open.size() < max_batch_; };
-  // Only when a syncer is free to take it at once: transactions grow while the syncers are
-  // busy, and a bigger transaction costs less per mutation (each commit writes every page it
-  // touched to the log).
-  const auto can_commit = [&] {
-    return !open.empty() && committed_ == sync_taken_ && syncing_ < syncers_.size();
-  };
+  const auto can_commit = [&] { return !open.empty() && !syncing_; };
   for (;;) {
     writer_wake_.wait(lock, [&] {
       return can_take() || can_commit() || (stopping_ && queue_.empty() && open.empty());
@@ -89,6 +83,8 @@ void GroupCommitter::writer_loop() {
       taken.clear();
       lock.lock();
     }
+    // Commit after each take when the syncer is free, so a steady stream of mutations never
+    // keeps a transaction open while the disk idles.
     if (can_commit())
       commit(open, lock);
     else if (stopping_ && queue_.empty() && open.empty())
@@ -138,23 +134,19 @@ void GroupCommitter::syncer_loop() {
     if (unsynced_.empty()) return;  // the writer has stopped and everything is synced
     outcomes.swap(unsynced_);
     const std::uint64_t committed = committed_;
-    sync_taken_ = committed;
-    ++syncing_;
-    writer_wake_.notify_one();  // with another syncer free, the next transaction may commit
+    syncing_ = true;
     lock.unlock();
-    const std::exception_ptr failure = sync(committed);
-    for (Outcome& o : outcomes) o.done(failure ? failure : o.error);
+    sync_and_report(outcomes, committed);
     outcomes.clear();
     lock.lock();
-    --syncing_;
+    syncing_ = false;
     writer_wake_.notify_one();  // its open transaction may commit now
   }
 }
 
 // One sync covers every outcome taken: each was committed (or, for when_durable, its read
-// done) before the sync starts, and an fdatasync covers every write that preceded it, whatever
-// other syncs run meanwhile. Returns the failure every outcome reports from now on, if any.
-std::exception_ptr GroupCommitter::sync(std::uint64_t committed) {
+// done) before the sync starts, and an fdatasync covers every write that preceded it.
+void GroupCommitter::sync_and_report(std::vector<Outcome>& outcomes, std::uint64_t committed) {
   std::exception_ptr failure;
   try {
     store_.sync();
@@ -163,11 +155,14 @@ std::exception_ptr GroupCommitter::sync(std::uint64_t committed) {
         std::string(e.what()) +
         "; changes are refused from now on: restart the daemon once the storage is healthy"));
   }
-  std::lock_guard lock(mutex_);
-  if (failure && !sync_failure_) sync_failure_ = failure;
-  synced_ = std::max(synced_, committed);
-  ++stats_.syncs;
-  return sync_failure_;
+  {
+    std::lock_guard lock(mutex_);
+    if (failure && !sync_failure_) sync_failure_ = failure;
+    failure = sync_failure_;
+    synced_ = committed;
+    ++stats_.syncs;
+  }
+  for (Outcome& o : outcomes) o.done(failure ? failure : o.error);
 }
 
 }  // namespace harness

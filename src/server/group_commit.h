@@ -1,9 +1,10 @@
 // Group commit (DESIGN §4), pipelined. Mutations from many clients queue for one writer
-// thread, which runs them as they come into one open transaction (Store::run_in_batch). Syncer
-// threads make committed transactions durable (Store::sync) and only then report each
-// mutation's outcome. The writer commits whenever a syncer is free, so transactions grow while
-// the disk is busy: one commit and one fsync carry everything that arrived meanwhile, and each
-// reply still follows its own durable commit. With several syncers, syncs may overlap.
+// thread, which runs them as they come into one open transaction (Store::run_in_batch). A
+// second thread, the syncer, makes committed transactions durable (Store::sync) and only then
+// reports each mutation's outcome. The writer commits whenever the syncer is free, so while
+// the disk is busy with one fsync the next transaction executes and grows, one commit and one
+// fsync carry everything that arrived meanwhile, and each reply still follows its own durable
+// commit.
 //
 // A failed sync is treated as the loss of durability it is: the mutations it covered and
 // every mutation after it report the failure (their changes may be visible, but a crash can
@@ -28,7 +29,8 @@ class GroupCommitter {
   // Runs on the writer thread inside the batch's transaction.
   using Mutation = std::function<void(Store&)>;
   // Runs on the syncer thread once the change is durable (error == nullptr), or after the
-  // mutation, its transaction or the sync failed. Must not block: it hands the reply on.
+  // mutation, its transaction or the sync failed. Must not block, for the next sync waits for it:
+  // the daemon writes its reply here with a send that does not wait.
   using Done = std::function<void(std::exception_ptr error)>;
 
   struct Stats {
@@ -37,10 +39,9 @@ class GroupCommitter {
     std::uint64_t syncs = 0;
   };
 
-  // `store` must outlive this object and is used only by its threads from now on. A
-  // transaction takes at most `max_batch` mutations; `syncers` threads sync, so that one
-  // transaction's sync may start while an earlier one's is still under way.
-  GroupCommitter(Store& store, std::size_t max_batch = 512, std::size_t syncers = 2);
+  // `store` must outlive this object and is used only by its two threads from now on. A
+  // transaction takes at most `max_batch` mutations.
+  GroupCommitter(Store& store, std::size_t max_batch = 512);
   ~GroupCommitter();  // stop()
 
   void submit(Mutation mutation, Done done);
@@ -69,9 +70,8 @@ class GroupCommitter {
   // Commits the open transaction and hands its outcomes to the syncer. Called with `lock` held.
   void commit(std::vector<Outcome>& open, std::unique_lock<std::mutex>& lock);
   void syncer_loop();
-  // Syncs and frees the writer to commit; `committed` transactions are durable after it.
-  // Returns the sync failure outcomes report from now on, or nullptr.
-  std::exception_ptr sync(std::uint64_t committed);
+  // Syncs, then reports; `committed` transactions are durable after it.
+  void sync_and_report(std::vector<Outcome>& outcomes, std::uint64_t committed);
 
   Store& store_;
   const std::size_t max_batch_;
@@ -80,19 +80,17 @@ class GroupCommitter {
   std::condition_variable syncer_wake_;
   std::deque<Pending> queue_;
   std::vector<Outcome> unsynced_;  // committed, waiting for the next sync
-  // Commits begun (counted before a commit can become visible), finished, taken by a syncer
-  // and synced.
+  bool syncing_ = false;           // the syncer is at work: the writer keeps its transaction open
+  // Commits begun (counted before a commit can become visible), finished and synced.
   std::uint64_t commits_begun_ = 0;
   std::uint64_t committed_ = 0;
-  std::uint64_t sync_taken_ = 0;
-  std::size_t syncing_ = 0;  // syncers at work
   std::uint64_t synced_ = 0;
   std::exception_ptr sync_failure_;  // set by the first failed sync, for good
   bool stopping_ = false;
   bool writer_stopped_ = false;
   Stats stats_;
   std::thread writer_;
-  std::vector<std::thread> syncers_;
+  std::thread syncer_;
 };
 
 }  // namespace harness

@@ -176,28 +176,6 @@ TEST_F(GroupCommitTest, TheNextBatchRunsWhileTheLastOneSyncsAndNeitherIsReported
   EXPECT_GE(committer.stats().syncs, 2u);
 }
 
-TEST_F(GroupCommitTest, ALaterBatchStartsItsOwnSyncWhileAnEarlierSyncIsUnderWay) {
-  ControlledSyncStore store(*store_);
-  store.hold();
-  GroupCommitter committer(store, 512, 2);
-  std::promise<std::exception_ptr> first_done, second_done;
-  committer.submit([](Store& s) { s.claim("w1", 1); },
-                   [&](std::exception_ptr e) { first_done.set_value(e); });
-  store.await_syncs_entered(1);
-  committer.submit([](Store& s) { s.claim("w2", 1); },
-                   [&](std::exception_ptr e) { second_done.set_value(e); });
-  store.await_syncs_entered(2);  // both syncs are under way at once
-  auto first = first_done.get_future();
-  auto second = second_done.get_future();
-  EXPECT_FALSE(is_ready(first));
-  EXPECT_FALSE(is_ready(second));
-  store.release();
-  EXPECT_EQ(first.get(), nullptr);
-  EXPECT_EQ(second.get(), nullptr);
-  committer.stop();
-  EXPECT_EQ(committer.stats().syncs, 2u);
-}
-
 TEST_F(GroupCommitTest, AFailedSyncFailsItsMutationsAndRefusesLaterOnes) {
   ControlledSyncStore store(*store_);
   store.fail();
