@@ -31,7 +31,7 @@ test: build
 # the uninstrumented libstdc++ (proof there and in docs/reliability.md).
 SAN_PYTEST = /usr/bin/python3 -m pytest -q -p no:cacheprovider tests/harness \
   -k "not cli and not worker_id_stability"
-SAN_TARGETS = harness_tests harness_python
+SAN_TARGETS = harness_tests harness_bench_tests harness_python
 LIBSTDCXX = $$(g++ -print-file-name=libstdc++.so)
 TSAN_SUPPRESSIONS = suppressions=$(CURDIR)/tests/tsan.supp
 
