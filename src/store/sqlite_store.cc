@@ -43,6 +43,16 @@ constexpr const char* kTaskColumns =
     "seq, id, description, status, dependencies, started_at, completed_at, claimed_by, "
     "timeout_seconds, instructions, command";
 
+// The claim policy's three candidates (DESIGN §3), each found through a partial index.
+const std::string kSelectTask = std::string("SELECT ") + kTaskColumns + " FROM tasks ";
+const std::string kTaskHeldBy =
+    kSelectTask + "WHERE claimed_by = ?1 AND status = 'running' ORDER BY seq LIMIT 1";
+const std::string kFirstReadyTask =
+    kSelectTask + "WHERE status = 'pending' AND unmet = 0 ORDER BY seq LIMIT 1";
+const std::string kFirstExpiredTask =
+    kSelectTask +
+    "WHERE status = 'running' AND lease_expires < ?1 AND unmet = 0 ORDER BY lease_expires LIMIT 1";
+
 std::optional<Micros> optional_int(const SQLite::Column& c) {
   return c.isNull() ? std::nullopt : std::optional<Micros>(c.getInt64());
 }
@@ -400,8 +410,7 @@ std::optional<Workflow> SqliteStore::load_unguarded() {
   if (sqlite3_get_autocommit(impl_->db.getHandle()) != 0) snapshot.emplace(impl_->db);
   if (!impl_->has_workflow()) return std::nullopt;
   Workflow workflow;
-  SQLite::Statement q(impl_->db,
-                      std::string("SELECT ") + kTaskColumns + " FROM tasks ORDER BY seq");
+  SQLite::Statement q(impl_->db, kSelectTask + "ORDER BY seq");
   while (q.executeStep()) workflow.tasks.push_back(impl_->read_task(q));
   return workflow;
 }
@@ -445,22 +454,16 @@ void SqliteStore::replace_workflow(const Workflow& workflow, ReplaceMode mode) {
 ClaimResult SqliteStore::claim(const std::string& worker_id, Micros now) {
   return impl_->write([&] {
     Impl& s = *impl_;
-    const std::string select = std::string("SELECT ") + kTaskColumns + " FROM tasks ";
     ClaimResult result;
-    auto& held = s.prepared(
-        s.held_by, select + "WHERE claimed_by = ?1 AND status = 'running' ORDER BY seq LIMIT 1");
+    auto& held = s.prepared(s.held_by, kTaskHeldBy);
     held.bind(1, worker_id);
     if ((result.task = s.take(held, worker_id, now))) {
       result.is_retry = true;
       return result;
     }
-    auto& ready = s.prepared(
-        s.first_ready, select + "WHERE status = 'pending' AND unmet = 0 ORDER BY seq LIMIT 1");
+    auto& ready = s.prepared(s.first_ready, kFirstReadyTask);
     if ((result.task = s.take(ready, worker_id, now))) return result;
-    auto& expired = s.prepared(s.first_expired,
-                               select +
-                                   "WHERE status = 'running' AND lease_expires < ?1 AND unmet = 0 "
-                                   "ORDER BY lease_expires LIMIT 1");
+    auto& expired = s.prepared(s.first_expired, kFirstExpiredTask);
     expired.bind(1, now);
     result.task = s.take(expired, worker_id, now);
     result.is_reclaim = result.task.has_value();
