@@ -80,7 +80,7 @@ class GroupCommitter {
   std::condition_variable syncer_wake_;
   std::deque<Pending> queue_;
   std::vector<Outcome> unsynced_;  // committed, waiting for the next sync
-  bool syncing_ = false;           // the syncer is at work: the writer keeps its transaction open
+  bool syncing_ = false;  // a sync is under way: the writer keeps its transaction open
   // Commits begun (counted before a commit can become visible), finished and synced.
   std::uint64_t commits_begun_ = 0;
   std::uint64_t committed_ = 0;
