@@ -46,6 +46,7 @@ DaemonUnderTest DaemonUnderTest::launch(const std::filesystem::path& harness_bin
   spec.args = {harness_binary.string(), "daemon",     "--socket",
                socket.string(),         "--worktree", worktree.string()};
   spec.output = dir / "daemon.log";
+  spec.new_session = true;
   return DaemonUnderTest(socket, ChildProcess(spec), spec.output);
 }
 

@@ -61,8 +61,12 @@ ChildProcess::ChildProcess(const SpawnSpec& spec) {
   std::vector<std::string> env = merged_environment(spec.env);
   std::vector<char*> argv = pointers(args), envp = pointers(env);
   const FileActions actions(spec);
+  posix_spawnattr_t attributes;
+  ::posix_spawnattr_init(&attributes);
+  if (spec.new_session) ::posix_spawnattr_setflags(&attributes, POSIX_SPAWN_SETSID);
   const int rc =
-      ::posix_spawn(&pid_, args[0].c_str(), actions.get(), nullptr, argv.data(), envp.data());
+      ::posix_spawn(&pid_, args[0].c_str(), actions.get(), &attributes, argv.data(), envp.data());
+  ::posix_spawnattr_destroy(&attributes);
   if (rc != 0) {
     errno = rc;
     throw Error::from_errno("cannot start " + args[0]);

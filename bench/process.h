@@ -18,6 +18,10 @@ struct SpawnSpec {
   std::vector<std::string> args;           // args[0] is a path; PATH is not searched
   std::map<std::string, std::string> env;  // laid over this process's environment
   std::filesystem::path output;            // stdout and stderr go here; empty: /dev/null
+  // Starts the child in a session of its own, as the CLI starts the daemon (cli/daemon_spawn):
+  // with the kernel's autogroup scheduling, that gives the daemon's threads a CPU share of
+  // their own instead of one thread's share each among the benchmark's workers.
+  bool new_session = false;
 };
 
 class ChildProcess {
