@@ -123,6 +123,7 @@ struct Service::Impl {
       auto store = std::make_unique<SqliteStore>(db, SqliteStore::Access::kReadWrite);
       store->check_integrity();
       import_legacy_state(*store, worktree);
+      preallocate_log(*store);
       return store;
     } catch (const Error& e) {
       if (e.kind() != Error::Kind::kCorruption) throw;
@@ -134,6 +135,15 @@ struct Service::Impl {
           "moving the database and the trajectory aside (`mv " + db.string() + " " + db.string() +
           ".damaged && mv " + trajectory_path(worktree).string() + " " +
           trajectory_path(worktree).string() + ".old`).");
+    }
+  }
+
+  // Only a matter of speed: the daemon runs as well without it.
+  static void preallocate_log(SqliteStore& store) {
+    try {
+      store.preallocate_log();
+    } catch (const Error& e) {
+      std::cerr << "harness: commits may be slower: " << e.what() << "\n";
     }
   }
 

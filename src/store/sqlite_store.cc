@@ -3,6 +3,7 @@
 #include <SQLiteCpp/SQLiteCpp.h>
 #include <fcntl.h>
 #include <sqlite3.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include "core/error.h"
@@ -14,6 +15,11 @@ namespace {
 
 constexpr int kSchemaVersion = 1;
 constexpr int kBusyTimeoutMs = 5000;
+// The write-ahead log's layout (sqlite.org/fileformat.html#the_write_ahead_log).
+constexpr off_t kWalHeaderBytes = 32;
+constexpr off_t kWalFrameHeaderBytes = 24;
+// A log is preallocated only where this many times its size is free.
+constexpr double kWalSpareFactor = 4;
 
 constexpr const char* kSchema = R"sql(
 CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
@@ -308,6 +314,22 @@ struct SqliteStore::Impl {
 
 namespace {
 
+// Writes zeros to [from, to) of `fd`; false with errno set when a write fails.
+bool zero_fill(int fd, off_t from, off_t to) {
+  static const std::vector<char> zeros(64 * 1024, 0);
+  while (from < to) {
+    const std::size_t chunk = std::min<off_t>(to - from, zeros.size());
+    const ssize_t n = ::pwrite(fd, zeros.data(), chunk, from);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      if (n == 0) errno = ENOSPC;
+      return false;
+    }
+    from += n;
+  }
+  return true;
+}
+
 // Writes a complete, empty harness database to `file` if no file is there. It is built under a
 // temporary name and linked into place, so that a database file that exists always has its
 // schema: one that has none was damaged (truncated, overwritten), never half-created. The
@@ -389,6 +411,34 @@ void SqliteStore::open_wal(const std::filesystem::path& db_file) {
 }
 
 void SqliteStore::sync() { impl_->sync_wal(); }
+
+void SqliteStore::preallocate_log() {
+  impl_->guarded([&] {
+    SQLite::Database& db = impl_->db;
+    const std::int64_t page_size = db.execAndGet("PRAGMA page_size").getInt64();
+    const std::int64_t checkpoint_frames = db.execAndGet("PRAGMA wal_autocheckpoint").getInt64();
+    // The commit that passes the checkpoint threshold carries some frames beyond it.
+    const off_t target = kWalHeaderBytes + (checkpoint_frames + checkpoint_frames / 8) *
+                                               (page_size + kWalFrameHeaderBytes);
+    const std::string wal = impl_->file.string() + "-wal";
+    SQLite::Transaction write_lock(db, SQLite::TransactionBehavior::IMMEDIATE);
+    const UniqueFd out(::open(wal.c_str(), O_WRONLY | O_CLOEXEC | O_NOFOLLOW));
+    if (!out) throw Error::from_errno("cannot open " + wal);
+    const off_t logged = ::lseek(out.get(), 0, SEEK_END);
+    if (logged < 0) throw Error::from_errno("cannot size " + wal);
+    if (logged >= target) return;  // rolled back: nothing was written
+    struct statvfs disk;
+    if (::fstatvfs(out.get(), &disk) == 0 &&
+        static_cast<double>(disk.f_bavail) * disk.f_frsize < kWalSpareFactor * target)
+      throw Error::io("not preallocating " + wal + ": too little free space");
+    if (!zero_fill(out.get(), logged, target) || ::fdatasync(out.get()) != 0) {
+      const int error = errno;
+      (void)::ftruncate(out.get(), logged);  // never keep the disk's last space for speed
+      errno = error;
+      throw Error::from_errno("cannot preallocate " + wal);
+    }
+  });
+}
 
 void SqliteStore::check_integrity() {
   impl_->guarded([&] {

@@ -824,6 +824,44 @@ TEST_F(SqliteStoreTest, DurableAcrossReopen) {
   EXPECT_TRUE(w1.is_retry);
 }
 
+// What a kill -9 leaves: the database and its log as they are while the writer has them open.
+void copy_as_after_a_crash(const fs::path& db, const fs::path& to) {
+  fs::copy_file(db, to);
+  fs::copy_file(db.string() + "-wal", to.string() + "-wal");
+}
+
+TEST_F(SqliteStoreTest, PreallocatedLogKeepsCommitsBeforeAndAfterThroughACrash) {
+  auto store = open();
+  store->replace_workflow(workflow({task("a"), task("b")}), ReplaceMode::kAlways);
+  const auto logged = fs::file_size(db_.string() + "-wal");
+  store->preallocate_log();
+  EXPECT_GE(fs::file_size(db_.string() + "-wal"), 4u << 20);  // 1,000 frames of 4 KiB and more
+  EXPECT_GT(fs::file_size(db_.string() + "-wal"), logged);
+  EXPECT_EQ(claim_id(*store, "w1", kT0), "a");  // committed into the zeroed part
+
+  const fs::path copy = dir_ / "crashed.db";
+  copy_as_after_a_crash(db_, copy);
+  SqliteStore recovered(copy, SqliteStore::Access::kReadWrite);
+  const Task a = find(recovered.load(), "a");
+  EXPECT_EQ(a.status, TaskStatus::kRunning);
+  EXPECT_EQ(a.claimed_by, "w1");
+  EXPECT_EQ(find(recovered.load(), "b").status, TaskStatus::kPending);
+  EXPECT_EQ(claim_id(recovered, "w2", kT0), "b");
+}
+
+TEST_F(SqliteStoreTest, PreallocatingALogThatIsLongEnoughWritesNothing) {
+  auto store = open();
+  store->preallocate_log();
+  const auto size = fs::file_size(db_.string() + "-wal");
+  const auto modified = fs::last_write_time(db_.string() + "-wal");
+  store->preallocate_log();
+  EXPECT_EQ(fs::file_size(db_.string() + "-wal"), size);
+  EXPECT_EQ(fs::last_write_time(db_.string() + "-wal"), modified);
+  // A reader opened on a log that is all zeros finds the database as it is.
+  auto reader = open(SqliteStore::Access::kReadOnly);
+  EXPECT_EQ(reader->load(), std::nullopt);
+}
+
 TEST_F(SqliteStoreTest, TwoStoresOnOneFileSeeEachOthersWrites) {
   auto daemon = open();
   auto reader = open();
