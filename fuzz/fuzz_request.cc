@@ -3,7 +3,8 @@
 // finding. Also: the reply encoders take arbitrary bytes without throwing and produce one line
 // of JSON that reads back (the message intact when it is valid UTF-8); the exec reply encoder
 // matches the general one and cuts output only where its cap says; accepted requests are
-// well-formed; the workflows of update_state and plan_import get the plan-file checks.
+// well-formed; the workflows of update_state and plan_import get the plan-file checks; the
+// hot path for flat requests agrees with the full parser wherever it takes a line.
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -12,6 +13,7 @@
 
 #include "fuzz_check.h"
 #include "server/command_reply.h"
+#include "server/flat_request.h"
 #include "server/protocol.h"
 
 namespace harness::fuzz {
@@ -120,6 +122,16 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       return;
     }
     check_request(request);
+  });
+
+  // The hot path takes a line only when the full parser makes the same request of it.
+  must_not_throw("the hot path never throws", [&] {
+    const std::optional<Request> flat = parse_flat_request(line);
+    if (!flat) return;
+    Request full;
+    if (auto why = refused([&] { full = parse_request_fully(line); }))
+      fail("the full parser accepts what the hot path takes", *why);
+    FUZZ_CHECK(full == *flat, "the hot path and the full parser agree");
   });
   return 0;
 }

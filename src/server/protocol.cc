@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "core/error.h"
+#include "server/flat_request.h"
 
 namespace harness {
 
@@ -128,6 +129,11 @@ std::string_view command_name(const Request& request) {
 }
 
 Request parse_request(std::string_view line) {
+  if (std::optional<Request> flat = parse_flat_request(line)) return std::move(*flat);
+  return parse_request_fully(line);
+}
+
+Request parse_request_fully(std::string_view line) {
   const Json request = parse_json(line);
   if (!request.is_object()) throw Error::invalid("request must be a JSON object");
   Fields f(request);

@@ -16,13 +16,22 @@
 
 namespace harness {
 
-struct PingRequest {};
-struct GetStateRequest {};
-struct StatusRequest {};
-struct ShutdownRequest {};
+struct PingRequest {
+  bool operator==(const PingRequest&) const = default;
+};
+struct GetStateRequest {
+  bool operator==(const GetStateRequest&) const = default;
+};
+struct StatusRequest {
+  bool operator==(const StatusRequest&) const = default;
+};
+struct ShutdownRequest {
+  bool operator==(const ShutdownRequest&) const = default;
+};
 
 struct UpdateStateRequest {
   Workflow workflow;  // from updates.tasks
+  bool operator==(const UpdateStateRequest&) const = default;
 };
 
 // Replaces the workflow from inline tasks or from a plan file the daemon reads itself (so a
@@ -32,16 +41,19 @@ struct PlanImportRequest {
   std::optional<Workflow> workflow;
   std::optional<std::string> file;  // absolute path
   bool force = false;
+  bool operator==(const PlanImportRequest&) const = default;
 };
 
 struct ClaimRequest {
   std::string worker_id;
+  bool operator==(const ClaimRequest&) const = default;
 };
 
 struct CompleteRequest {
   std::string task_id;
   std::string worker_id;
   std::optional<std::string> commit;  // HEAD when the worker completed; see check-commit
+  bool operator==(const CompleteRequest&) const = default;
 };
 
 // exec and git share this shape; git ignores `exclusive` (it always holds the git mutex).
@@ -51,6 +63,7 @@ struct CommandRequest {
   std::map<std::string, std::string> env;
   std::optional<std::chrono::milliseconds> timeout;
   bool exclusive = false;
+  bool operator==(const CommandRequest&) const = default;
 };
 
 struct ExecRequest : CommandRequest {};
@@ -67,6 +80,9 @@ std::string_view command_name(const Request& request);
 // "invalid JSON at byte 3: ...", "request must be a JSON object", "unknown command 'x'",
 // "missing field 'worker_id'", "field 'args' must be a non-empty list of strings".
 Request parse_request(std::string_view line);
+// The same through the full JSON parser alone, which parse_request uses for every line the hot
+// path (flat_request.h) does not take: the oracle that hot path is tested against.
+Request parse_request_fully(std::string_view line);
 
 // {"status":"ok","data":<data>} and {"status":"error","message":<message>}, without newline.
 std::string ok_reply(const Json& data);
