@@ -302,7 +302,12 @@ struct Service::Impl {
           return true;
         },
         [id = r.task_id](const bool&) {
-          return ok_reply(Json{{"task_id", id}});
+          std::string line(kOkReplyHead);  // {"task_id":id}, written directly: the hot path
+          line += R"({"task_id":)";
+          append_json_string(line, id);
+          line += '}';
+          line += kOkReplyTail;
+          return line;
         },
         [r](const bool&) {
           std::string event = R"({"event":"complete","task_id":)";
