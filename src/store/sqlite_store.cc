@@ -117,7 +117,9 @@ struct SqliteStore::Impl {
 
   SQLite::Statement& prepared(std::optional<SQLite::Statement>& slot, const std::string& sql) {
     if (!slot) slot.emplace(db, sql);
-    slot->reset();
+    // tryReset: reset() would throw the statement's last error again, failing a later use of
+    // it because an earlier one failed.
+    slot->tryReset();
     slot->clearBindings();
     return *slot;
   }
@@ -170,6 +172,10 @@ struct SqliteStore::Impl {
     const std::int64_t seq = candidate.getColumn(0).getInt64();
     Task task = read_task(candidate);
     candidate.reset();
+    task.status = TaskStatus::kRunning;
+    task.claimed_by = worker_id;
+    task.started_at = now;
+    task.completed_at.reset();
     auto& update =
         prepared(claim_row,
                  "UPDATE tasks SET status = 'running', claimed_by = ?2, started_at = ?3, "
@@ -178,21 +184,22 @@ struct SqliteStore::Impl {
     update.bind(1, seq);
     update.bind(2, worker_id);
     update.bind(3, now);
-    update.exec();
-    task.status = TaskStatus::kRunning;
-    task.claimed_by = worker_id;
-    task.started_at = now;
-    task.completed_at.reset();
+    update.exec();  // the claim's one change, made last (see Changes)
     return task;
   }
 
-  // One fewer unmet dependency for each task that depends on task `seq`.
-  void release_dependents_of(std::int64_t seq) {
+  // The tasks that depend on task `seq`.
+  std::vector<std::int64_t> dependents_of_task(std::int64_t seq) {
     auto& dependents = prepared(dependents_of, "SELECT task FROM dependents WHERE dep = ?1");
     dependents.bind(1, seq);
-    std::vector<std::int64_t> released;
-    while (dependents.executeStep()) released.push_back(dependents.getColumn(0).getInt64());
+    std::vector<std::int64_t> found;
+    while (dependents.executeStep()) found.push_back(dependents.getColumn(0).getInt64());
     dependents.reset();
+    return found;
+  }
+
+  // One fewer unmet dependency for each of `released`.
+  void release(const std::vector<std::int64_t>& released) {
     for (const std::int64_t task : released) {
       auto& release = prepared(release_one, "UPDATE tasks SET unmet = unmet - 1 WHERE seq = ?1");
       release.bind(1, task);
@@ -200,38 +207,56 @@ struct SqliteStore::Impl {
     }
   }
 
-  // Runs `body` atomically: its own IMMEDIATE transaction at top level, a savepoint when a
-  // batch's transaction is already open.
+  // What a write's body changes, for write() to undo it. Inside a batch's transaction a body
+  // that makes one change, one statement, needs no savepoint: SQLite applies a statement whole
+  // or not at all. Such a body must make its change last, since a throw after it would leave
+  // it in place. A body that makes several calls several() before the first.
+  class Changes {
+   public:
+    Changes(Impl& store, bool in_transaction) : store_(store), in_transaction_(in_transaction) {}
+    void several() {
+      if (!in_transaction_ || savepoint_) return;
+      store_.prepared(store_.savepoint_write, "SAVEPOINT write_op").exec();
+      savepoint_ = true;
+    }
+    bool savepoint() const { return savepoint_; }
+
+   private:
+    Impl& store_;
+    const bool in_transaction_;
+    bool savepoint_ = false;
+  };
+
+  // Runs `body(Changes&)` atomically: in an IMMEDIATE transaction of its own at top level,
+  // inside the batch's transaction when one is open (see Changes).
   template <typename Body>
   auto write(Body&& body) {
     const bool top_level = sqlite3_get_autocommit(db.getHandle()) != 0;
-    if (top_level)
-      begin();
-    else
-      prepared(savepoint_write, "SAVEPOINT write_op").exec();
+    if (top_level) begin();
+    Changes changes(*this, !top_level);
     try {
-      if constexpr (std::is_void_v<decltype(body())>) {
-        body();
-        finish_write(top_level);
+      if constexpr (std::is_void_v<decltype(body(changes))>) {
+        body(changes);
+        finish_write(top_level, changes);
       } else {
-        auto result = body();
-        finish_write(top_level);
+        auto result = body(changes);
+        finish_write(top_level, changes);
         return result;
       }
     } catch (const SQLite::Exception& e) {
-      abandon(top_level);
+      abandon(top_level, changes);
       rethrow_as_error(e, file);
     } catch (...) {
-      abandon(top_level);
+      abandon(top_level, changes);
       throw;
     }
   }
 
-  void finish_write(bool top_level) {
+  void finish_write(bool top_level, const Changes& changes) {
     if (top_level) {
       commit_transaction();
       sync_wal();
-    } else {
+    } else if (changes.savepoint()) {
       prepared(release_write, "RELEASE write_op").exec();
     }
   }
@@ -243,9 +268,13 @@ struct SqliteStore::Impl {
     prepared(commit, "COMMIT").exec();
   }
 
-  void abandon(bool top_level) {
-    if (top_level) reset_statements();
-    undo(top_level ? "ROLLBACK" : "ROLLBACK TO write_op; RELEASE write_op");
+  void abandon(bool top_level, const Changes& changes) {
+    if (top_level) {
+      reset_statements();
+      undo("ROLLBACK");
+    } else if (changes.savepoint()) {
+      undo("ROLLBACK TO write_op; RELEASE write_op");
+    }
   }
 
   // Commits run with synchronous=NORMAL, which leaves the log unsynced; this is the fsync that
@@ -483,7 +512,8 @@ std::optional<StatusCounts> SqliteStore::status_counts_unguarded() {
 
 void SqliteStore::replace_workflow(const Workflow& workflow, ReplaceMode mode) {
   validate_workflow(workflow);
-  impl_->write([&] {
+  impl_->write([&](Impl::Changes& changes) {
+    changes.several();
     if (mode == ReplaceMode::kUnlessUnfinished) {
       auto counts = status_counts();
       if (counts && counts->unfinished())
@@ -502,7 +532,7 @@ void SqliteStore::replace_workflow(const Workflow& workflow, ReplaceMode mode) {
 // gathers RETURNING rows in a temporary b-tree that it builds and frees on every run, even
 // when no row matches: that cost more than the second statement.)
 ClaimResult SqliteStore::claim(const std::string& worker_id, Micros now) {
-  return impl_->write([&] {
+  return impl_->write([&](Impl::Changes&) {  // one change: take()'s UPDATE
     Impl& s = *impl_;
     ClaimResult result;
     auto& held = s.prepared(s.held_by, kTaskHeldBy);
@@ -523,7 +553,7 @@ ClaimResult SqliteStore::claim(const std::string& worker_id, Micros now) {
 
 void SqliteStore::complete(const std::string& task_id, const std::string& worker_id, Micros now,
                            const std::optional<std::string>& head_commit) {
-  impl_->write([&] {
+  impl_->write([&](Impl::Changes& changes) {
     Impl& s = *impl_;
     auto& find =
         s.prepared(s.task_by_id, "SELECT seq, status, claimed_by FROM tasks WHERE id = ?1");
@@ -537,13 +567,15 @@ void SqliteStore::complete(const std::string& task_id, const std::string& worker
       throw Error::conflict("Task " + task_id + " is already completed");
     if (status != TaskStatus::kRunning || !owned)
       throw Error::conflict("Task " + task_id + " is not claimed by " + worker_id);
+    const std::vector<std::int64_t> released = s.dependents_of_task(seq);
+    if (!released.empty() || head_commit) changes.several();
     auto& finish = s.prepared(s.finish,
                               "UPDATE tasks SET status = 'completed', completed_at = ?2, "
                               "lease_expires = NULL WHERE seq = ?1");
     finish.bind(1, seq);
     finish.bind(2, now);
     finish.exec();
-    s.release_dependents_of(seq);
+    s.release(released);
     if (head_commit)
       set_meta("last_completion", Json{{"task_id", task_id}, {"commit", *head_commit}}.dump());
   });
@@ -600,7 +632,7 @@ std::optional<std::string> SqliteStore::meta(const std::string& key) {
 }
 
 void SqliteStore::set_meta(const std::string& key, const std::string& value) {
-  impl_->write([&] {
+  impl_->write([&](Impl::Changes&) {  // one change
     SQLite::Statement q(impl_->db, "INSERT OR REPLACE INTO meta(key, value) VALUES(?1, ?2)");
     q.bind(1, key);
     q.bind(2, value);

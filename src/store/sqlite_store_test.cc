@@ -93,6 +93,17 @@ class SqliteStoreTest : public ::testing::Test {
     return r.task ? r.task->id : "";
   }
 
+  // Runs `sql` through a connection of our own.
+  void exec_sql(const std::string& sql) {
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open_v2(db_.c_str(), &db, SQLITE_OPEN_READWRITE, nullptr), SQLITE_OK);
+    char* error = nullptr;
+    EXPECT_EQ(sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &error), SQLITE_OK)
+        << (error ? error : "");
+    sqlite3_free(error);
+    sqlite3_close(db);
+  }
+
   // Lines of EXPLAIN QUERY PLAN for `sql`, through a connection of our own.
   std::string query_plan(const std::string& sql) {
     sqlite3* db = nullptr;
@@ -750,6 +761,47 @@ TEST_F(SqliteStoreTest, BatchUndoesAThrowingOpAlone) {
   ASSERT_TRUE(store->last_completion_mark().has_value());
   EXPECT_EQ(store->last_completion_mark()->task_id, "a");
   EXPECT_EQ(store->last_completion_mark()->commit, "head-1");
+}
+
+// A write that fails halfway inside a batch is undone whole, even when its op goes on: SQLite
+// is made to refuse the second of its statements (or the only one) with a trigger.
+TEST_F(SqliteStoreTest, BatchedWriteThatFailsHalfwayIsUndoneWhole) {
+  auto store = open();
+  store->replace_workflow(workflow({task("a"), task("b", {"a"}), task("c")}), ReplaceMode::kAlways);
+  ASSERT_EQ(claim_id(*store, "w1", kT0), "a");
+  exec_sql(
+      "CREATE TRIGGER refuse_release BEFORE UPDATE OF unmet ON tasks "
+      "BEGIN SELECT RAISE(ABORT, 'release refused'); END");
+  exec_sql(
+      "CREATE TRIGGER refuse_claim BEFORE UPDATE OF claimed_by ON tasks "
+      "WHEN NEW.claimed_by = 'w3' BEGIN SELECT RAISE(ABORT, 'claim refused'); END");
+  std::string complete_error, claim_error, later;
+  std::vector<std::exception_ptr> errors = store->run_batch({
+      [&] {
+        try {  // completing a marks it completed, then fails to release b
+          store->complete("a", "w1", kT0 + 1, std::nullopt);
+        } catch (const Error& e) {
+          complete_error = e.what();
+        }
+      },
+      [&] {
+        try {  // one statement, refused
+          claim_id(*store, "w3", kT0 + 1);
+        } catch (const Error& e) {
+          claim_error = e.what();
+        }
+      },
+      [&] { later = claim_id(*store, "w4", kT0 + 1); },
+  });
+  for (const auto& e : errors) EXPECT_EQ(e, nullptr) << rethrow_message(e);
+  EXPECT_THAT(complete_error, HasSubstr("release refused"));
+  EXPECT_THAT(claim_error, HasSubstr("claim refused"));
+  EXPECT_EQ(later, "c");
+  const Workflow after = *open()->load();
+  EXPECT_EQ(find(after, "a").status, TaskStatus::kRunning);
+  EXPECT_EQ(find(after, "a").completed_at, std::nullopt);
+  EXPECT_EQ(find(after, "b").status, TaskStatus::kPending);
+  EXPECT_EQ(find(after, "c").claimed_by, "w4");
 }
 
 TEST_F(SqliteStoreTest, BatchOpsSeeEarlierOpsOfTheBatch) {
