@@ -106,7 +106,7 @@ void GroupCommitter::execute(std::deque<Pending>& taken, std::vector<Outcome>& o
     }
   }
   for (Pending& p : taken) {
-    std::exception_ptr error = store_.run_in_batch([&] { p.mutation(store_); });
+    std::exception_ptr error = store_.run_store_call_in_batch([&] { p.mutation(store_); });
     open.push_back(Outcome{std::move(p.done), std::move(error)});
   }
 }

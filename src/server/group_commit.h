@@ -26,7 +26,8 @@ namespace harness {
 
 class GroupCommitter {
  public:
-  // Runs on the writer thread inside the batch's transaction.
+  // Runs on the writer thread inside the batch's transaction. Makes one Store call, a write,
+  // as its last step (Store::run_store_call_in_batch): a mutation that fails leaves nothing.
   using Mutation = std::function<void(Store&)>;
   // Runs on the syncer thread once the change is durable (error == nullptr), or after the
   // mutation, its transaction or the sync failed. Must not block, for the next sync waits for it:
@@ -80,7 +81,7 @@ class GroupCommitter {
   std::condition_variable syncer_wake_;
   std::deque<Pending> queue_;
   std::vector<Outcome> unsynced_;  // committed, waiting for the next sync
-  bool syncing_ = false;  // a sync is under way: the writer keeps its transaction open
+  bool syncing_ = false;           // a sync is under way: the writer keeps its transaction open
   // Commits begun (counted before a commit can become visible), finished and synced.
   std::uint64_t commits_begun_ = 0;
   std::uint64_t committed_ = 0;

@@ -164,7 +164,8 @@ struct Service::Impl {
   void log_serialized(std::string event) { trajectory.append_serialized(std::move(event)); }
 
   // Submits a mutation; on success replies with the line `reply_line()` writes and logs the
-  // event whose object text `event()` writes, if it writes one.
+  // event whose object text `event()` writes, if it writes one. `run` makes one Store call, a
+  // write, and returns what it returned (GroupCommitter::Mutation).
   template <typename Result>
   void mutate(std::function<Result(Store&)> run,
               std::function<std::string(const Result&)> reply_line,

@@ -612,6 +612,16 @@ std::exception_ptr SqliteStore::run_in_batch(const std::function<void()>& op) {
   }
 }
 
+// Each write undoes itself when it fails (Impl::write and Impl::Changes).
+std::exception_ptr SqliteStore::run_store_call_in_batch(const std::function<void()>& op) {
+  try {
+    op();
+    return nullptr;
+  } catch (...) {
+    return std::current_exception();
+  }
+}
+
 std::exception_ptr SqliteStore::commit_batch() {
   try {
     impl_->commit_transaction();

@@ -39,6 +39,7 @@ class SqliteStore : public Store {
   std::optional<CompletionMark> last_completion_mark() override;
   void begin_batch() override;
   std::exception_ptr run_in_batch(const std::function<void()>& op) override;
+  std::exception_ptr run_store_call_in_batch(const std::function<void()>& op) override;
   std::exception_ptr commit_batch() override;
   void sync() override;
 

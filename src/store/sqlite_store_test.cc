@@ -804,6 +804,41 @@ TEST_F(SqliteStoreTest, BatchedWriteThatFailsHalfwayIsUndoneWhole) {
   EXPECT_EQ(find(after, "c").claimed_by, "w4");
 }
 
+// The same without a savepoint for each op: a store call that fails leaves nothing, and its
+// neighbours in the batch are kept.
+TEST_F(SqliteStoreTest, StoreCallInBatchThatFailsHalfwayLeavesNothing) {
+  auto store = open();
+  store->replace_workflow(workflow({task("a"), task("b", {"a"}), task("c"), task("d")}),
+                          ReplaceMode::kAlways);
+  ASSERT_EQ(claim_id(*store, "w1", kT0), "a");
+  exec_sql(
+      "CREATE TRIGGER refuse_release BEFORE UPDATE OF unmet ON tasks "
+      "BEGIN SELECT RAISE(ABORT, 'release refused'); END");
+  exec_sql(
+      "CREATE TRIGGER refuse_claim BEFORE UPDATE OF claimed_by ON tasks "
+      "WHEN NEW.claimed_by = 'w3' BEGIN SELECT RAISE(ABORT, 'claim refused'); END");
+  std::string before, after;
+  store->begin_batch();
+  EXPECT_EQ(store->run_store_call_in_batch([&] { before = claim_id(*store, "w2", kT0 + 1); }),
+            nullptr);
+  const std::exception_ptr complete_error =
+      store->run_store_call_in_batch([&] { store->complete("a", "w1", kT0 + 1, std::nullopt); });
+  const std::exception_ptr claim_error =
+      store->run_store_call_in_batch([&] { claim_id(*store, "w3", kT0 + 1); });
+  EXPECT_EQ(store->run_store_call_in_batch([&] { after = claim_id(*store, "w4", kT0 + 1); }),
+            nullptr);
+  EXPECT_EQ(store->commit_batch(), nullptr);
+  EXPECT_THAT(rethrow_message(complete_error), HasSubstr("release refused"));
+  EXPECT_THAT(rethrow_message(claim_error), HasSubstr("claim refused"));
+  EXPECT_EQ(before, "c");
+  EXPECT_EQ(after, "d");
+  const Workflow state = *open()->load();
+  EXPECT_EQ(find(state, "a").status, TaskStatus::kRunning);
+  EXPECT_EQ(find(state, "b").status, TaskStatus::kPending);
+  EXPECT_EQ(find(state, "c").claimed_by, "w2");
+  EXPECT_EQ(find(state, "d").claimed_by, "w4");
+}
+
 TEST_F(SqliteStoreTest, BatchOpsSeeEarlierOpsOfTheBatch) {
   auto store = open();
   store->replace_workflow(workflow({task("a"), task("b", {"a"})}), ReplaceMode::kAlways);
