@@ -104,6 +104,16 @@ class SqliteStoreTest : public ::testing::Test {
     sqlite3_close(db);
   }
 
+  // Makes SQLite refuse, with an error, every release of a dependent and every claim by w3.
+  void refuse_releases_and_claims_by_w3() {
+    exec_sql(
+        "CREATE TRIGGER refuse_release BEFORE UPDATE OF unmet ON tasks "
+        "BEGIN SELECT RAISE(ABORT, 'release refused'); END");
+    exec_sql(
+        "CREATE TRIGGER refuse_claim BEFORE UPDATE OF claimed_by ON tasks "
+        "WHEN NEW.claimed_by = 'w3' BEGIN SELECT RAISE(ABORT, 'claim refused'); END");
+  }
+
   // Lines of EXPLAIN QUERY PLAN for `sql`, through a connection of our own.
   std::string query_plan(const std::string& sql) {
     sqlite3* db = nullptr;
@@ -769,12 +779,7 @@ TEST_F(SqliteStoreTest, BatchedWriteThatFailsHalfwayIsUndoneWhole) {
   auto store = open();
   store->replace_workflow(workflow({task("a"), task("b", {"a"}), task("c")}), ReplaceMode::kAlways);
   ASSERT_EQ(claim_id(*store, "w1", kT0), "a");
-  exec_sql(
-      "CREATE TRIGGER refuse_release BEFORE UPDATE OF unmet ON tasks "
-      "BEGIN SELECT RAISE(ABORT, 'release refused'); END");
-  exec_sql(
-      "CREATE TRIGGER refuse_claim BEFORE UPDATE OF claimed_by ON tasks "
-      "WHEN NEW.claimed_by = 'w3' BEGIN SELECT RAISE(ABORT, 'claim refused'); END");
+  refuse_releases_and_claims_by_w3();
   std::string complete_error, claim_error, later;
   std::vector<std::exception_ptr> errors = store->run_batch({
       [&] {
@@ -811,12 +816,7 @@ TEST_F(SqliteStoreTest, StoreCallInBatchThatFailsHalfwayLeavesNothing) {
   store->replace_workflow(workflow({task("a"), task("b", {"a"}), task("c"), task("d")}),
                           ReplaceMode::kAlways);
   ASSERT_EQ(claim_id(*store, "w1", kT0), "a");
-  exec_sql(
-      "CREATE TRIGGER refuse_release BEFORE UPDATE OF unmet ON tasks "
-      "BEGIN SELECT RAISE(ABORT, 'release refused'); END");
-  exec_sql(
-      "CREATE TRIGGER refuse_claim BEFORE UPDATE OF claimed_by ON tasks "
-      "WHEN NEW.claimed_by = 'w3' BEGIN SELECT RAISE(ABORT, 'claim refused'); END");
+  refuse_releases_and_claims_by_w3();
   std::string before, after;
   store->begin_batch();
   EXPECT_EQ(store->run_store_call_in_batch([&] { before = claim_id(*store, "w2", kT0 + 1); }),
