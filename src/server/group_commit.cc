@@ -139,6 +139,8 @@ void GroupCommitter::syncer_loop() {
     sync_and_report(outcomes, committed);
     outcomes.clear();
     lock.lock();
+    syncing_ = false;
+    writer_wake_.notify_one();  // its open transaction may commit now
   }
 }
 
@@ -159,8 +161,6 @@ void GroupCommitter::sync_and_report(std::vector<Outcome>& outcomes, std::uint64
     failure = sync_failure_;
     synced_ = committed;
     ++stats_.syncs;
-    syncing_ = false;
-    writer_wake_.notify_one();  // its open transaction may commit now, while we report
   }
   for (Outcome& o : outcomes) o.done(failure ? failure : o.error);
 }
