@@ -38,49 +38,69 @@ void Connection::disconnect() {
   fd_ = -1;
 }
 
-std::string Connection::round_trip(std::string_view request) {
-  if (fd_ < 0) connect();
+template <typename Step>
+auto Connection::closing_on_failure(Step step) {
   try {
-    std::string line(request);
-    line += '\n';
-    for (std::size_t sent = 0; sent < line.size();) {
-      const ssize_t n = ::send(fd_, line.data() + sent, line.size() - sent, MSG_NOSIGNAL);
-      if (n < 0 && errno == EINTR) continue;
-      if (n < 0) throw Error::from_errno("cannot send to the daemon");
-      sent += static_cast<std::size_t>(n);
-    }
-    std::string reply = read_line();
-    if (mode_ == ConnectionMode::kPerRequest) disconnect();
-    return reply;
+    return step();
   } catch (...) {
     disconnect();  // the stream's position is unknown now: never reuse it
     throw;
   }
 }
 
-// One request is outstanding at a time, so nothing follows the reply's newline. It waits in
-// poll(), as the CLI's client does, not in a blocking recv(): a thread blocked in recv() on a
-// Unix socket is also woken each time the daemon reads its request (the kernel signals that
-// send buffer space came free on the same wait queue), a wake-up and two context switches per
-// request for nothing; poll() waits for input alone.
-std::string Connection::read_line() {
-  std::string reply;
+std::string Connection::round_trip(std::string_view request) {
+  send_request(request);
+  for (;;) {
+    if (std::optional<std::string> reply = try_read_reply()) return std::move(*reply);
+    // It waits in poll(), as the CLI's client does, not in a blocking recv(): a thread blocked
+    // in recv() on a Unix socket is also woken each time the daemon reads its request (the
+    // kernel signals that send buffer space came free on the same wait queue), a wake-up and
+    // two context switches per request for nothing; poll() waits for input alone.
+    closing_on_failure([this] {
+      pollfd ready{fd_, POLLIN, 0};
+      if (::poll(&ready, 1, -1) < 0 && errno != EINTR)
+        throw Error::from_errno("cannot wait for the daemon");
+    });
+  }
+}
+
+void Connection::send_request(std::string_view request) {
+  if (fd_ < 0) connect();
+  closing_on_failure([&] { send_line(request); });
+}
+
+std::optional<std::string> Connection::try_read_reply() {
+  return closing_on_failure([this] { return take_line(); });
+}
+
+void Connection::send_line(std::string_view request) {
+  received_.clear();
+  std::string line(request);
+  line += '\n';
+  for (std::size_t sent = 0; sent < line.size();) {
+    const ssize_t n = ::send(fd_, line.data() + sent, line.size() - sent, MSG_NOSIGNAL);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) throw Error::from_errno("cannot send to the daemon");
+    sent += static_cast<std::size_t>(n);
+  }
+}
+
+// One request is outstanding at a time, so nothing follows the reply's newline.
+std::optional<std::string> Connection::take_line() {
   char chunk[64 * 1024];
   for (;;) {
     const ssize_t n = ::recv(fd_, chunk, sizeof chunk, MSG_DONTWAIT);
     if (n < 0 && errno == EINTR) continue;
-    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-      pollfd ready{fd_, POLLIN, 0};
-      if (::poll(&ready, 1, -1) < 0 && errno != EINTR)
-        throw Error::from_errno("cannot wait for the daemon");
-      continue;
-    }
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return std::nullopt;
     if (n < 0) throw Error::from_errno("cannot read from the daemon");
     if (n == 0) throw Error::io("the daemon closed the connection without replying");
-    const std::size_t searched = reply.size();
-    reply.append(chunk, static_cast<std::size_t>(n));
-    if (const auto nl = reply.find('\n', searched); nl != std::string::npos) {
+    const std::size_t searched = received_.size();
+    received_.append(chunk, static_cast<std::size_t>(n));
+    if (const auto nl = received_.find('\n', searched); nl != std::string::npos) {
+      std::string reply = std::move(received_);
+      received_.clear();
       reply.resize(nl);
+      if (mode_ == ConnectionMode::kPerRequest) disconnect();
       return reply;
     }
   }

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -28,14 +29,30 @@ class Connection {
   // Error::io for any other failure, e.g. the daemon closing the connection.
   std::string round_trip(std::string_view request);
 
+  // The same round trip in two halves, for a caller that waits for many connections at once
+  // (epoll on fd()). send_request connects first when no connection is open; the line (no
+  // newline) must fit the socket's empty send buffer, as a request line does, since it is sent
+  // without waiting. try_read_reply reads what has arrived without waiting: the reply line, or
+  // nullopt when it is not all there yet. Both throw what round_trip throws, closing the
+  // connection first; a per-request connection is closed once its reply is read.
+  void send_request(std::string_view request);
+  std::optional<std::string> try_read_reply();
+
+  bool is_open() const { return fd_ >= 0; }
+  int fd() const { return fd_; }  // -1 when not open
+
  private:
   void connect();
   void disconnect();
-  std::string read_line();
+  void send_line(std::string_view request);
+  std::optional<std::string> take_line();
+  template <typename Step>
+  auto closing_on_failure(Step step);
 
   std::filesystem::path socket_;
   ConnectionMode mode_;
   int fd_ = -1;
+  std::string received_;  // of the reply being read
 };
 
 // Sends `request` and returns the reply's "data". Throws Error::conflict with the daemon's

@@ -12,6 +12,7 @@
 #include "core/json.h"
 #include "cpu_counters.h"
 #include "daemon_under_test.h"
+#include "drain_drivers.h"
 #include "latency.h"
 #include "plan_shape.h"
 
@@ -21,6 +22,7 @@ struct DrainOptions {
   PlanSpec plan;
   std::size_t workers = 16;
   ConnectionMode connection = ConnectionMode::kPersistent;
+  ClientModel client = ClientModel::kThreads;
   std::filesystem::path socket;          // a running daemon; empty: start one of our own
   std::filesystem::path harness_binary;  // for a daemon of our own
   bool force = false;                    // let plan_import replace an unfinished workflow

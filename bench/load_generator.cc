@@ -1,6 +1,7 @@
 // harness-bench: the load generator and whole-system probes of docs/performance.md.
 //
 //   harness-bench drain   --tasks N --shape S --workers C --connection persistent|per-request
+//                         --client threads|event-loop
 //   harness-bench ping    --count 200            (`harness ping` as a whole process)
 //   harness-bench startup --tasks 100000         (daemon spawn → first claim answered)
 //   harness-bench import  --tasks 100000         (plan_import of a plan file, validated)
@@ -35,6 +36,7 @@ struct Settings {
   DrainOptions drain;
   std::string shape = "independent";
   std::string connection = "persistent";
+  std::string client = "threads";
   std::filesystem::path socket;
   int count = 200;
   int threads = 1;
@@ -86,6 +88,7 @@ int do_drain(Settings& s) {
   s.drain.plan.shape = parse_shape(s.shape);
   s.drain.connection =
       s.connection == "persistent" ? ConnectionMode::kPersistent : ConnectionMode::kPerRequest;
+  s.drain.client = s.client == "threads" ? ClientModel::kThreads : ClientModel::kEventLoop;
   s.drain.socket = s.socket;
   s.drain.harness_binary = s.harness_binary;
   s.drain.timeout = std::chrono::seconds(s.timeout_seconds);
@@ -94,8 +97,8 @@ int do_drain(Settings& s) {
     std::cout << to_json(s.drain, r).dump() << std::endl;
     return 0;
   }
-  std::printf("drain: %zu %s tasks, %zu workers, %s connections\n", s.drain.plan.tasks,
-              s.shape.c_str(), s.drain.workers, s.connection.c_str());
+  std::printf("drain: %zu %s tasks, %zu workers (%s), %s connections\n", s.drain.plan.tasks,
+              s.shape.c_str(), s.drain.workers, s.client.c_str(), s.connection.c_str());
   std::printf("  %-11s %.1f ms\n", "import", r.import_ms);
   std::printf("  %-11s %.3f s  -> %.0f pairs/s\n", "drain", r.drain_seconds, r.pairs_per_second);
   print_latency("claim", r.claim);
@@ -213,9 +216,18 @@ int main(int argc, char** argv) {
   CLI::App* drain = app.add_subcommand(
       "drain", "Import N tasks, drain them with C workers (claim -> complete), verify");
   add_plan_options(*drain, s, 1000);
-  drain->add_option("--workers,-c", s.drain.workers, "Concurrent workers (threads)")
+  drain
+      ->add_option("--workers,-c", s.drain.workers,
+                   "Concurrent workers, each with one request outstanding")
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
+  drain
+      ->add_option("--client", s.client,
+                   "threads (a thread per worker, blocked while its request is out, as separate "
+                   "agent processes are) | event-loop (every worker on one epoll thread, as wrk "
+                   "or memtier drive a server: the least client CPU on the shared cores)")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"threads", "event-loop"}));
   drain->add_option("--connection", s.connection, "persistent | per-request")
       ->capture_default_str()
       ->check(CLI::IsMember({"persistent", "per-request"}));
