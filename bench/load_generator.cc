@@ -6,6 +6,7 @@
 //   harness-bench startup --tasks 100000         (daemon spawn → first claim answered)
 //   harness-bench import  --tasks 100000         (plan_import of a plan file, validated)
 //   harness-bench fsync   --count 200 --threads 1  (write 4 KiB + fdatasync under /tmp)
+//   harness-bench cpu     --seconds 1 --threads 1  (a spin loop: how fast the cores are now)
 //   harness-bench rate    --request ping|claim --workers 16 --seconds 3  (round trips/s)
 //
 // Each prints a human summary, or with --json one JSON object on one line. A failure —
@@ -17,6 +18,7 @@
 #include <CLI/CLI.hpp>
 
 #include "core/error.h"
+#include "cpu_probe.h"
 #include "daemon_under_test.h"
 #include "drain.h"
 #include "fsync_probe.h"
@@ -201,6 +203,21 @@ int do_fsync(Settings& s) {
   return 0;
 }
 
+int do_cpu(Settings& s) {
+  const auto duration = std::chrono::milliseconds(static_cast<long>(s.seconds * 1000));
+  const CpuProbeResult r = run_cpu_probe(duration, s.threads);
+  if (s.json) {
+    Json out = to_json(r);
+    out["probe"] = "cpu";
+    out["threads"] = s.threads;
+    std::cout << out.dump() << std::endl;
+    return 0;
+  }
+  print_latency("work unit", r.unit);
+  std::printf("%.1f units/ms per thread from %d thread(s)\n", r.units_per_ms_per_thread, s.threads);
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -279,6 +296,16 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   fsync->add_option("--dir", s.fsync_dir, "Where the scratch file goes")->capture_default_str();
   actions[fsync] = do_fsync;
+
+  CLI::App* cpu = app.add_subcommand(
+      "cpu", "Time a spin loop's work units: how fast the cores are now, alone or together");
+  cpu->add_option("--seconds", s.seconds, "How long to run")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  cpu->add_option("--threads", s.threads, "Threads spinning at once")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  actions[cpu] = do_cpu;
 
   try {
     app.parse(argc, argv);
