@@ -403,19 +403,6 @@ void create_database_if_missing(const std::filesystem::path& file) {
   if (!linked) throw Error::from_errno("cannot create " + file.string());
 }
 
-// Throws Error::corruption unless `db` is a harness database of this schema version.
-void check_schema(SQLite::Database& db, const std::filesystem::path& db_file) {
-  SQLite::Statement tables(
-      db, "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'meta'");
-  tables.executeStep();
-  if (tables.getColumn(0).getInt() == 0)
-    throw Error::corruption(db_file.string() +
-                            " is not a harness state database (it has no harness tables)");
-  SQLite::Statement version(db, "SELECT value FROM meta WHERE key = 'schema_version'");
-  if (!version.executeStep() || version.getColumn(0).getString() != std::to_string(kSchemaVersion))
-    throw Error::corruption(db_file.string() + " has an unknown schema version");
-}
-
 // Only a database made by an earlier build has it; looking first keeps the usual open a read.
 void drop_lease_index(SQLite::Database& db) {
   const bool present = [&] {
@@ -443,7 +430,18 @@ SqliteStore::SqliteStore(const std::filesystem::path& db_file, Access access) {
   try {
     impl_ = std::make_unique<Impl>(db_file, access);
     SQLite::Database& db = impl_->db;
-    check_schema(db, db_file);
+    {  // scoped: a statement still reading the schema would lock drop_lease_index's DROP out
+      SQLite::Statement tables(
+          db, "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'meta'");
+      tables.executeStep();
+      if (tables.getColumn(0).getInt() == 0)
+        throw Error::corruption(db_file.string() +
+                                " is not a harness state database (it has no harness tables)");
+      SQLite::Statement version(db, "SELECT value FROM meta WHERE key = 'schema_version'");
+      if (!version.executeStep() ||
+          version.getColumn(0).getString() != std::to_string(kSchemaVersion))
+        throw Error::corruption(db_file.string() + " has an unknown schema version");
+    }
     if (access == Access::kReadWrite) {
       drop_lease_index(db);
       open_wal(db_file);
