@@ -14,6 +14,8 @@ GroupCommitter::GroupCommitter(Store& store, std::size_t max_batch)
 
 GroupCommitter::~GroupCommitter() { stop(); }
 
+// Each wake-up below comes after the mutex is released: a thread woken while the waker still
+// holds it would only block again on the mutex, two more futex calls and a context switch.
 void GroupCommitter::submit(Mutation mutation, Done done) {
   std::exception_ptr refusal;
   {
@@ -22,24 +24,21 @@ void GroupCommitter::submit(Mutation mutation, Done done) {
       refusal = std::make_exception_ptr(Error::conflict("the daemon is shutting down"));
     else if (sync_failure_)
       refusal = sync_failure_;
-    else {
+    else
       queue_.push_back(Pending{std::move(mutation), std::move(done)});
-      writer_wake_.notify_one();
-      return;
-    }
   }
+  if (!refusal) return writer_wake_.notify_one();
   done(refusal);
 }
 
 void GroupCommitter::when_durable(Done then) {
+  bool queued;
   {
     std::lock_guard lock(mutex_);
-    if (synced_ != commits_begun_) {
-      unsynced_.push_back(Outcome{std::move(then), nullptr});
-      syncer_wake_.notify_one();
-      return;
-    }
+    queued = synced_ != commits_begun_;
+    if (queued) unsynced_.push_back(Outcome{std::move(then), nullptr});
   }
+  if (queued) return syncer_wake_.notify_one();
   then(nullptr);
 }
 
@@ -123,7 +122,9 @@ void GroupCommitter::commit(std::vector<Outcome>& open, std::unique_lock<std::mu
   open.clear();
   ++committed_;
   ++stats_.batches;
+  lock.unlock();
   syncer_wake_.notify_one();
+  lock.lock();
 }
 
 void GroupCommitter::syncer_loop() {
@@ -140,7 +141,9 @@ void GroupCommitter::syncer_loop() {
     outcomes.clear();
     lock.lock();
     syncing_ = false;
+    lock.unlock();
     writer_wake_.notify_one();  // its open transaction may commit now
+    lock.lock();
   }
 }
 
