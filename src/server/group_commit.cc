@@ -1,5 +1,6 @@
 #include "server/group_commit.h"
 
+#include <iterator>
 #include <string>
 
 #include "core/error.h"
@@ -14,21 +15,45 @@ GroupCommitter::GroupCommitter(Store& store, std::size_t max_batch)
 
 GroupCommitter::~GroupCommitter() { stop(); }
 
+std::exception_ptr GroupCommitter::refusal() const {
+  if (stopping_) return std::make_exception_ptr(Error::conflict("the daemon is shutting down"));
+  return sync_failure_;
+}
+
 // Each wake-up below comes after the mutex is released: a thread woken while the waker still
 // holds it would only block again on the mutex, two more futex calls and a context switch.
 void GroupCommitter::submit(Mutation mutation, Done done) {
-  std::exception_ptr refusal;
+  std::exception_ptr refused;
   {
     std::lock_guard lock(mutex_);
-    if (stopping_)
-      refusal = std::make_exception_ptr(Error::conflict("the daemon is shutting down"));
-    else if (sync_failure_)
-      refusal = sync_failure_;
-    else
-      queue_.push_back(Pending{std::move(mutation), std::move(done)});
+    refused = refusal();
+    if (!refused) queue_.push_back(Pending{std::move(mutation), std::move(done)});
   }
-  if (!refusal) return writer_wake_.notify_one();
-  done(refusal);
+  if (!refused) return writer_wake_.notify_one();
+  done(refused);
+}
+
+void GroupCommitter::run_here(Mutation mutation, Done done) {
+  std::unique_lock lock(mutex_);
+  for (;;) {
+    if (std::exception_ptr refused = refusal()) {
+      lock.unlock();
+      return done(refused);
+    }
+    if (writer_holds_store_ || !queue_.empty() || open_.size() >= max_batch_) {
+      lock.unlock();
+      return submit(std::move(mutation), std::move(done));
+    }
+    if (!store_held_) break;
+    store_freed_.wait(lock);
+  }
+  store_held_ = true;
+  ++stats_.mutations;
+  lock.unlock();
+  Pending one{std::move(mutation), std::move(done)};
+  std::vector<Outcome> ran = execute(std::span(&one, 1));
+  lock.lock();
+  release_store(std::move(ran), lock);
 }
 
 void GroupCommitter::when_durable(Done then) {
@@ -46,14 +71,14 @@ void GroupCommitter::stop() {
   {
     std::lock_guard lock(mutex_);
     stopping_ = true;
-    writer_wake_.notify_one();
   }
+  writer_wake_.notify_one();
   if (writer_.joinable()) writer_.join();
   {
     std::lock_guard lock(mutex_);
     writer_stopped_ = true;
-    syncer_wake_.notify_one();
   }
+  syncer_wake_.notify_one();
   if (syncer_.joinable()) syncer_.join();
 }
 
@@ -63,63 +88,77 @@ GroupCommitter::Stats GroupCommitter::stats() const {
 }
 
 void GroupCommitter::writer_loop() {
-  std::deque<Pending> taken;
-  std::vector<Outcome> open;  // run in the open transaction, not yet committed
+  std::vector<Pending> taken;
   std::unique_lock lock(mutex_);
-  const auto can_take = [&] { return !queue_.empty() && open.size() < max_batch_; };
-  const auto can_commit = [&] { return !open.empty() && !syncing_; };
+  const auto can_take = [&] {
+    return !queue_.empty() && !store_held_ && open_.size() < max_batch_;
+  };
   for (;;) {
-    writer_wake_.wait(lock, [&] {
-      return can_take() || can_commit() || (stopping_ && queue_.empty() && open.empty());
-    });
-    if (can_take()) {
-      const std::size_t n = std::min(queue_.size(), max_batch_ - open.size());
-      std::move(queue_.begin(), queue_.begin() + n, std::back_inserter(taken));
-      queue_.erase(queue_.begin(), queue_.begin() + n);
-      stats_.mutations += n;
-      lock.unlock();
-      execute(taken, open);
-      taken.clear();
-      lock.lock();
-    }
-    // Commit after each take when the syncer is free, so a steady stream of mutations never
-    // keeps a transaction open while the disk idles.
-    if (can_commit())
-      commit(open, lock);
-    else if (stopping_ && queue_.empty() && open.empty())
-      return;  // everything queued has been committed
+    writer_wake_.wait(lock,
+                      [&] { return can_take() || (stopping_ && queue_.empty() && !store_held_); });
+    if (queue_.empty()) return;  // stopping: what is open, the syncer commits after its sync
+    const std::size_t n = std::min(queue_.size(), max_batch_ - open_.size());
+    std::move(queue_.begin(), queue_.begin() + n, std::back_inserter(taken));
+    queue_.erase(queue_.begin(), queue_.begin() + n);
+    stats_.mutations += n;
+    store_held_ = writer_holds_store_ = true;
+    lock.unlock();
+    std::vector<Outcome> ran = execute(taken);
+    taken.clear();
+    lock.lock();
+    release_store(std::move(ran), lock);
   }
 }
 
-void GroupCommitter::execute(std::deque<Pending>& taken, std::vector<Outcome>& open) {
-  if (open.empty()) {
+std::vector<GroupCommitter::Outcome> GroupCommitter::execute(std::span<Pending> taken) {
+  std::vector<Outcome> ran;
+  if (!in_transaction_) {
     try {
       store_.begin_batch();
+      in_transaction_ = true;
     } catch (...) {
       // Locked first, so that this thread's copy of the error dies before the syncer can take it.
       std::lock_guard lock(mutex_);
       const std::exception_ptr error = std::current_exception();
       for (Pending& p : taken) unsynced_.push_back(Outcome{std::move(p.done), error});
       syncer_wake_.notify_one();
-      return;
+      return ran;
     }
   }
+  ran.reserve(taken.size());
   for (Pending& p : taken) {
     std::exception_ptr error = store_.run_store_call_in_batch([&] { p.mutation(store_); });
-    open.push_back(Outcome{std::move(p.done), std::move(error)});
+    ran.push_back(Outcome{std::move(p.done), std::move(error)});
   }
+  return ran;
 }
 
-void GroupCommitter::commit(std::vector<Outcome>& open, std::unique_lock<std::mutex>& lock) {
+void GroupCommitter::release_store(std::vector<Outcome> ran, std::unique_lock<std::mutex>& lock) {
+  std::move(ran.begin(), ran.end(), std::back_inserter(open_));
+  // Commit whenever the syncer is free, so a steady stream of mutations never keeps a
+  // transaction open while the disk idles; while it syncs, the transaction stays open and grows,
+  // and the syncer commits it when it is done.
+  if (!open_.empty() && !syncing_) commit(lock);
+  store_held_ = writer_holds_store_ = false;
+  const bool wake_writer = !queue_.empty() || stopping_;
+  lock.unlock();
+  store_freed_.notify_all();
+  if (wake_writer) writer_wake_.notify_one();
+  lock.lock();
+}
+
+void GroupCommitter::commit(std::unique_lock<std::mutex>& lock) {
   ++commits_begun_;
+  std::vector<Outcome> batch;
+  batch.swap(open_);
   lock.unlock();
   const std::exception_ptr failure = store_.commit_batch();
+  in_transaction_ = false;  // committed, or rolled back by a failed commit
   lock.lock();
-  for (Outcome& o : open) {
+  for (Outcome& o : batch) {
     if (failure) o.error = failure;
     unsynced_.push_back(std::move(o));
   }
-  open.clear();
   ++committed_;
   ++stats_.batches;
   lock.unlock();
@@ -141,9 +180,12 @@ void GroupCommitter::syncer_loop() {
     outcomes.clear();
     lock.lock();
     syncing_ = false;
-    lock.unlock();
-    writer_wake_.notify_one();  // its open transaction may commit now
-    lock.lock();
+    // A transaction left open for this sync: commit it here, which spares waking another thread
+    // for it. If the store is held, its holder commits on release, for the syncer is free now.
+    if (!open_.empty() && !store_held_) {
+      store_held_ = true;
+      release_store({}, lock);
+    }
   }
 }
 

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <future>
@@ -212,6 +213,122 @@ TEST_F(GroupCommitTest, WhenDurableWaitsForTheSyncOfEarlierCommits) {
   EXPECT_FALSE(is_ready(read_reply));
   store.release();
   EXPECT_EQ(read_reply.get(), nullptr);
+}
+
+TEST_F(GroupCommitTest, RunHereRunsOnTheCallingThreadAndReportsOnlyAfterTheSync) {
+  ControlledSyncStore store(*store_);
+  store.hold();
+  GroupCommitter committer(store);
+  std::thread::id ran_on;
+  std::promise<std::exception_ptr> done;
+  committer.run_here(
+      [&](Store& s) {
+        ran_on = std::this_thread::get_id();
+        s.claim("w", 1);
+      },
+      [&](std::exception_ptr e) { done.set_value(e); });
+  EXPECT_EQ(ran_on, std::this_thread::get_id());
+  store.await_syncs_entered(1);  // committed on this thread, for the syncer was free
+  auto reply = done.get_future();
+  EXPECT_FALSE(is_ready(reply));
+  store.release();
+  EXPECT_EQ(reply.get(), nullptr);
+  EXPECT_EQ(store_->load()->tasks[0].claimed_by, "w");
+}
+
+TEST_F(GroupCommitTest, RunHereQueuesBehindTheWriterInsteadOfWaitingForIt) {
+  GroupCommitter committer(*store_);
+  std::promise<void> import_started, let_import_finish;
+  std::shared_future<void> gate = let_import_finish.get_future().share();
+  committer.submit(
+      [&, gate](Store& s) {
+        import_started.set_value();
+        gate.wait();  // a long mutation holding the writer, and so the store
+        s.claim("importer", 1);
+      },
+      [](std::exception_ptr) {});
+  import_started.get_future().wait();
+  std::promise<std::thread::id> claim_ran_on;
+  std::promise<std::exception_ptr> claim_done;
+  auto returned = std::async(std::launch::async, [&] {
+    committer.run_here(
+        [&](Store& s) {
+          claim_ran_on.set_value(std::this_thread::get_id());
+          s.claim("w", 1);
+        },
+        [&](std::exception_ptr e) { claim_done.set_value(e); });
+    return std::this_thread::get_id();
+  });
+  const bool returned_at_once =
+      returned.wait_for(std::chrono::seconds(30)) == std::future_status::ready;
+  let_import_finish.set_value();
+  ASSERT_TRUE(returned_at_once) << "run_here waited for the writer's long mutation";
+  EXPECT_EQ(claim_done.get_future().get(), nullptr);
+  EXPECT_NE(claim_ran_on.get_future().get(), returned.get());  // it ran on the writer thread
+}
+
+TEST_F(GroupCommitTest, WhatRunHereAddsDuringASyncIsCommittedByTheSyncerAfterIt) {
+  ControlledSyncStore store(*store_);
+  store.hold();
+  GroupCommitter committer(store);
+  SqliteStore observer(dir_.path() / "state.db", SqliteStore::Access::kReadOnly);
+  const auto claimed_by = [&](const std::string& worker) {
+    int n = 0;
+    const std::optional<Workflow> workflow = observer.load();
+    for (const Task& t : workflow->tasks) n += t.claimed_by == worker;
+    return n;
+  };
+  std::promise<std::exception_ptr> first_done, second_done;
+  committer.run_here([](Store& s) { s.claim("w1", 1); },
+                     [&](std::exception_ptr e) { first_done.set_value(e); });
+  store.await_syncs_entered(1);
+  committer.run_here([](Store& s) { s.claim("w2", 1); },
+                     [&](std::exception_ptr e) { second_done.set_value(e); });
+  EXPECT_EQ(claimed_by("w1"), 1);
+  EXPECT_EQ(claimed_by("w2"), 0);  // left open while the disk is busy
+  EXPECT_EQ(committer.stats().batches, 1u);
+  store.release();
+  EXPECT_EQ(first_done.get_future().get(), nullptr);
+  auto second = second_done.get_future();  // committed and synced with no further caller:
+  ASSERT_EQ(second.wait_for(std::chrono::seconds(30)), std::future_status::ready);
+  EXPECT_EQ(second.get(), nullptr);
+  EXPECT_EQ(claimed_by("w2"), 1);
+  EXPECT_EQ(committer.stats().batches, 2u);
+}
+
+TEST_F(GroupCommitTest, ManyThreadsRunningHereAndSubmittingClaimEachTaskOnce) {
+  GroupCommitter committer(*store_);
+  constexpr int kThreads = 4, kEach = 25;  // 100 claims for the 100 tasks
+  std::mutex mutex;
+  std::multiset<std::string> claimed;
+  std::vector<std::thread> threads;
+  std::atomic<int> reported{0};
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kEach; ++i) {
+        auto id = std::make_shared<std::string>();
+        // A worker's claim again returns its running task: one worker per claim.
+        GroupCommitter::Mutation claim = [id, worker = std::to_string(t * kEach + i)](Store& s) {
+          *id = s.claim(worker, 1).task->id;
+        };
+        GroupCommitter::Done done = [&, id](std::exception_ptr e) {
+          std::lock_guard lock(mutex);
+          claimed.insert(e ? "error" : *id);
+          ++reported;
+        };
+        if (t == 0)
+          committer.submit(std::move(claim), std::move(done));
+        else
+          committer.run_here(std::move(claim), std::move(done));
+      }
+    });
+  }
+  for (std::thread& t : threads) t.join();
+  committer.stop();
+  EXPECT_EQ(reported.load(), kThreads * kEach);
+  EXPECT_EQ(claimed.count("error"), 0u);
+  EXPECT_EQ(std::set<std::string>(claimed.begin(), claimed.end()).size(), 100u);
+  EXPECT_EQ(committer.stats().mutations, 100u);
 }
 
 TEST_F(GroupCommitTest, SubmitAfterStopFailsAtOnce) {

@@ -163,26 +163,35 @@ struct Service::Impl {
   void log(Json event) { trajectory.append(std::move(event)); }
   void log_serialized(std::string event) { trajectory.append_serialized(std::move(event)); }
 
-  // Submits a mutation; on success replies with the line `reply_line()` writes and logs the
+  // A claim or a complete runs on the I/O thread that read it; an import, on the writer thread
+  // (GroupCommitter::run_here and submit).
+  enum class Length { kShort, kLong };
+
+  // Runs a mutation; on success replies with the line `reply_line()` writes and logs the
   // event whose object text `event()` writes, if it writes one. `run` makes one Store call, a
   // write, and returns what it returned (GroupCommitter::Mutation).
   template <typename Result>
-  void mutate(std::function<Result(Store&)> run,
+  void mutate(Length length, std::function<Result(Store&)> run,
               std::function<std::string(const Result&)> reply_line,
               std::function<std::string(const Result&)> event, Reply reply) {
     auto result = std::make_shared<Result>();
-    committer.submit([run = std::move(run), result](Store& store) { *result = run(store); },
-                     [this, result, reply_line = std::move(reply_line), event = std::move(event),
-                      reply = std::move(reply)](std::exception_ptr error) {
-                       if (error) return reply(ready(error_reply(describe(error))));
-                       // The builder owns the result: nothing is shared between the writer
-                       // and the thread that builds the reply.
-                       reply([this, outcome = std::move(*result), reply_line, event] {
-                         std::string e = event(outcome);
-                         if (!e.empty()) log_serialized(std::move(e));
-                         return reply_line(outcome);
-                       });
-                     });
+    GroupCommitter::Mutation mutation = [run = std::move(run), result](Store& store) {
+      *result = run(store);
+    };
+    GroupCommitter::Done done = [this, result, reply_line = std::move(reply_line),
+                                 event = std::move(event),
+                                 reply = std::move(reply)](std::exception_ptr error) {
+      if (error) return reply(ready(error_reply(describe(error))));
+      // The builder owns the result: nothing is shared between the thread that ran the
+      // mutation and the one that builds the reply.
+      reply([this, outcome = std::move(*result), reply_line, event] {
+        std::string e = event(outcome);
+        if (!e.empty()) log_serialized(std::move(e));
+        return reply_line(outcome);
+      });
+    };
+    if (length == Length::kShort) return committer.run_here(std::move(mutation), std::move(done));
+    committer.submit(std::move(mutation), std::move(done));
   }
 
   void on(const PingRequest&, Reply reply) {
@@ -241,6 +250,7 @@ struct Service::Impl {
   void replace(std::shared_ptr<const Workflow> workflow, ReplaceMode mode, std::string_view command,
                Reply reply) {
     mutate<bool>(
+        Length::kLong,
         [workflow, mode](Store& store) {
           store.replace_workflow(*workflow, mode);
           return true;
@@ -280,6 +290,7 @@ struct Service::Impl {
   void on(const ClaimRequest& r, Reply reply) {
     const Clock* clock = options.clock;
     mutate<ClaimResult>(
+        Length::kShort,
         [worker = r.worker_id, clock](Store& store) { return store.claim(worker, clock->now()); },
         claim_reply,
         [worker = r.worker_id](const ClaimResult& c) {
@@ -298,6 +309,7 @@ struct Service::Impl {
   void on(const CompleteRequest& r, Reply reply) {
     const Clock* clock = options.clock;
     mutate<bool>(
+        Length::kShort,
         [r, clock](Store& store) {
           store.complete(r.task_id, r.worker_id, clock->now(), r.commit);
           return true;
