@@ -6,6 +6,7 @@
 #include <fstream>
 #include <iostream>
 #include <sstream>
+#include <type_traits>
 
 #include "core/error.h"
 #include "exec/git_guard.h"
@@ -167,24 +168,27 @@ struct Service::Impl {
   // (GroupCommitter::run_here and submit).
   enum class Length { kShort, kLong };
 
-  // Runs a mutation; on success replies with the line `reply_line()` writes and logs the
-  // event whose object text `event()` writes, if it writes one. `run` makes one Store call, a
-  // write, and returns what it returned (GroupCommitter::Mutation).
-  template <typename Result>
-  void mutate(Length length, std::function<Result(Store&)> run,
-              std::function<std::string(const Result&)> reply_line,
-              std::function<std::string(const Result&)> event, Reply reply) {
+  // Runs a mutation; on success replies with the line `reply_line(result)` writes and logs the
+  // event whose object text `event(result)` writes, if it writes one. `run(store)` makes one
+  // Store call, a write, and returns what it returned (GroupCommitter::Mutation). The three are
+  // template parameters, not std::functions: on the hot path each std::function wrapper and
+  // copy was a heap allocation more.
+  template <typename Run, typename ReplyLine, typename Event>
+  void mutate(Length length, Run run, ReplyLine reply_line, Event event, Reply reply) {
+    using Result = std::invoke_result_t<Run&, Store&>;
     auto result = std::make_shared<Result>();
     GroupCommitter::Mutation mutation = [run = std::move(run), result](Store& store) {
       *result = run(store);
     };
+    // Called once: it hands what it holds over to the reply builder.
     GroupCommitter::Done done = [this, result, reply_line = std::move(reply_line),
                                  event = std::move(event),
-                                 reply = std::move(reply)](std::exception_ptr error) {
+                                 reply = std::move(reply)](std::exception_ptr error) mutable {
       if (error) return reply(ready(error_reply(describe(error))));
       // The builder owns the result: nothing is shared between the thread that ran the
       // mutation and the one that builds the reply.
-      reply([this, outcome = std::move(*result), reply_line, event] {
+      reply([this, outcome = std::move(*result), reply_line = std::move(reply_line),
+             event = std::move(event)] {
         std::string e = event(outcome);
         if (!e.empty()) log_serialized(std::move(e));
         return reply_line(outcome);
@@ -249,7 +253,7 @@ struct Service::Impl {
   // update_state answers with the workflow, plan_import with the number of tasks imported.
   void replace(std::shared_ptr<const Workflow> workflow, ReplaceMode mode, std::string_view command,
                Reply reply) {
-    mutate<bool>(
+    mutate(
         Length::kLong,
         [workflow, mode](Store& store) {
           store.replace_workflow(*workflow, mode);
@@ -289,7 +293,7 @@ struct Service::Impl {
 
   void on(const ClaimRequest& r, Reply reply) {
     const Clock* clock = options.clock;
-    mutate<ClaimResult>(
+    mutate(
         Length::kShort,
         [worker = r.worker_id, clock](Store& store) { return store.claim(worker, clock->now()); },
         claim_reply,
@@ -308,7 +312,7 @@ struct Service::Impl {
 
   void on(const CompleteRequest& r, Reply reply) {
     const Clock* clock = options.clock;
-    mutate<bool>(
+    mutate(
         Length::kShort,
         [r, clock](Store& store) {
           store.complete(r.task_id, r.worker_id, clock->now(), r.commit);
