@@ -1,9 +1,9 @@
 // The daemon's request rate without the work of a plan: C workers on persistent connections
 // send one kind of request as fast as replies come back, for a fixed time. `ping` is answered
 // on the I/O thread (the ceiling of the socket path); `claim` with no workflow crosses the
-// whole mutation path — writer thread, an empty commit, an fdatasync, the syncer — but finds no
-// task (the ceiling of the group commit itself). A drain's pairs/s set against these shows how
-// much of a round trip is the plan's own work.
+// whole mutation path — the claim run on the I/O thread, an empty commit, an fdatasync, the
+// syncer — but finds no task (the ceiling of the group commit itself). A drain's pairs/s set
+// against these shows how much of a round trip is the plan's own work.
 #pragma once
 
 #include <chrono>

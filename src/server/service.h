@@ -27,7 +27,7 @@ class Service {
 
   // Builds the reply line (no newline). Replies to mutations are built by whoever writes them
   // (the syncer thread, once the change is durable), so that serialising never holds up the
-  // writer thread.
+  // thread that runs the next mutations.
   using ReplyBuilder = std::function<std::string()>;
   using Reply = std::function<void(ReplyBuilder build)>;
 
