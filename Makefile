@@ -2,7 +2,7 @@
 BUILD_DIR ?= build
 JOBS ?= $(shell nproc)
 
-.PHONY: build test test-asan test-tsan demo bench fuzz format clean bootstrap
+.PHONY: build install test test-asan test-tsan demo bench fuzz format clean bootstrap
 
 bootstrap:
 	@scripts/bootstrap
@@ -10,6 +10,11 @@ bootstrap:
 build: bootstrap
 	@cmake -S . -B $(BUILD_DIR) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 	@cmake --build $(BUILD_DIR) -j $(JOBS)
+
+# Puts harness on PATH: $(PREFIX)/bin/harness (PREFIX defaults to /usr/local).
+PREFIX ?= /usr/local
+install: build
+	@cmake --install $(BUILD_DIR) --prefix $(PREFIX)
 
 test: build
 	@cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS)
