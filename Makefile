@@ -2,13 +2,20 @@
 BUILD_DIR ?= build
 JOBS ?= $(shell nproc)
 
-.PHONY: build install test test-asan test-tsan demo bench fuzz format clean bootstrap
+.PHONY: configure build build-all install test test-asan test-tsan demo bench fuzz format clean bootstrap
 
 bootstrap:
 	@scripts/bootstrap
 
-build: bootstrap
+# `make build` and `make demo` build the binary and the Python package only; the tests and
+# benchmarks (most of the compile time) are built by the targets that run them.
+configure: bootstrap
 	@cmake -S . -B $(BUILD_DIR) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+
+build: configure
+	@cmake --build $(BUILD_DIR) -j $(JOBS) --target harness harness_python
+
+build-all: configure
 	@cmake --build $(BUILD_DIR) -j $(JOBS)
 
 # Puts harness on PATH: $(PREFIX)/bin/harness (PREFIX defaults to /usr/local).
@@ -16,7 +23,7 @@ PREFIX ?= /usr/local
 install: build
 	@cmake --install $(BUILD_DIR) --prefix $(PREFIX)
 
-test: build
+test: build-all
 	@cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS)
 	@if [ -d tests/harness ]; then \
 	  PYTHONPATH=$(CURDIR)/$(BUILD_DIR)/python /usr/bin/python3 -m pytest -q tests/harness; \
@@ -67,7 +74,7 @@ test-tsan: bootstrap
 demo: build
 	@scripts/demo
 
-bench: build
+bench: build-all
 	@scripts/bench
 
 # Each libFuzzer target for a bounded time (FUZZ_SECONDS each), built with clang.
