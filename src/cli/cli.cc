@@ -291,17 +291,29 @@ std::vector<std::string> command_words(std::vector<std::string> words) {
   return words;
 }
 
-// The first word that is neither an option nor the value of --socket/--worktree, when it names
-// no verb: CLI11 itself would only say "A subcommand is required".
-std::optional<std::string> unknown_verb(CLI::App& app, const std::vector<std::string>& args) {
+// The verb path of `args` ("task bogus") when its last word names no subcommand of the app
+// (or of the verb) before it: CLI11 itself would only say "A subcommand is required". The
+// first word that is neither an option nor the value of --socket/--worktree is the verb.
+struct UnknownVerb {
+  std::string path;
+  CLI::App* parent;
+};
+
+std::optional<UnknownVerb> unknown_verb(CLI::App& app, const std::vector<std::string>& args) {
+  CLI::App* parent = &app;
+  std::string path;
   for (std::size_t i = 0; i < args.size(); ++i) {
     if (args[i] == "--socket" || args[i] == "--worktree") {
       ++i;
       continue;
     }
     if (args[i].empty() || args[i].front() == '-') continue;
-    auto named = app.get_subcommands([&](const CLI::App* sub) { return sub->check_name(args[i]); });
-    return named.empty() ? std::optional<std::string>(args[i]) : std::nullopt;
+    path += (path.empty() ? "" : " ") + args[i];
+    auto named =
+        parent->get_subcommands([&](const CLI::App* sub) { return sub->check_name(args[i]); });
+    if (named.empty()) return UnknownVerb{path, parent};
+    parent = named.front();
+    if (parent->get_subcommands([](const CLI::App*) { return true; }).empty()) break;
   }
   return std::nullopt;
 }
@@ -436,8 +448,9 @@ verb("hook",
     ->add_option("event", hook_event, "session-start, stop, subagent-stop or pre-compact")
     ->required();
 
-if (auto word = unknown_verb(app, args)) {
-  std::cerr << "harness: unknown command '" << *word << "'\nCommands: " << verb_list(app)
+if (auto unknown = unknown_verb(app, args)) {
+  std::cerr << "harness: unknown command '" << unknown->path
+            << "'\nCommands: " << verb_list(*unknown->parent)
             << "\nRun 'harness --help' for more.\n";
   return 2;
 }

@@ -256,6 +256,9 @@ def test_cli_usage_errors_say_what_is_wrong(repo, tmp_path):
     bogus = _cli(["bogus"], env)
     assert bogus.returncode == 2
     assert "unknown command 'bogus'" in bogus.stderr and "task" in bogus.stderr
+    nested = _cli(["task", "bogus"], env)
+    assert nested.returncode == 2 and "unknown command 'task bogus'" in nested.stderr
+    assert "claim" in nested.stderr
     negative = _cli(["log", "-n", "-1"], env)
     assert negative.returncode == 2 and negative.stdout == ""
     version = _cli(["--version"], env)
