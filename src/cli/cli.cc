@@ -340,7 +340,7 @@ int run_cli(const std::vector<std::string>& args) {
       "Environment: HARNESS_SOCKET (daemon socket), HARNESS_WORKTREE (worktree), HARNESS_TIMEOUT "
       "(seconds to wait "
       "for a starting daemon, default 10), HARNESS_WORKER_ID / HARNESS_WORKER_ID_FILE (worker "
-      "identity).");
+      "identity; by default one per agent process).");
   Context ctx;
   app.add_option("--socket", ctx.socket_flag,
                  "Daemon socket (default: $HARNESS_SOCKET or one per worktree)");

@@ -2,11 +2,12 @@
 
 #include <unistd.h>
 
+#include <cctype>
 #include <fstream>
 #include <iostream>
 #include <iterator>
+#include <memory>
 #include <optional>
-#include <sstream>
 #include <vector>
 
 #include "cli/agent_process.h"
