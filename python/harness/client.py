@@ -24,5 +24,7 @@ def send_rpc(
 
 
 def get_worker_id() -> str:
-    """$HARNESS_WORKER_ID, else the id kept in $HARNESS_WORKER_ID_FILE (created on first use)."""
+    """$HARNESS_WORKER_ID, else the id kept in $HARNESS_WORKER_ID_FILE (created on first use),
+    else this agent's: the nearest process at or above this one that is not a shell or wrapper
+    (see README, "Worker identity")."""
     return _harness.get_worker_id()

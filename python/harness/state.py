@@ -53,6 +53,10 @@ class Task:
     command: Optional[List[str]] = None
 
     def __post_init__(self) -> None:
+        if not isinstance(self.id, str):
+            raise ValueError(f"a task's id must be a string, not {type(self.id).__name__}")
+        if not self.id:
+            raise ValueError("a task's id is empty")
         self.status = TaskStatus(self.status)
 
     def to_dict(self) -> Dict[str, Any]:
@@ -73,9 +77,18 @@ class Task:
         return data
 
     @classmethod
-    def from_dict(cls, data: Dict[str, Any]) -> "Task":
+    def from_dict(cls, data: Dict[str, Any], key: Optional[str] = None) -> "Task":
+        """Reads a task; ``key`` is the id it is listed under in a map, where ``id`` may be
+        omitted (the key is the id) but must match when given. Raises ValueError."""
+        if not isinstance(data, dict):
+            raise ValueError(f"a task must be an object, not {type(data).__name__}")
+        task_id = data.get("id", key)
+        if key is not None and task_id != key:
+            raise ValueError(f"task '{key}': 'id' is '{task_id}' but it is listed under '{key}'")
+        if task_id is None:
+            raise ValueError("a task has no 'id'")
         return cls(
-            id=data["id"],
+            id=task_id,
             description=data.get("description", ""),
             status=TaskStatus(data.get("status", "pending")),
             dependencies=list(data.get("dependencies") or []),
@@ -97,7 +110,23 @@ class WorkflowState:
 
     @classmethod
     def from_dict(cls, data: Dict[str, Any]) -> "WorkflowState":
-        return cls(tasks={task_id: Task.from_dict(task) for task_id, task in data["tasks"].items()})
+        """Reads ``{"tasks": {id: task}}`` or ``{"tasks": [task, ...]}`` (as the protocol
+        accepts). Raises ValueError."""
+        if not isinstance(data, dict) or "tasks" not in data:
+            raise ValueError("a workflow is an object with 'tasks'")
+        tasks = data["tasks"]
+        if isinstance(tasks, dict):
+            items = [Task.from_dict(task, key) for key, task in tasks.items()]
+        elif isinstance(tasks, list):
+            items = [Task.from_dict(task) for task in tasks]
+        else:
+            raise ValueError("'tasks' must be a map or a list of tasks")
+        result: Dict[str, Task] = {}
+        for task in items:
+            if task.id in result:
+                raise ValueError(f"Duplicate task id: {task.id}")
+            result[task.id] = task
+        return cls(tasks=result)
 
 
 class StateManager:
@@ -117,6 +146,10 @@ class StateManager:
     def save(self, state: WorkflowState) -> None:
         """Validates the plan and replaces the stored tasks with it.
 
-        Raises ValueError naming the cycle or the missing dependency; nothing is written then.
+        Raises ValueError naming the cycle or the missing dependency, or a running task
+        without an owner (``claimed_by``); nothing is written then.
         """
+        for task in state.tasks.values():
+            if task.status is TaskStatus.RUNNING and not task.claimed_by:
+                raise ValueError(f"Task {task.id} is running but has no owner (claimed_by)")
         _harness.save_workflow(str(self.worktree), json.dumps(state.to_dict()))

@@ -5,12 +5,14 @@
 #include <csignal>
 #include <fstream>
 #include <iostream>
+#include <optional>
 #include <sstream>
 
 #include <CLI/CLI.hpp>
 
 #include "cli/client.h"
 #include "cli/git_head.h"
+#include "cli/hook_command.h"
 #include "cli/hooks.h"
 #include "cli/paths.h"
 #include "cli/worker_id.h"
@@ -127,8 +129,27 @@ int cmd_status(Context& ctx, bool as_json) {
   return 0;
 }
 
+// The plan `update-state` sends, checked here so that errors speak of the input, not of the
+// request field it travels in.
+Json read_updates(const std::string& file) {
+  const std::string where = file.empty() || file == "-" ? "stdin" : file;
+  const std::string text = read_input(file);
+  Json updates;
+  try {
+    updates = parse_json(text);
+  } catch (const Error& e) {
+    if (e.kind() != Error::Kind::kInvalidArgument) throw;
+    throw Error::invalid(where + " is not valid JSON: " + e.what());
+  }
+  if (!updates.is_object() || !updates.contains("tasks"))
+    throw Error::invalid(where + " must hold a JSON object {\"tasks\": {ID: TASK, ...}}, not " +
+                         (updates.is_object() ? std::string("an object without 'tasks'")
+                                              : std::string("a JSON ") + updates.type_name()));
+  return updates;
+}
+
 int cmd_update_state(Context& ctx, const std::string& file) {
-  const Json updates = parse_json(read_input(file));
+  const Json updates = read_updates(file);
   const Json reply =
       send_request(ctx.client(), {{"command", "update_state"}, {"updates", updates}});
   if (report_error(reply)) return 1;
@@ -142,6 +163,13 @@ int cmd_plan_import(Context& ctx, const std::string& file, bool force) {
       {{"command", "plan_import"}, {"file", fs::absolute(file).string()}, {"force", force}});
   if (report_error(reply)) return 1;
   std::cout << "Imported " << reply["data"]["imported"] << " tasks from " << file << "\n";
+  return 0;
+}
+
+int cmd_worker_id(bool verbose) {
+  const WorkerIdentity identity = resolve_worker_identity();
+  std::cout << identity.id << "\n";
+  if (verbose) std::cerr << "from " << identity.source << "\n";
   return 0;
 }
 
@@ -252,14 +280,49 @@ int cmd_check_state(Context& ctx) {
 int cmd_check_commit(Context& ctx) {
   auto store = open_existing_store(ctx.worktree());
   if (!store) return print_decision({});
-  return print_decision(check_commit(store->load(), store->last_completion_mark(),
-                                     current_head(ctx.worktree()), resolve_worker_id()));
+  const std::string worker = resolve_worker_id();
+  return print_decision(check_commit(store->load(), store->completion_mark(worker),
+                                     current_head(ctx.worktree()), worker));
 }
 
 // A leading "--" separates harness's options from the command's; it is not part of it.
 std::vector<std::string> command_words(std::vector<std::string> words) {
   if (!words.empty() && words.front() == "--") words.erase(words.begin());
   return words;
+}
+
+// The verb path of `args` ("task bogus") when its last word names no subcommand of the app
+// (or of the verb) before it: CLI11 itself would only say "A subcommand is required". The
+// first word that is neither an option nor the value of --socket/--worktree is the verb.
+struct UnknownVerb {
+  std::string path;
+  CLI::App* parent;
+};
+
+std::optional<UnknownVerb> unknown_verb(CLI::App& app, const std::vector<std::string>& args) {
+  CLI::App* parent = &app;
+  std::string path;
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    if (args[i] == "--socket" || args[i] == "--worktree") {
+      ++i;
+      continue;
+    }
+    if (args[i].empty() || args[i].front() == '-') continue;
+    path += (path.empty() ? "" : " ") + args[i];
+    auto named =
+        parent->get_subcommands([&](const CLI::App* sub) { return sub->check_name(args[i]); });
+    if (named.empty()) return UnknownVerb{path, parent};
+    parent = named.front();
+    if (parent->get_subcommands([](const CLI::App*) { return true; }).empty()) break;
+  }
+  return std::nullopt;
+}
+
+std::string verb_list(CLI::App& app) {
+  std::string list;
+  for (const CLI::App* sub : app.get_subcommands([](const CLI::App*) { return true; }))
+    list += (list.empty() ? "" : ", ") + sub->get_name();
+  return list;
 }
 
 }  // namespace
@@ -270,13 +333,14 @@ int run_cli(const std::vector<std::string>& args) {
       "worktree.",
       "harness"};
   app.require_subcommand(1);
+  app.set_version_flag("--version", "harness " HARNESS_VERSION);
   app.fallthrough();  // --socket and --worktree may also follow the verb (harness daemon --socket
                       // S)
   app.footer(
       "Environment: HARNESS_SOCKET (daemon socket), HARNESS_WORKTREE (worktree), HARNESS_TIMEOUT "
       "(seconds to wait "
       "for a starting daemon, default 10), HARNESS_WORKER_ID / HARNESS_WORKER_ID_FILE (worker "
-      "identity).");
+      "identity; by default one per agent process).");
   Context ctx;
   app.add_option("--socket", ctx.socket_flag,
                  "Daemon socket (default: $HARNESS_SOCKET or one per worktree)");
@@ -347,17 +411,26 @@ verb("git", "Run git through the daemon, serialised with all other git calls: gi
     ->add_option("args", git_args, "git arguments")
     ->required();
 
-verb("worker-id", "Print this worker's id", [] {
-  std::cout << resolve_worker_id() << "\n";
-  return 0;
-});
+bool worker_id_verbose = false;
+verb("worker-id",
+     "Print this worker's id: $HARNESS_WORKER_ID, else the id in $HARNESS_WORKER_ID_FILE, else "
+     "one for the agent process harness runs under",
+     [&] { return cmd_worker_id(worker_id_verbose); })
+    ->add_flag("--verbose,-v", worker_id_verbose, "Also say on stderr where the id comes from");
 verb("shutdown", "Stop the daemon", [&] { return cmd_shutdown(ctx); });
 verb("daemon", "Run the daemon in the foreground", [&] { return cmd_daemon(ctx); });
-std::size_t tail = 20;
+long long tail = 20;
 bool follow = false;
-CLI::App* log =
-    verb("log", "Print the trajectory (event log)", [&] { return cmd_log(ctx, tail, follow); });
-log->add_option("--tail,-n", tail, "Number of last events to print")->capture_default_str();
+CLI::App* log = verb("log", "Print the trajectory (event log)",
+                     [&] { return cmd_log(ctx, static_cast<std::size_t>(tail), follow); });
+log->add_option("--tail,-n", tail, "Number of last events to print")
+    ->capture_default_str()
+    ->check(CLI::Validator(
+        [](std::string& value) {
+          return value.rfind('-', 0) == 0 ? std::string("must be 0 or more, not " + value)
+                                          : std::string();
+        },
+        "N>=0"));
 log->add_flag("--follow,-f", follow, "Keep printing new events");
 verb("session-start", "Agent hook: report a workflow to resume",
      [&] { return cmd_session_start(ctx); });
@@ -365,13 +438,30 @@ verb("check-state", "Agent hook: deny while the workflow has unfinished tasks",
      [&] { return cmd_check_state(ctx); });
 verb("check-commit", "Agent hook: deny when the held task's work is not committed",
      [&] { return cmd_check_commit(ctx); });
+std::string hook_event;
+verb("hook",
+     "Claude Code hook: reads the hook's JSON payload on stdin and answers by Claude Code's "
+     "contract (EVENT: session-start, stop, subagent-stop, pre-compact)",
+     [&] {
+       return run_hook(hook_event, std::cin, std::cout, std::cerr, [&] { return ctx.worktree(); });
+     })
+    ->add_option("event", hook_event, "session-start, stop, subagent-stop or pre-compact")
+    ->required();
 
+if (auto unknown = unknown_verb(app, args)) {
+  std::cerr << "harness: unknown command '" << unknown->path
+            << "'\nCommands: " << verb_list(*unknown->parent)
+            << "\nRun 'harness --help' for more.\n";
+  return 2;
+}
 std::vector<std::string> reversed(args.rbegin(), args.rend());  // CLI11 consumes from the back
 try {
   app.parse(reversed);
 } catch (const CLI::CallForHelp& e) {
   return app.exit(e);
 } catch (const CLI::CallForAllHelp& e) {
+  return app.exit(e);
+} catch (const CLI::CallForVersion& e) {
   return app.exit(e);
 } catch (const CLI::ParseError& e) {
   app.exit(e);

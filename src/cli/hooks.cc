@@ -1,24 +1,51 @@
 #include "cli/hooks.h"
 
 #include <algorithm>
+#include <cctype>
 
+#include "core/clock.h"
+#include "core/error.h"
 #include "core/json.h"
 
 namespace harness {
 
 namespace {
 
+constexpr std::size_t kSessionIdChars = 12;
+
 std::string progress(const StatusCounts& c) {
   return std::to_string(c.completed) + "/" + std::to_string(c.total());
+}
+
+std::string hook_output(const std::string& context) {
+  // Spelled out to match the hook format agents expect byte for byte.
+  return R"({"hookSpecificOutput": {"hookEventName": "SessionStart", "additionalContext": )" +
+         Json(context).dump(-1, ' ', false, Json::error_handler_t::replace) + "}}";
+}
+
+std::string finished_summary(const StatusCounts& c) {
+  std::string s = "Workflow complete: " + progress(c) + " tasks completed";
+  if (c.failed > 0) s += ", " + std::to_string(c.failed) + " failed";
+  return s;
+}
+
+std::string string_field(const Json& payload, const char* name) {
+  auto it = payload.find(name);
+  if (it == payload.end() || it->is_null()) return "";
+  if (!it->is_string()) throw Error::invalid(std::string("'") + name + "' is not a string");
+  return it->get<std::string>();
+}
+
+std::string how_to_finish(const Task& t) {
+  return "When its work is done and committed, run `harness task complete --id " + t.id + "`.";
 }
 
 }  // namespace
 
 std::string session_start_output(const std::optional<StatusCounts>& counts) {
-  if (!counts) return "{}";
-  // Spelled out to match the hook format agents expect byte for byte.
-  return R"({"hookSpecificOutput": {"hookEventName": "SessionStart", "additionalContext": )" +
-         Json("Resuming workflow: task " + progress(*counts)).dump() + "}}";
+  if (!counts || counts->total() == 0) return "{}";
+  if (!counts->unfinished()) return hook_output(finished_summary(*counts));
+  return hook_output("Resuming workflow: task " + progress(*counts));
 }
 
 HookDecision check_state(const std::optional<StatusCounts>& counts) {
@@ -30,12 +57,101 @@ HookDecision check_commit(const std::optional<Workflow>& workflow,
                           const std::optional<Store::CompletionMark>& mark,
                           const std::optional<std::string>& head, const std::string& worker_id) {
   if (!workflow || !mark || !head || *head != mark->commit) return {};
-  auto held = std::find_if(workflow->tasks.begin(), workflow->tasks.end(), [&](const Task& t) {
-    return t.status == TaskStatus::kRunning && t.claimed_by == worker_id;
-  });
-  if (held == workflow->tasks.end()) return {};
+  const Task* held = held_task(*workflow, {worker_id});
+  if (held == nullptr) return {};
   return {false, "No commit since task " + mark->task_id + " was completed (HEAD " +
                      head->substr(0, 12) + "); commit the work on " + held->id + " first"};
+}
+
+HookPayload parse_hook_payload(std::string_view text) {
+  Json j;
+  try {
+    j = parse_json(text);
+  } catch (const std::exception& e) {
+    throw Error::invalid(std::string("the hook payload is not JSON: ") + e.what());
+  }
+  if (!j.is_object()) throw Error::invalid("the hook payload is not a JSON object");
+  HookPayload p;
+  p.session_id = string_field(j, "session_id");
+  p.transcript_path = string_field(j, "transcript_path");
+  p.cwd = string_field(j, "cwd");
+  p.hook_event_name = string_field(j, "hook_event_name");
+  p.source = string_field(j, "source");
+  p.trigger = string_field(j, "trigger");
+  if (auto it = j.find("stop_hook_active"); it != j.end() && !it->is_null()) {
+    if (!it->is_boolean()) throw Error::invalid("'stop_hook_active' is not a boolean");
+    p.stop_hook_active = it->get<bool>();
+  }
+  return p;
+}
+
+std::optional<std::string> session_worker_id(std::string_view session_id) {
+  if (session_id.empty()) return std::nullopt;
+  std::string id = "claude-";
+  for (char c : session_id.substr(0, kSessionIdChars))
+    id += std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == '-' ? c : '_';
+  return id;
+}
+
+const Task* held_task(const Workflow& workflow, const std::vector<std::string>& workers) {
+  auto held = std::find_if(workflow.tasks.begin(), workflow.tasks.end(), [&](const Task& t) {
+    return t.status == TaskStatus::kRunning && t.claimed_by &&
+           std::find(workers.begin(), workers.end(), *t.claimed_by) != workers.end();
+  });
+  return held == workflow.tasks.end() ? nullptr : &*held;
+}
+
+StopDecision stop_decision(const std::optional<Workflow>& workflow,
+                           const std::vector<std::string>& workers,
+                           const std::optional<Store::CompletionMark>& mark,
+                           const std::optional<std::string>& head, bool stop_hook_active,
+                           const std::optional<std::string>& last_block) {
+  const Task* held = workflow ? held_task(*workflow, workers) : nullptr;
+  if (held == nullptr) return {};
+  StopDecision d;
+  d.fingerprint =
+      held->id + "|" + std::to_string(held->started_at.value_or(0)) + "|" + head.value_or("");
+  if (stop_hook_active && last_block == d.fingerprint) return {false, "", d.fingerprint};
+  d.block = true;
+  d.reason = "You (harness worker " + *held->claimed_by + ") still hold task " + held->id;
+  if (!held->description.empty()) d.reason += " (" + held->description + ")";
+  d.reason += ". ";
+  if (mark && head && *head == mark->commit)
+    d.reason += "Its work is not committed: HEAD is still the commit of your last completion (" +
+                mark->task_id + "). Commit it first. ";
+  d.reason += how_to_finish(*held) +
+              " If you cannot finish it, say why; the task goes to another worker when its "
+              "lease runs out.";
+  return d;
+}
+
+std::string session_context(const Workflow& workflow, const std::string& worker,
+                            const std::vector<std::string>& workers,
+                            const std::optional<Assignment>& before_compaction) {
+  const StatusCounts counts = count_statuses(workflow);
+  if (counts.total() == 0) return "";
+  std::string text = "harness: you are worker " + worker + ". ";
+  if (!counts.unfinished()) return text + finished_summary(counts) + "; nothing is left to claim.";
+  text += "Plan progress: " + progress(counts) + " tasks completed, " +
+          std::to_string(counts.running) + " running, " + std::to_string(counts.pending) +
+          " pending";
+  if (counts.failed > 0) text += ", " + std::to_string(counts.failed) + " failed";
+  text += ".\n";
+  const Task* held = held_task(workflow, workers);
+  if (before_compaction && (held == nullptr || held->id != before_compaction->task_id))
+    text += "Before the compaction you held task " + before_compaction->task_id +
+            "; it is no longer yours.\n";
+  if (held == nullptr)
+    return text + "You hold no task: `harness task claim` gives you the next one.";
+  text += "You hold task " + held->id;
+  if (*held->claimed_by != worker) text += " (as worker " + *held->claimed_by + ")";
+  text += ": " + held->description + "\n";
+  if (held->instructions) text += "Instructions: " + *held->instructions + "\n";
+  return text + how_to_finish(*held);
+}
+
+std::string session_start_json(const std::string& context) {
+  return context.empty() ? "{}" : hook_output(context);
 }
 
 }  // namespace harness

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "core/error.h"
+
 namespace harness {
 namespace {
 
@@ -59,6 +61,106 @@ TEST_F(CheckCommitHook, AllowsWhenThereIsNothingToGate) {
       check_commit(workflow_holding("me"), mark, std::nullopt, "me").allow);  // HEAD unknown
   EXPECT_TRUE(
       check_commit(workflow_holding("other"), mark, mark.commit, "me").allow);  // holds no task
+}
+
+// Issue 13 item 19: a finished workflow is not "resumed", an empty one says nothing.
+TEST(SessionStartHook, FinishedAndEmptyWorkflows) {
+  StatusCounts finished = counts(0, 0, 2);
+  EXPECT_EQ(
+      session_start_output(finished),
+      R"({"hookSpecificOutput": {"hookEventName": "SessionStart", "additionalContext": "Workflow complete: 2/2 tasks completed"}})");
+  finished.failed = 1;
+  EXPECT_NE(session_start_output(finished).find("2/3 tasks completed, 1 failed"),
+            std::string::npos);
+  EXPECT_EQ(session_start_output(counts(0, 0, 0)), "{}");
+}
+
+TEST(HookPayload, ReadsClaudeCodesDocumentedFields) {
+  HookPayload stop = parse_hook_payload(
+      R"({"session_id": "abc123", "transcript_path": "/t.jsonl", "cwd": "/w",
+          "permission_mode": "default", "hook_event_name": "Stop", "stop_hook_active": true})");
+  EXPECT_EQ(stop.session_id, "abc123");
+  EXPECT_EQ(stop.cwd, "/w");
+  EXPECT_EQ(stop.hook_event_name, "Stop");
+  EXPECT_TRUE(stop.stop_hook_active);
+  EXPECT_EQ(
+      parse_hook_payload(R"({"hook_event_name": "SessionStart", "source": "compact"})").source,
+      "compact");
+  EXPECT_EQ(parse_hook_payload(R"({"hook_event_name": "PreCompact", "trigger": "auto"})").trigger,
+            "auto");
+  for (const char* bad : {"", "nope", "[]", R"({"stop_hook_active": 1})", R"({"cwd": []})"})
+    EXPECT_THROW(parse_hook_payload(bad), Error) << bad;
+}
+
+TEST(HookPayload, SessionWorkerId) {
+  EXPECT_EQ(session_worker_id("8f0c3a52-5a1e-4c7e-9d3b"), "claude-8f0c3a52-5a1");
+  EXPECT_EQ(session_worker_id("a b/c"), "claude-a_b_c");
+  EXPECT_EQ(session_worker_id(""), std::nullopt);
+}
+
+class StopHook : public ::testing::Test {
+ protected:
+  Workflow plan() {
+    Workflow w;
+    w.tasks.push_back(Task{.id = "a",
+                           .description = "parse",
+                           .status = TaskStatus::kRunning,
+                           .started_at = 5,
+                           .claimed_by = "me"});
+    w.tasks.push_back(Task{.id = "b", .status = TaskStatus::kRunning, .claimed_by = "other"});
+    return w;
+  }
+  std::string head = std::string(40, '1');
+};
+
+TEST_F(StopHook, BlocksWhileOneOfTheSessionsWorkersHoldsATask) {
+  StopDecision d =
+      stop_decision(plan(), {"session", "me"}, std::nullopt, head, false, std::nullopt);
+  EXPECT_TRUE(d.block);
+  EXPECT_NE(d.reason.find("task a (parse)"), std::string::npos);
+  EXPECT_NE(d.reason.find("`harness task complete --id a`"), std::string::npos);
+  EXPECT_EQ(d.reason.find("not committed"), std::string::npos);
+  // Other workers' tasks never block it.
+  EXPECT_FALSE(stop_decision(plan(), {"nobody"}, std::nullopt, head, false, std::nullopt).block);
+  EXPECT_FALSE(stop_decision(std::nullopt, {"me"}, std::nullopt, head, false, std::nullopt).block);
+}
+
+TEST_F(StopHook, SaysWhenTheWorkIsNotCommitted) {
+  Store::CompletionMark mark{"z", head};
+  StopDecision d = stop_decision(plan(), {"me"}, mark, head, false, std::nullopt);
+  EXPECT_TRUE(d.block);
+  EXPECT_NE(d.reason.find("not committed"), std::string::npos);
+}
+
+TEST_F(StopHook, DoesNotLoopWhenNothingChanged) {
+  StopDecision first = stop_decision(plan(), {"me"}, std::nullopt, head, false, std::nullopt);
+  ASSERT_TRUE(first.block);
+  // Continuing because of that block, nothing changed: let it stop.
+  EXPECT_FALSE(stop_decision(plan(), {"me"}, std::nullopt, head, true, first.fingerprint).block);
+  // Not continuing (a new turn), or something changed: block again.
+  EXPECT_TRUE(stop_decision(plan(), {"me"}, std::nullopt, head, false, first.fingerprint).block);
+  EXPECT_TRUE(
+      stop_decision(plan(), {"me"}, std::nullopt, std::string(40, '2'), true, first.fingerprint)
+          .block);
+  Workflow renewed = plan();
+  renewed.tasks[0].started_at = 6;
+  EXPECT_TRUE(stop_decision(renewed, {"me"}, std::nullopt, head, true, first.fingerprint).block);
+}
+
+TEST_F(StopHook, SessionContextNamesWorkerTaskAndProgress) {
+  Workflow w = plan();
+  w.tasks[0].instructions = "use recursion";
+  w.tasks.push_back(Task{.id = "c"});
+  const std::string text = session_context(w, "me", {"me"}, std::nullopt);
+  EXPECT_NE(text.find("you are worker me"), std::string::npos);
+  EXPECT_NE(text.find("0/3 tasks completed, 2 running, 1 pending"), std::string::npos);
+  EXPECT_NE(text.find("You hold task a: parse"), std::string::npos);
+  EXPECT_NE(text.find("Instructions: use recursion"), std::string::npos);
+  EXPECT_NE(session_context(w, "x", {"x"}, Assignment{"a", "parse"})
+                .find("Before the compaction you held task a; it is no longer yours."),
+            std::string::npos);
+  EXPECT_EQ(session_context(Workflow{}, "me", {"me"}, std::nullopt), "");
+  EXPECT_EQ(session_start_json(""), "{}");
 }
 
 }  // namespace

@@ -1,7 +1,6 @@
 #include "cli/worker_id.h"
 
 #include <fcntl.h>
-#include <pwd.h>
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -15,6 +14,7 @@
 #include <string_view>
 #include <vector>
 
+#include "cli/agent_process.h"
 #include "core/error.h"
 
 namespace harness {
@@ -30,20 +30,6 @@ std::optional<std::string> env(const char* name) {
   const char* value = std::getenv(name);
   if (value == nullptr || *value == '\0') return std::nullopt;
   return std::string(value);
-}
-
-std::string user_name() {
-  // A '/' would make the file name a path into some other directory.
-  if (auto user = env("USER"); user && user->find('/') == std::string::npos) return *user;
-  const uid_t uid = ::geteuid();
-  std::vector<char> buf(16 * 1024);
-  passwd pw{};
-  passwd* found = nullptr;
-  if (::getpwuid_r(uid, &pw, buf.data(), buf.size(), &found) == 0 && found != nullptr &&
-      found->pw_name != nullptr && *found->pw_name != '\0') {
-    return found->pw_name;
-  }
-  return std::to_string(uid);
 }
 
 std::uint32_t random_u32() {
@@ -200,16 +186,25 @@ bool publish_worker_id(const std::filesystem::path& file, const std::string& id)
 
 }  // namespace
 
-std::filesystem::path default_worker_id_file() {
-  const std::filesystem::path dir = env("XDG_RUNTIME_DIR").value_or("/tmp");
-  return dir / ("harness-worker-" + user_name() + ".id");
+std::optional<WorkerIdentity> configured_worker_identity() {
+  if (auto id = env("HARNESS_WORKER_ID")) return WorkerIdentity{*id, "$HARNESS_WORKER_ID"};
+  if (auto file = env("HARNESS_WORKER_ID_FILE"))
+    return WorkerIdentity{load_or_create_worker_id(*file),
+                          "$HARNESS_WORKER_ID_FILE (" + *file + ")"};
+  return std::nullopt;
 }
 
-std::string resolve_worker_id() {
-  if (auto id = env("HARNESS_WORKER_ID")) return *id;
-  if (auto file = env("HARNESS_WORKER_ID_FILE")) return load_or_create_worker_id(*file);
-  return load_or_create_worker_id(default_worker_id_file());
+WorkerIdentity resolve_worker_identity() {
+  if (auto configured = configured_worker_identity()) return *configured;
+  if (auto agent = current_agent_process())
+    return {agent->worker_id, "the agent process " + agent->process.comm + " (pid " +
+                                  std::to_string(agent->process.pid) + ")"};
+  throw Error::invalid(
+      "cannot tell which agent this is (no /proc, or no agent process above harness): set "
+      "HARNESS_WORKER_ID (or HARNESS_WORKER_ID_FILE) to give this worker an id");
 }
+
+std::string resolve_worker_id() { return resolve_worker_identity().id; }
 
 std::string load_or_create_worker_id(const std::filesystem::path& file) {
   for (int attempt = 0; attempt < kCreateAttempts; ++attempt) {

@@ -1,19 +1,27 @@
 // Worker identity (DESIGN.md §6): the id a worker claims and completes tasks under. Each
-// parallel agent needs its own; a person's shell gets one stable id per user from a file.
+// parallel agent needs its own, and gets one by default: the id of the agent process it runs
+// `harness` from (cli/agent_process.h), never an id shared by every agent of a user.
 #pragma once
 
 #include <filesystem>
+#include <optional>
 #include <string>
 
 namespace harness {
 
-// ${XDG_RUNTIME_DIR:-/tmp}/harness-worker-$USER.id. $USER comes from the environment, else
-// from getpwuid(geteuid()), else it is the numeric uid.
-std::filesystem::path default_worker_id_file();
+struct WorkerIdentity {
+  std::string id;
+  std::string source;  // where it came from, for `harness worker-id --verbose`
+};
 
-// $HARNESS_WORKER_ID if set and non-empty; else load_or_create_worker_id() of
-// $HARNESS_WORKER_ID_FILE if set and non-empty, else of default_worker_id_file().
-// Throws Error as load_or_create_worker_id does.
+// The identity set by the environment: $HARNESS_WORKER_ID if set and non-empty, else
+// load_or_create_worker_id() of $HARNESS_WORKER_ID_FILE if set and non-empty; nullopt when
+// neither is set. Throws Error as load_or_create_worker_id does.
+std::optional<WorkerIdentity> configured_worker_identity();
+
+// configured_worker_identity(), else the agent process's id (current_agent_process()).
+// Throws Error when neither exists, asking for HARNESS_WORKER_ID rather than sharing an id.
+WorkerIdentity resolve_worker_identity();
 std::string resolve_worker_id();
 
 // Returns the id stored in `file`, creating the file on first use with a fresh id of the form

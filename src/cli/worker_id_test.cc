@@ -2,7 +2,6 @@
 
 #include <gtest/gtest.h>
 
-#include <pwd.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -269,28 +268,21 @@ TEST_F(WorkerIdTest, EnvironmentFileIsUsedWhenNoIdIsSet) {
   EXPECT_EQ(resolve_worker_id(), resolved);
 }
 
-TEST_F(WorkerIdTest, DefaultFileIsPerUserInTheRuntimeDirectory) {
+// Issue 13 item 15: the default used to be one file per user, shared by all its agents. Now it
+// is the agent process's id (agent_process_test.cc covers the walk), and never a file.
+TEST_F(WorkerIdTest, DefaultIsThisAgentProcessNotASharedFile) {
   ScopedEnv file("HARNESS_WORKER_ID_FILE", std::nullopt);
   ScopedEnv worker("HARNESS_WORKER_ID", std::nullopt);
-  {
-    ScopedEnv xdg("XDG_RUNTIME_DIR", dir_.path().string());
-    ScopedEnv user("USER", "alice");
-    EXPECT_EQ(default_worker_id_file(), dir_.path() / "harness-worker-alice.id");
-    const std::string id = resolve_worker_id();
-    EXPECT_EQ(read_file(dir_.path() / "harness-worker-alice.id"), id + "\n");
-  }
-  {
-    ScopedEnv xdg("XDG_RUNTIME_DIR", std::nullopt);
-    ScopedEnv user("USER", "bob");
-    EXPECT_EQ(default_worker_id_file(), fs::path("/tmp/harness-worker-bob.id"));
-  }
-  {
-    ScopedEnv xdg("XDG_RUNTIME_DIR", "");
-    ScopedEnv user("USER", std::nullopt);
-    const passwd* pw = ::getpwuid(::geteuid());
-    const std::string name = pw != nullptr ? pw->pw_name : std::to_string(::geteuid());
-    EXPECT_EQ(default_worker_id_file(), fs::path("/tmp/harness-worker-" + name + ".id"));
-  }
+  ScopedEnv xdg("XDG_RUNTIME_DIR", dir_.path().string());
+  const WorkerIdentity identity = resolve_worker_identity();
+  // This test binary is no wrapper, so it is the agent.
+  EXPECT_TRUE(std::regex_match(
+      identity.id, std::regex("harness_tests-" + std::to_string(::getpid()) + "-[0-9a-f]{8}")))
+      << identity.id;
+  EXPECT_EQ(resolve_worker_id(), identity.id);
+  EXPECT_NE(identity.source.find("agent process"), std::string::npos);
+  EXPECT_TRUE(fs::is_empty(dir_.path()));
+  EXPECT_FALSE(configured_worker_identity().has_value());
 }
 
 }  // namespace

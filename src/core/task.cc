@@ -103,7 +103,7 @@ std::string task_id_of(const Json& value, std::string_view key) {
   if (has_id && !key.empty() && id != key)
     throw Error::invalid("task '" + std::string(key) + "': 'id' is '" + id +
                          "' but it is listed under '" + std::string(key) + "'");
-  if (id.empty()) throw Error::invalid("a task has no 'id'");
+  if (id.empty()) throw Error::invalid(has_id ? "a task's 'id' is empty" : "a task has no 'id'");
   return id;
 }
 

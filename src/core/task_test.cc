@@ -194,8 +194,9 @@ TEST(TaskCodec, IdMismatchWithKeyIsAnError) {
 
 TEST(TaskCodec, MissingIdIsAnError) {
   EXPECT_THAT(invalid_message([] { task_from_json(Json::object()); }), HasSubstr("no 'id'"));
+  // Issue 13 item 20: an empty id is reported as such, not as a missing one.
   EXPECT_THAT(invalid_message([] { task_from_json(parse_json(R"({"id": ""})")); }),
-              HasSubstr("no 'id'"));
+              HasSubstr("'id' is empty"));
 }
 
 TEST(TaskCodec, NonStringIdIsAnError) {

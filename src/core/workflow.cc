@@ -38,12 +38,20 @@ std::vector<std::vector<std::size_t>> resolve_edges(const Workflow& workflow,
   return edges;
 }
 
+// Names the whole cycle when it is short; a long one (a 200,000-task plan can be one cycle)
+// gets its first few tasks and its length, so the message stays one readable line.
 [[noreturn]] void report_cycle(const Workflow& workflow, const std::vector<std::size_t>& path,
                                std::size_t back_to) {
+  constexpr std::ptrdiff_t kNamedTasks = 8;
   auto start = std::find(path.begin(), path.end(), back_to);
+  const std::ptrdiff_t length = path.end() - start;
   std::string chain;
-  for (auto it = start; it != path.end(); ++it) chain += workflow.tasks[*it].id + " -> ";
-  chain += workflow.tasks[back_to].id;
+  for (auto it = start; it != path.end() && it - start < kNamedTasks; ++it)
+    chain += workflow.tasks[*it].id + " -> ";
+  if (length > kNamedTasks)
+    chain += "... (a cycle of " + std::to_string(length) + " tasks)";
+  else
+    chain += workflow.tasks[back_to].id;
   throw Error::invalid("Cycle detected at " + workflow.tasks[back_to].id + ": " + chain);
 }
 

@@ -120,6 +120,18 @@ TEST(WorkflowValidate, CycleReachedFromAnAcyclicPrefix) {
   EXPECT_EQ(m, "Cycle detected at b: b -> c -> b");
 }
 
+// Issue 13 item 17: a 200,000-task cycle was reported as one 2 MB line.
+TEST(WorkflowValidate, LongCycleNamesItsFirstTasksAndItsLength) {
+  constexpr int kTasks = 200000;
+  std::vector<Spec> specs;
+  for (int i = 0; i < kTasks; ++i)
+    specs.push_back({"t" + std::to_string(i), {"t" + std::to_string((i + 1) % kTasks)}});
+  std::string m = validation_error(make(specs));
+  EXPECT_EQ(m,
+            "Cycle detected at t0: t0 -> t1 -> t2 -> t3 -> t4 -> t5 -> t6 -> t7 -> ... (a cycle of "
+            "200000 tasks)");
+}
+
 TEST(WorkflowValidate, MissingDependencyReportedBeforeCycle) {
   EXPECT_THAT(validation_error(make({{"a", {"b"}}, {"b", {"a", "ghost"}}})),
               StartsWith("Missing dependency: ghost"));

@@ -99,8 +99,8 @@ class ControlledSyncStore : public Store {
                 const std::optional<std::string>& head) override {
     inner_.complete(id, worker, now, head);
   }
-  std::optional<CompletionMark> last_completion_mark() override {
-    return inner_.last_completion_mark();
+  std::optional<CompletionMark> completion_mark(const std::string& worker) override {
+    return inner_.completion_mark(worker);
   }
   void begin_batch() override { inner_.begin_batch(); }
   std::exception_ptr run_in_batch(const std::function<void()>& op) override {

@@ -73,7 +73,8 @@ std::string claim_reply(const ClaimResult& r) {
   else
     line += "null";
   line += r.is_retry ? R"(,"is_retry":true)" : R"(,"is_retry":false)";
-  line += r.is_reclaim ? R"(,"is_reclaim":true})" : R"(,"is_reclaim":false})";
+  line += r.is_reclaim ? R"(,"is_reclaim":true)" : R"(,"is_reclaim":false)";
+  line += r.plan_complete ? R"(,"plan_complete":true})" : R"(,"plan_complete":false})";
   line += kOkReplyTail;
   return line;
 }

@@ -64,6 +64,15 @@ const std::string kFirstExpiredTask = kSelectTask +
                                       "INDEXED BY tasks_owner WHERE status = 'running' AND "
                                       "lease_expires < ?1 AND unmet = 0 ORDER BY lease_expires "
                                       "LIMIT 1";
+// Asked only when a claim finds nothing: with no ready task, the plan is complete unless a task
+// is still running (through tasks_owner, which holds exactly the running tasks).
+const std::string kAnyRunningTask =
+    "SELECT 1 FROM tasks INDEXED BY tasks_owner WHERE status = 'running' LIMIT 1";
+// Completion marks are meta rows keyed "completion:<worker id>"; ';' follows ':' in ASCII, so
+// the key range below holds exactly them and is read through the primary key.
+constexpr const char* kCompletionMarkPrefix = "completion:";
+constexpr const char* kDeleteCompletionMarks =
+    "DELETE FROM meta WHERE key >= 'completion:' AND key < 'completion;'";
 
 std::optional<Micros> optional_int(const SQLite::Column& c) {
   return c.isNull() ? std::nullopt : std::optional<Micros>(c.getInt64());
@@ -102,7 +111,7 @@ struct SqliteStore::Impl {
   std::filesystem::path file;
   // Prepared once, reset after each use.
   std::optional<SQLite::Statement> held_by, first_ready, first_expired, claim_row, task_by_id,
-      finish, dependents_of, release_one;
+      finish, dependents_of, release_one, any_running;
   // The savepoints every batched operation opens and closes, prepared once (they run twice
   // per operation, and compiling them each time was a measurable share of a claim).
   std::optional<SQLite::Statement> savepoint_write, release_write, savepoint_batch, release_batch,
@@ -134,7 +143,7 @@ struct SqliteStore::Impl {
   // the database, open after COMMIT: reset them all whenever a transaction ends.
   void reset_statements() {
     for (auto* slot : {&held_by, &first_ready, &first_expired, &claim_row, &task_by_id, &finish,
-                       &dependents_of, &release_one})
+                       &dependents_of, &release_one, &any_running})
       if (*slot) (*slot)->tryReset();
   }
 
@@ -543,6 +552,7 @@ void SqliteStore::replace_workflow(const Workflow& workflow, ReplaceMode mode) {
                               " running tasks; use --force to replace it");
     }
     impl_->db.exec("DELETE FROM tasks; DELETE FROM dependents;");
+    impl_->db.exec(kDeleteCompletionMarks);
     impl_->insert_tasks(workflow);
     impl_->db.exec("INSERT OR REPLACE INTO meta(key, value) VALUES('workflow', '1')");
   });
@@ -568,6 +578,9 @@ ClaimResult SqliteStore::claim(const std::string& worker_id, Micros now) {
     expired.bind(1, now);
     result.task = s.take(expired, worker_id, now);
     result.is_reclaim = result.task.has_value();
+    if (!result.task) {
+      result.plan_complete = !s.prepared(s.any_running, kAnyRunningTask).executeStep();
+    }
     return result;
   });
 }
@@ -598,12 +611,13 @@ void SqliteStore::complete(const std::string& task_id, const std::string& worker
     finish.exec();
     s.release(released);
     if (head_commit)
-      set_meta("last_completion", Json{{"task_id", task_id}, {"commit", *head_commit}}.dump());
+      set_meta(kCompletionMarkPrefix + worker_id,
+               Json{{"task_id", task_id}, {"commit", *head_commit}}.dump());
   });
 }
 
-std::optional<Store::CompletionMark> SqliteStore::last_completion_mark() {
-  auto text = meta("last_completion");
+std::optional<Store::CompletionMark> SqliteStore::completion_mark(const std::string& worker_id) {
+  auto text = meta(kCompletionMarkPrefix + worker_id);
   if (!text) return std::nullopt;
   Json j = Json::parse(*text);
   return CompletionMark{j.at("task_id").get<std::string>(), j.at("commit").get<std::string>()};

@@ -36,7 +36,7 @@ class SqliteStore : public Store {
   ClaimResult claim(const std::string& worker_id, Micros now) override;
   void complete(const std::string& task_id, const std::string& worker_id, Micros now,
                 const std::optional<std::string>& head_commit) override;
-  std::optional<CompletionMark> last_completion_mark() override;
+  std::optional<CompletionMark> completion_mark(const std::string& worker_id) override;
   void begin_batch() override;
   std::exception_ptr run_in_batch(const std::function<void()>& op) override;
   std::exception_ptr run_store_call_in_batch(const std::function<void()>& op) override;

@@ -157,7 +157,7 @@ TEST_F(SqliteStoreTest, NoWorkflow) {
   auto store = open();
   EXPECT_EQ(store->load(), std::nullopt);
   EXPECT_EQ(store->status_counts(), std::nullopt);
-  EXPECT_EQ(store->last_completion_mark(), std::nullopt);
+  EXPECT_EQ(store->completion_mark("w"), std::nullopt);
   EXPECT_FALSE(store->claim("w", kT0).task.has_value());
   EXPECT_EQ(error_of(Error::Kind::kNotFound, [&] { store->complete("x", "w", kT0, std::nullopt); }),
             "Task x not found");
@@ -616,8 +616,8 @@ TEST_F(SqliteStoreTest, CompleteErrors) {
       "Task a is already completed");
   // The rejected completion neither moved the completion time nor the mark.
   EXPECT_EQ(find(store->load(), "a").completed_at, kT0 + 1);
-  ASSERT_TRUE(store->last_completion_mark().has_value());
-  EXPECT_EQ(store->last_completion_mark()->commit, "abc123");
+  ASSERT_TRUE(store->completion_mark("w1").has_value());
+  EXPECT_EQ(store->completion_mark("w1")->commit, "abc123");
 }
 
 TEST_F(SqliteStoreTest, FailedTaskCannotBeCompleted) {
@@ -681,27 +681,73 @@ TEST_F(SqliteStoreTest, LastCompletionMarkOnlyWithHeadCommit) {
   store->replace_workflow(workflow({task("a"), task("b"), task("c")}), ReplaceMode::kAlways);
   ASSERT_EQ(claim_id(*store, "w", kT0), "a");
   store->complete("a", "w", kT0 + 1, std::nullopt);
-  EXPECT_EQ(store->last_completion_mark(), std::nullopt);
+  EXPECT_EQ(store->completion_mark("w"), std::nullopt);
 
   ASSERT_EQ(claim_id(*store, "w", kT0 + 2), "b");
   store->complete("b", "w", kT0 + 3, "0123456789abcdef");
-  auto mark = store->last_completion_mark();
+  auto mark = store->completion_mark("w");
   ASSERT_TRUE(mark.has_value());
   EXPECT_EQ(mark->task_id, "b");
   EXPECT_EQ(mark->commit, "0123456789abcdef");
 
   ASSERT_EQ(claim_id(*store, "w", kT0 + 4), "c");
   store->complete("c", "w", kT0 + 5, std::nullopt);
-  mark = store->last_completion_mark();
+  mark = store->completion_mark("w");
   ASSERT_TRUE(mark.has_value());
   EXPECT_EQ(mark->task_id, "b");
 
   // It is durable.
   store.reset();
-  mark = open()->last_completion_mark();
+  mark = open()->completion_mark("w");
   ASSERT_TRUE(mark.has_value());
   EXPECT_EQ(mark->task_id, "b");
   EXPECT_EQ(mark->commit, "0123456789abcdef");
+}
+
+// Issue 13 item 10: A's completion must not become B's commit gate, and a replaced plan's
+// marks must not name its tasks any more.
+TEST_F(SqliteStoreTest, CompletionMarksArePerWorkerAndDroppedWithThePlan) {
+  auto store = open();
+  store->replace_workflow(workflow({task("a1"), task("b1"), task("a2")}), ReplaceMode::kAlways);
+  ASSERT_EQ(claim_id(*store, "A", kT0), "a1");
+  ASSERT_EQ(claim_id(*store, "B", kT0), "b1");
+  store->complete("a1", "A", kT0 + 1, "head-a");
+  EXPECT_EQ(store->completion_mark("B"), std::nullopt);
+  ASSERT_TRUE(store->completion_mark("A").has_value());
+  EXPECT_EQ(store->completion_mark("A")->task_id, "a1");
+  store->complete("b1", "B", kT0 + 2, "head-b");
+  EXPECT_EQ(store->completion_mark("A")->commit, "head-a");
+  EXPECT_EQ(store->completion_mark("B")->commit, "head-b");
+
+  store->replace_workflow(workflow({task("x")}), ReplaceMode::kAlways);
+  EXPECT_EQ(store->completion_mark("A"), std::nullopt);
+  EXPECT_EQ(store->completion_mark("B"), std::nullopt);
+  EXPECT_EQ(store->meta("schema_version"), "1");  // other meta rows are kept
+}
+
+// Issue 13 item 19: a claim that finds nothing says whether anything can still come.
+TEST_F(SqliteStoreTest, ClaimWithoutTaskSaysWhetherThePlanIsComplete) {
+  auto store = open();
+  EXPECT_TRUE(store->claim("w", kT0).plan_complete);  // no workflow: nothing will come
+  store->replace_workflow(workflow({task("a"), task("b", {"a"})}), ReplaceMode::kAlways);
+  ClaimResult first = store->claim("w1", kT0);
+  ASSERT_TRUE(first.task.has_value());
+  EXPECT_FALSE(first.plan_complete);
+  ClaimResult blocked = store->claim("w2", kT0);  // b waits for w1's running a
+  EXPECT_FALSE(blocked.task.has_value());
+  EXPECT_FALSE(blocked.plan_complete);
+  store->complete("a", "w1", kT0 + 1, std::nullopt);
+  ASSERT_EQ(claim_id(*store, "w2", kT0 + 2), "b");
+  store->complete("b", "w2", kT0 + 3, std::nullopt);
+  ClaimResult done = store->claim("w1", kT0 + 4);
+  EXPECT_FALSE(done.task.has_value());
+  EXPECT_TRUE(done.plan_complete);
+
+  // Blocked behind a failed task: nothing can run without an operator.
+  Task failed = task("f");
+  failed.status = TaskStatus::kFailed;
+  store->replace_workflow(workflow({failed, task("g", {"f"})}), ReplaceMode::kAlways);
+  EXPECT_TRUE(store->claim("w1", kT0 + 5).plan_complete);
 }
 
 TEST_F(SqliteStoreTest, MetaRoundTrips) {
@@ -784,9 +830,9 @@ TEST_F(SqliteStoreTest, BatchUndoesAThrowingOpAlone) {
   EXPECT_EQ(find(after, "c").claimed_by, "w3");
   EXPECT_EQ(find(after, "c").status, TaskStatus::kRunning);
   EXPECT_EQ(find(after, "d").status, TaskStatus::kPending);
-  ASSERT_TRUE(store->last_completion_mark().has_value());
-  EXPECT_EQ(store->last_completion_mark()->task_id, "a");
-  EXPECT_EQ(store->last_completion_mark()->commit, "head-1");
+  ASSERT_TRUE(store->completion_mark("w0").has_value());
+  EXPECT_EQ(store->completion_mark("w0")->task_id, "a");
+  EXPECT_EQ(store->completion_mark("w0")->commit, "head-1");
 }
 
 // A write that fails halfway inside a batch is undone whole, even when its op goes on: SQLite
@@ -982,7 +1028,7 @@ TEST_F(SqliteStoreTest, TwoStoresOnOneFileSeeEachOthersWrites) {
   EXPECT_EQ(find(daemon->load(), "b").claimed_by, "w2");
 
   reader->complete("a", "w1", kT0 + 1, "h1");
-  EXPECT_EQ(daemon->last_completion_mark()->commit, "h1");
+  EXPECT_EQ(daemon->completion_mark("w1")->commit, "h1");
   EXPECT_EQ(claim_id(*daemon, "w3", kT0 + 2), "c");
   EXPECT_EQ(reader->status_counts()->running, 2);
   EXPECT_EQ(reader->status_counts()->completed, 1);
@@ -1027,7 +1073,7 @@ TEST_F(SqliteStoreTest, ReadOnlyStoreReadsButCannotWrite) {
   error_of(Error::Kind::kIo, [&] { ro->set_meta("k", "v"); });
   EXPECT_EQ(*ro->load(), before);
   EXPECT_EQ(*open()->load(), before);
-  EXPECT_EQ(ro->last_completion_mark(), std::nullopt);
+  EXPECT_EQ(ro->completion_mark("w1"), std::nullopt);
 }
 
 TEST_F(SqliteStoreTest, ReadOnlyStoreFollowsTheWriter) {

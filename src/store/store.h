@@ -19,6 +19,11 @@ struct ClaimResult {
   std::optional<Task> task;  // nullopt: nothing is claimable right now
   bool is_retry = false;     // the worker already held this task; its lease was renewed
   bool is_reclaim = false;   // the task's previous owner let its lease expire
+  // Only without a task: nothing can run any more without an operator, because no task is
+  // running and none is ready (every task is completed, failed, or blocked behind a failed
+  // one; also when there are no tasks). False while other workers' running tasks may still
+  // release work.
+  bool plan_complete = false;
 };
 
 enum class ReplaceMode {
@@ -50,16 +55,19 @@ class Store {
 
   // Marks the task completed. Throws Error::not_found ("Task X not found") and
   // Error::conflict ("Task X is not claimed by W", "Task X is already completed").
-  // `head_commit`, when given, is remembered as the repository HEAD at this completion.
+  // `head_commit`, when given, is remembered as the repository HEAD at this completion, as
+  // `worker_id`'s completion mark.
   virtual void complete(const std::string& task_id, const std::string& worker_id, Micros now,
                         const std::optional<std::string>& head_commit) = 0;
 
-  // The task id and HEAD commit recorded by the most recent completion that carried one.
+  // The task id and HEAD commit recorded by `worker_id`'s most recent completion that carried
+  // one. Marks are per worker (one worker's completion says nothing about another's work in
+  // the same worktree) and are dropped when the workflow is replaced (they name its tasks).
   struct CompletionMark {
     std::string task_id;
     std::string commit;
   };
-  virtual std::optional<CompletionMark> last_completion_mark() = 0;
+  virtual std::optional<CompletionMark> completion_mark(const std::string& worker_id) = 0;
 
   // Group commit, step by step. begin_batch() opens one transaction (throws Error when it
   // cannot); run_in_batch(op) runs `op` in it under a savepoint of its own, so that an op that

@@ -271,10 +271,11 @@ TEST_F(SecurityTest, DefaultSocketAndWorkerIdLiveInPrivateDirectories) {
   EXPECT_EQ(mode_of(runtime / "ids"), 0700u);
   EXPECT_EQ(mode_of(runtime / "ids" / "deeper"), 0700u);
   EXPECT_EQ(mode_of(runtime / "ids" / "deeper" / "me.id"), 0600u);
+  // Without one, the id is the agent process's (issue 13 item 15): no shared file at all.
   env.erase("HARNESS_WORKER_ID_FILE");
   id = run_program({h.string(), "worker-id"}, env, wt.path());
   ASSERT_EQ(id.status, 0) << id.err;
-  EXPECT_EQ(mode_of(runtime / "harness-worker-root.id"), 0600u);
+  EXPECT_FALSE(fs::exists(runtime / "harness-worker-root.id"));
 
   pid_t pid = -1;
   for (const auto& entry : fs::directory_iterator(socket_dir))
@@ -340,15 +341,19 @@ TEST_F(SecurityTest, WorkerIdFilePlantedAsASymlinkIsRefusedAndItsTargetUntouched
   auto worker_id = [&](std::map<std::string, std::string> env) {
     return run_harness({"worker-id"}, wt.socket(), wt.path(), no_worker_id(std::move(env)));
   };
-  // Named explicitly, and found at the default location in a shared runtime directory.
-  for (const auto& env :
-       {std::map<std::string, std::string>{{"HARNESS_WORKER_ID_FILE", planted.string()}},
-        std::map<std::string, std::string>{{"XDG_RUNTIME_DIR", shared.string()},
-                                           {"HARNESS_WORKER_ID_FILE", ""},
-                                           {"USER", "root"}}}) {
-    const CliResult r = worker_id(env);
+  // Named explicitly.
+  {
+    const CliResult r = worker_id({{"HARNESS_WORKER_ID_FILE", planted.string()}});
     EXPECT_EQ(r.status, 1) << r.out;
     EXPECT_TRUE(contains(r.err, "is a symlink; refusing to follow it")) << r.err;
+    EXPECT_TRUE(victim.untouched());
+  }
+  // At the old default location in a shared runtime directory: no longer read at all (the
+  // default id is the agent process's, issue 13 item 15).
+  {
+    const CliResult r = worker_id(
+        {{"XDG_RUNTIME_DIR", shared.string()}, {"HARNESS_WORKER_ID_FILE", ""}, {"USER", "root"}});
+    EXPECT_EQ(r.status, 0) << r.err;
     EXPECT_TRUE(victim.untouched());
   }
 

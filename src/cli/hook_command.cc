@@ -1,0 +1,203 @@
+#include "cli/hook_command.h"
+
+#include <unistd.h>
+
+#include <cctype>
+#include <fstream>
+#include <iostream>
+#include <iterator>
+#include <memory>
+#include <optional>
+#include <vector>
+
+#include "cli/agent_process.h"
+#include "cli/git_head.h"
+#include "cli/hooks.h"
+#include "cli/worker_id.h"
+#include "core/error.h"
+#include "core/json.h"
+#include "store/sqlite_store.h"
+#include "store/state_dir.h"
+
+namespace harness {
+namespace {
+
+namespace fs = std::filesystem;
+
+// Claude Code's payloads are a few hundred bytes; more than this is not one.
+constexpr std::size_t kMaxPayloadBytes = 1 << 20;
+
+std::string read_payload(std::istream& in) {
+  std::string text;
+  char buf[4096];
+  while (text.size() <= kMaxPayloadBytes && in.read(buf, sizeof buf).gcount() > 0)
+    text.append(buf, static_cast<std::size_t>(in.gcount()));
+  if (text.size() > kMaxPayloadBytes) throw Error::invalid("the hook payload is over 1 MiB");
+  return text;
+}
+
+// Who this session may be working as. An id set in the environment is the only one; otherwise
+// the session's own id and the agent process's (the one its commands get without
+// $CLAUDE_ENV_FILE) both are.
+struct SessionWorkers {
+  std::vector<std::string> ids;
+  bool configured = false;
+  std::optional<std::string> session_id;
+};
+
+SessionWorkers session_workers(const HookPayload& payload) {
+  SessionWorkers w;
+  if (auto configured = configured_worker_identity()) {
+    w.ids = {configured->id};
+    w.configured = true;
+    return w;
+  }
+  w.session_id = session_worker_id(payload.session_id);
+  if (w.session_id) w.ids.push_back(*w.session_id);
+  if (auto agent = current_agent_process()) w.ids.push_back(agent->worker_id);
+  return w;
+}
+
+// A session's file in the state directory, named after the session (or "no-session").
+fs::path session_file(const fs::path& worktree, const HookPayload& payload, const char* suffix) {
+  std::string key = payload.session_id.substr(0, 64);
+  for (char& c : key)
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_') c = '_';
+  return state_dir(worktree) / ("hook-" + (key.empty() ? "no-session" : key) + suffix);
+}
+
+std::optional<std::string> read_small_file(const fs::path& file) {
+  std::ifstream in(file, std::ios::binary);
+  if (!in) return std::nullopt;
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+void write_small_file(const fs::path& file, const std::string& text) {
+  const fs::path temp = file.string() + ".tmp-" + std::to_string(::getpid());
+  {
+    std::ofstream out(temp, std::ios::binary | std::ios::trunc);
+    out << text;
+    if (!out.flush()) throw Error::io("cannot write " + temp.string());
+  }
+  fs::rename(temp, file);
+}
+
+// Appends `export HARNESS_WORKER_ID=…` to the file Claude Code sources before each Bash
+// command of the session, once.
+void export_worker_id(const fs::path& env_file, const std::string& id) {
+  std::string quoted = "'";
+  for (char c : id) quoted += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  const std::string line = "export HARNESS_WORKER_ID=" + quoted + "'";
+  const std::string existing = read_small_file(env_file).value_or("");
+  if (existing.find(line + "\n") != std::string::npos) return;
+  std::ofstream out(env_file, std::ios::binary | std::ios::app);
+  if (!existing.empty() && existing.back() != '\n') out << "\n";
+  out << line << "\n";
+  if (!out.flush()) throw Error::io("cannot write " + env_file.string());
+}
+
+std::unique_ptr<SqliteStore> open_store(const fs::path& worktree) {
+  if (!fs::exists(state_db_path(worktree))) return nullptr;
+  return std::make_unique<SqliteStore>(state_db_path(worktree), SqliteStore::Access::kReadOnly);
+}
+
+int session_start(const HookPayload& payload, const fs::path& worktree, std::ostream& out) {
+  const SessionWorkers workers = session_workers(payload);
+  bool exported = false;
+  if (const char* env_file = std::getenv("CLAUDE_ENV_FILE");
+      env_file != nullptr && *env_file != '\0' && !workers.configured && workers.session_id) {
+    export_worker_id(env_file, *workers.session_id);
+    exported = true;
+  }
+  auto store = open_store(worktree);
+  std::optional<Workflow> workflow = store ? store->load() : std::nullopt;
+  if (!workflow || workers.ids.empty()) {
+    out << "{}\n";
+    return 0;
+  }
+  // The id its commands will carry: the exported one, else the agent process's.
+  const std::string& worker =
+      exported || workers.ids.size() == 1 ? workers.ids.front() : workers.ids.back();
+  std::optional<Assignment> before;
+  const fs::path kept = session_file(worktree, payload, ".compact");
+  if (payload.source == "compact") {
+    if (auto text = read_small_file(kept)) {
+      try {
+        const Json j = parse_json(*text);
+        before =
+            Assignment{j.at("task_id").get<std::string>(), j.value("description", std::string())};
+      } catch (const std::exception&) {
+        // A damaged note only loses the reminder.
+      }
+    }
+  }
+  fs::remove(kept);
+  out << session_start_json(session_context(*workflow, worker, workers.ids, before)) << "\n";
+  return 0;
+}
+
+int stop(const HookPayload& payload, const fs::path& worktree, std::ostream& out) {
+  auto store = open_store(worktree);
+  if (!store) return 0;
+  const SessionWorkers workers = session_workers(payload);
+  const std::optional<Workflow> workflow = store->load();
+  const Task* held = workflow ? held_task(*workflow, workers.ids) : nullptr;
+  if (held == nullptr) return 0;
+  const fs::path last_file = session_file(worktree, payload, ".stop");
+  const StopDecision d =
+      stop_decision(workflow, workers.ids, store->completion_mark(*held->claimed_by),
+                    current_head(worktree), payload.stop_hook_active, read_small_file(last_file));
+  if (!d.block) return 0;
+  write_small_file(last_file, d.fingerprint);
+  out << Json{{"decision", "block"}, {"reason", d.reason}}.dump(-1, ' ', false,
+                                                                Json::error_handler_t::replace)
+      << "\n";
+  return 0;
+}
+
+int pre_compact(const HookPayload& payload, const fs::path& worktree) {
+  auto store = open_store(worktree);
+  if (!store) return 0;
+  const std::optional<Workflow> workflow = store->load();
+  const Task* held = workflow ? held_task(*workflow, session_workers(payload).ids) : nullptr;
+  const fs::path kept = session_file(worktree, payload, ".compact");
+  if (held == nullptr) {
+    fs::remove(kept);
+    return 0;
+  }
+  write_small_file(kept, Json{{"task_id", held->id}, {"description", held->description}}.dump());
+  return 0;
+}
+
+}  // namespace
+
+int run_hook(const std::string& event, std::istream& in, std::ostream& out, std::ostream& err,
+             const std::function<fs::path()>& worktree) {
+  if (event != "session-start" && event != "stop" && event != "subagent-stop" &&
+      event != "pre-compact") {
+    err << "harness hook: unknown event '" << event
+        << "' (expected session-start, stop, subagent-stop or pre-compact)\n";
+    return 1;
+  }
+  HookPayload payload;
+  try {
+    payload = parse_hook_payload(read_payload(in));
+  } catch (const Error& e) {
+    err << "harness hook " << event << ": ignoring the payload: " << e.what() << "\n";
+    return 0;
+  }
+  try {
+    std::error_code ignored;
+    if (!payload.cwd.empty() && fs::is_directory(payload.cwd, ignored))
+      fs::current_path(payload.cwd);
+    const fs::path tree = worktree();
+    if (event == "session-start") return session_start(payload, tree, out);
+    if (event == "pre-compact") return pre_compact(payload, tree);
+    return stop(payload, tree, out);
+  } catch (const std::exception& e) {
+    err << "harness hook " << event << ": " << e.what() << "\n";
+    return 1;
+  }
+}
+
+}  // namespace harness
