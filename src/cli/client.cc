@@ -136,7 +136,7 @@ int reach_holder(const ClientOptions& options, Clock::time_point deadline) {
   if (holder && holder->socket.lexically_normal() != options.socket.lexically_normal())
     throw Error::conflict(
         "Another daemon (pid " + std::to_string(holder->pid) + ") already serves " +
-        options.worktree.string() + ", on socket " + holder->socket.string() + ", not on " +
+        holder->worktree.string() + ", on socket " + holder->socket.string() + ", not on " +
         socket + " ($HARNESS_SOCKET or $XDG_RUNTIME_DIR differ from when it started). Reach it " +
         "with `HARNESS_SOCKET=" + holder->socket.string() + " harness ...`, or stop it with " +
         "`HARNESS_SOCKET=" + holder->socket.string() + " harness shutdown`");

@@ -20,11 +20,12 @@ namespace fs = std::filesystem;
 namespace {
 
 // Best effort: a daemon that cannot say where it is still serves.
-void write_info(const fs::path& path, const fs::path& socket) {
+void write_info(const fs::path& path, const fs::path& socket, const fs::path& worktree) {
   const fs::path temp = path.string() + ".new-" + std::to_string(::getpid());
-  const std::string text = Json{{"pid", ::getpid()}, {"socket", socket.string()}}.dump(
-                               -1, ' ', false, Json::error_handler_t::replace) +
-                           "\n";
+  const std::string text =
+      Json{{"pid", ::getpid()}, {"socket", socket.string()}, {"worktree", worktree.string()}}.dump(
+          -1, ' ', false, Json::error_handler_t::replace) +
+      "\n";
   UniqueFd fd(::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600));
   const bool written =
       fd && ::write(fd.get(), text.data(), text.size()) == static_cast<ssize_t>(text.size());
@@ -50,10 +51,10 @@ DaemonLock::DaemonLock(const fs::path& worktree, const fs::path& socket)
     const std::string stop_it =
         holder ? "; stop it with `HARNESS_SOCKET=" + holder->socket.string() + " harness shutdown`"
                : "";
-    throw DaemonBusy("Another daemon is already running for " + worktree.string() +
-                     describe(holder) + stop_it);
+    throw DaemonBusy("Another daemon is already running for " +
+                     (holder ? holder->worktree : worktree).string() + describe(holder) + stop_it);
   }
-  write_info(info_path_, socket);
+  write_info(info_path_, socket, worktree);
 }
 
 DaemonLock::~DaemonLock() { ::unlink(info_path_.c_str()); }
@@ -68,6 +69,7 @@ std::optional<DaemonInfo> read_daemon_info(const fs::path& worktree) {
     DaemonInfo info;
     info.pid = json.at("pid").get<pid_t>();
     info.socket = json.at("socket").get<std::string>();
+    info.worktree = json.value("worktree", worktree.string());
     return info;
   } catch (const std::exception&) {
     return std::nullopt;

@@ -19,6 +19,7 @@ namespace harness {
 struct DaemonInfo {
   pid_t pid = 0;
   std::filesystem::path socket;
+  std::filesystem::path worktree;  // the one it serves: a subdirectory shares its repository's
 };
 
 // Thrown when another process holds the state directory: a daemon that meets it lost a race
