@@ -161,7 +161,7 @@ int connect_or_spawn(const ClientOptions& options) {
     if (!holder || !holder_alive(*holder)) throw DaemonNotRunning("Daemon not running");
     try {
       return reach_holder(options, Clock::now() + std::min(options.connect_timeout,
-                                                           std::chrono::milliseconds(2500)));
+                                                           std::chrono::milliseconds(5000)));
     } catch (const Error& e) {
       if (e.kind() == Error::Kind::kConflict) throw;
       throw DaemonNotRunning("Daemon not running on " + options.socket.string() + " (" + e.what() +
