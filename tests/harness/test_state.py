@@ -312,6 +312,12 @@ def test_the_client_refuses_a_daemon_that_serves_another_worktree(harness, tmp_p
     assert harness.state() == before  # nothing reached it
     assert _answers(harness.socket)
 
+    # Nor does a daemon for the other worktree take that socket over.
+    taken = elsewhere.run("daemon")
+    assert taken.returncode != 0
+    assert f"Another daemon is already running on socket {harness.socket}" in taken.stderr
+    assert harness.state() == before
+
     # Told otherwise, it talks to that daemon.
     flag = elsewhere.run("--any-worktree", "status")
     assert flag.returncode == 0, flag.stderr
