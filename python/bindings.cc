@@ -23,8 +23,9 @@ namespace {
 
 std::optional<std::string> load_workflow(const std::filesystem::path& worktree) {
   py::gil_scoped_release unlocked;
-  if (!std::filesystem::exists(state_db_path(worktree))) return std::nullopt;
-  SqliteStore store(state_db_path(worktree), SqliteStore::Access::kReadOnly);
+  const std::filesystem::path db = existing_state_db(worktree);
+  if (db.empty()) return std::nullopt;
+  SqliteStore store(db, SqliteStore::Access::kReadOnly);
   auto workflow = store.load();
   if (!workflow) return std::nullopt;
   return workflow_to_json(*workflow).dump();

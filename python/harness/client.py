@@ -16,7 +16,8 @@ def send_rpc(
 ) -> Dict[str, Any]:
     """Sends one request and returns the reply envelope.
 
-    With ``worktree_root``, a daemon for that worktree is started when none listens. A request
+    With ``worktree_root``, a daemon for that worktree is started when none listens, and a
+    daemon serving another worktree is refused (unless ``HARNESS_ANY_WORKTREE=1``). A request
     is never sent twice.
     """
     worktree = None if worktree_root is None else str(worktree_root)

@@ -11,8 +11,9 @@ from harness import _harness
 class HarnessDaemon:
     """A daemon serving ``worktree`` on ``socket_path``.
 
-    Constructing it takes the socket's lock and binds (raises ``HarnessError`` mentioning
-    "already running" when another daemon holds the socket). ``serve_forever()`` serves, with
+    Constructing it takes the lock of the worktree's state directory and binds (raises
+    ``HarnessError`` mentioning "already running" when another daemon serves the worktree or
+    answers on the socket). ``serve_forever()`` serves, with
     the GIL released, until ``shutdown()`` — callable from any thread — or a ``shutdown``
     request; it then returns within a second, having removed the socket and released the
     lock, so a new daemon may start on the same socket in the same process.

@@ -130,7 +130,8 @@ class WorkflowState:
 
 
 class StateManager:
-    """Reads and writes the workflow in ``<worktree>/.harness/state.db``.
+    """Reads and writes the workflow in the worktree's state database: ``state.db`` in
+    ``.git/harness/`` (the worktree's git directory), or in ``<worktree>/.harness/`` outside git.
 
     It opens the same database as the daemon, so it may read while a daemon writes.
     """

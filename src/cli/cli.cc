@@ -1,5 +1,6 @@
 #include "cli/cli.h"
 
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <csignal>
@@ -17,9 +18,11 @@
 #include "cli/paths.h"
 #include "cli/worker_id.h"
 #include "core/error.h"
+#include "core/unique_fd.h"
 #include "exec/git_guard.h"
 #include "log/trajectory_reader.h"
 #include "server/daemon.h"
+#include "server/daemon_lock.h"
 #include "store/sqlite_store.h"
 #include "store/state_dir.h"
 
@@ -36,6 +39,7 @@ constexpr auto kStateReplyTimeout = std::chrono::seconds(120);
 class Context {
  public:
   std::string socket_flag, worktree_flag;
+  bool any_worktree = false;
 
   const fs::path& worktree() {
     if (worktree_.empty()) {
@@ -45,11 +49,17 @@ class Context {
     return worktree_;
   }
 
+  fs::path socket() {
+    if (!socket_flag.empty()) ::setenv("HARNESS_SOCKET", socket_flag.c_str(), 1);
+    return resolve_socket(worktree());
+  }
+
   ClientOptions client(bool autospawn = true) {
     if (!socket_flag.empty()) ::setenv("HARNESS_SOCKET", socket_flag.c_str(), 1);
     ClientOptions options = client_options_from_env(worktree());
     options.read_timeout = kStateReplyTimeout;
-    if (!autospawn) options.worktree.clear();
+    options.autospawn = autospawn;
+    if (any_worktree) options.check_worktree = false;
     return options;
   }
 
@@ -85,8 +95,9 @@ std::string read_input(const std::string& file) {
 // State for the hooks, read straight from the database: a hook runs on every agent event
 // and must neither start a daemon in every repository nor wait for one.
 std::unique_ptr<SqliteStore> open_existing_store(const fs::path& worktree) {
-  if (!fs::exists(state_db_path(worktree))) return nullptr;
-  return std::make_unique<SqliteStore>(state_db_path(worktree), SqliteStore::Access::kReadOnly);
+  const fs::path db = existing_state_db(worktree);
+  if (db.empty()) return nullptr;
+  return std::make_unique<SqliteStore>(db, SqliteStore::Access::kReadOnly);
 }
 
 int print_decision(const HookDecision& d) {
@@ -239,14 +250,35 @@ int cmd_shutdown(Context& ctx) {
   return 0;
 }
 
-int cmd_daemon(Context& ctx) {
-  Daemon::Options options;
-  options.worktree = ctx.worktree();
-  options.socket_path = ctx.client().socket;
-  options.stop_on_signals = true;
-  fs::current_path(options.worktree);  // never pin a directory the caller may delete
-  Daemon daemon(std::move(options));
-  daemon.run();
+// `ready_fd` (-1: none) is the pipe of the client that spawned this daemon (spawn_daemon): it
+// learns "ready" once the socket listens, "busy" when another daemon holds the worktree, and
+// end of file when this one failed.
+int cmd_daemon(Context& ctx, int ready_fd) {
+  UniqueFd ready(ready_fd);
+  if (ready) ::fcntl(ready.get(), F_SETFD, FD_CLOEXEC);  // no command of ours inherits it
+  const auto tell = [&](std::string_view word) {
+    // A client that gave up waiting has closed its end: nothing to tell then.
+    if (ready) {
+      [[maybe_unused]] auto n = ::write(ready.get(), word.data(), word.size());
+      ready.reset();
+    }
+  };
+  std::optional<Daemon> daemon;
+  try {
+    Daemon::Options options;
+    options.worktree = ctx.worktree();
+    options.socket_path = ctx.socket();
+    options.stop_on_signals = true;
+    fs::current_path(options.worktree);  // never pin a directory the caller may delete
+    daemon.emplace(std::move(options));
+  } catch (const std::exception& e) {
+    // In daemon.log before the pipe closes: the client shows it as the reason.
+    std::cerr << "harness: " << e.what() << std::endl;
+    if (dynamic_cast<const DaemonBusy*>(&e)) tell("busy\n");
+    return 1;
+  }
+  tell("ready\n");
+  daemon->run();
   return 0;
 }
 
@@ -339,13 +371,17 @@ int run_cli(const std::vector<std::string>& args) {
   app.footer(
       "Environment: HARNESS_SOCKET (daemon socket), HARNESS_WORKTREE (worktree), HARNESS_TIMEOUT "
       "(seconds to wait "
-      "for a starting daemon, default 10), HARNESS_WORKER_ID / HARNESS_WORKER_ID_FILE (worker "
-      "identity; by default one per agent process).");
+      "for a starting daemon, default 10), HARNESS_ANY_WORKTREE=1 (accept a daemon serving "
+      "another worktree), HARNESS_WORKER_ID / HARNESS_WORKER_ID_FILE (worker identity; by "
+      "default one per agent process).");
   Context ctx;
   app.add_option("--socket", ctx.socket_flag,
                  "Daemon socket (default: $HARNESS_SOCKET or one per worktree)");
   app.add_option("--worktree", ctx.worktree_flag,
                  "Worktree (default: $HARNESS_WORKTREE, the git top level, or cwd)");
+  app.add_flag("--any-worktree", ctx.any_worktree,
+               "Talk to the daemon on the socket even if it serves another worktree "
+               "(default: refuse; also HARNESS_ANY_WORKTREE=1)");
 
   std::function<int()> action;
   auto verb = [&](const char* name, const char* help, std::function<int()> run) {
@@ -418,7 +454,11 @@ verb("worker-id",
      [&] { return cmd_worker_id(worker_id_verbose); })
     ->add_flag("--verbose,-v", worker_id_verbose, "Also say on stderr where the id comes from");
 verb("shutdown", "Stop the daemon", [&] { return cmd_shutdown(ctx); });
-verb("daemon", "Run the daemon in the foreground", [&] { return cmd_daemon(ctx); });
+int ready_fd = -1;
+verb("daemon", "Run the daemon in the foreground", [&] { return cmd_daemon(ctx, ready_fd); })
+    ->add_option("--ready-fd", ready_fd,
+                 "Descriptor to write 'ready' to once listening (used when a client spawns it)")
+    ->group("");
 long long tail = 20;
 bool follow = false;
 CLI::App* log = verb("log", "Print the trajectory (event log)",

@@ -12,15 +12,22 @@ namespace harness {
 
 struct ClientOptions {
   std::filesystem::path socket;
-  std::filesystem::path worktree;  // where an auto-spawned daemon serves; empty: never spawn
+  // The client's worktree: an auto-spawned daemon serves it, and a daemon reached must serve
+  // it (check_worktree). Empty: never spawn, never check.
+  std::filesystem::path worktree;
+  bool autospawn = true;
+  // Refuse a daemon that serves another worktree ($HARNESS_ANY_WORKTREE=1 or --any-worktree
+  // turn it off): a socket path shared by two repositories must not let one change the other.
+  bool check_worktree = true;
   // How long to keep trying to reach a daemon that is starting ($HARNESS_TIMEOUT, default 10 s).
   std::chrono::milliseconds connect_timeout{10'000};
   // How long to wait for the reply; nullopt waits as long as it takes (exec has its own).
   std::optional<std::chrono::milliseconds> read_timeout;
 };
 
-// ClientOptions for `worktree` from the environment: the socket from resolve_socket and
-// connect_timeout from $HARNESS_TIMEOUT (seconds).
+// ClientOptions for `worktree` from the environment: the socket from resolve_socket,
+// connect_timeout from $HARNESS_TIMEOUT (seconds), check_worktree off when
+// $HARNESS_ANY_WORKTREE is 1.
 ClientOptions client_options_from_env(const std::filesystem::path& worktree);
 
 // Thrown when no daemon listens and the options forbid starting one.
@@ -30,10 +37,14 @@ class DaemonNotRunning : public std::runtime_error {
 };
 
 // Sends `request` and returns the parsed reply envelope. If nothing listens at connect time
-// (ENOENT/ECONNREFUSED) and a worktree is given, starts a daemon and retries with doubling
-// backoff until connect_timeout. A request is sent at most once: a failure after sending —
-// read timeout, lost connection — is an Error, never a reason to send again, because the
-// daemon may already have acted on it. Throws Error or DaemonNotRunning.
+// (ENOENT/ECONNREFUSED) and a worktree is given, starts a daemon and waits until it listens
+// (or, when it exits at once, reports why, with the end of its log), within connect_timeout.
+// A file at the socket path that is not a socket is an Error at once. With check_worktree,
+// the daemon's worktree is checked first (its ping reply, on the same connection) and a
+// daemon serving another one is refused with an Error::conflict. A request is sent at most
+// once: a failure after sending — read timeout, lost connection — is an Error, never a reason
+// to send again, because the daemon may already have acted on it. Throws Error or
+// DaemonNotRunning.
 Json send_request(const ClientOptions& options, const Json& request);
 
 }  // namespace harness

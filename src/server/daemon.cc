@@ -6,15 +6,18 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <iostream>
 #include <mutex>
 #include <optional>
+#include <utility>
 
 #include <asio.hpp>
 
 #include "core/error.h"
 #include "server/daemon_lock.h"
 #include "server/session.h"
+#include "store/state_dir.h"
 
 namespace harness {
 
@@ -38,23 +41,73 @@ bool same_user(Protocol::socket& socket) {
          peer.uid == ::geteuid();
 }
 
+// What is at a socket path, for messages.
+std::string kind_of(mode_t mode) {
+  if (S_ISDIR(mode)) return "a directory";
+  if (S_ISREG(mode)) return "a regular file";
+  if (S_ISLNK(mode)) return "a symbolic link";
+  if (S_ISFIFO(mode)) return "a FIFO";
+  return "not a socket";
+}
+
+// True when a daemon accepts connections on `path`.
+bool socket_answers(const std::filesystem::path& path) {
+  asio::io_context io;
+  Protocol::socket probe(io);
+  asio::error_code error;
+  probe.connect(Protocol::endpoint(path.string()), error);
+  return !error;
+}
+
+// Throws unless what is at `path` may be replaced: only a socket nobody answers on (left by a
+// daemon that was killed). Anything else there belongs to someone.
+void check_replaceable(const std::filesystem::path& path) {
+  struct stat st;
+  if (::lstat(path.c_str(), &st) != 0) return;  // gone meanwhile
+  if (!S_ISSOCK(st.st_mode))
+    throw Error::invalid("the socket path " + path.string() + " is " + kind_of(st.st_mode) +
+                         ", not a socket; harness never replaces it: remove it or choose another "
+                         "socket path (HARNESS_SOCKET, --socket)");
+  if (socket_answers(path))
+    throw Error::conflict("Another daemon is already running on socket " + path.string() +
+                          " (for another worktree); choose another socket path "
+                          "(HARNESS_SOCKET, --socket)");
+}
+
 Protocol::acceptor bind_socket(asio::io_context& io, const std::filesystem::path& path) {
   if (path.string().size() >= sizeof(sockaddr_un{}.sun_path))
     throw Error::invalid("socket path is too long (max " +
                          std::to_string(sizeof(sockaddr_un{}.sun_path) - 1) +
                          " bytes): " + path.string());
-  ::unlink(path.c_str());  // we hold the lock, so a socket file left here is stale
-  Protocol::acceptor acceptor(io);
-  acceptor.open();
-  const mode_t old_mask = ::umask(077);  // never visible with wider permissions, not even briefly
-  asio::error_code error;
-  acceptor.bind(Protocol::endpoint(path.string()), error);
-  ::umask(old_mask);
-  if (error) throw Error::io("cannot bind " + path.string() + ": " + error.message());
-  ::chmod(path.c_str(), 0600);
-  acceptor.listen(SOMAXCONN);
-  return acceptor;
+  for (int attempt = 0;; ++attempt) {
+    Protocol::acceptor acceptor(io);
+    acceptor.open();
+    const mode_t old_mask = ::umask(077);  // never visible with wider permissions, not even briefly
+    asio::error_code error;
+    acceptor.bind(Protocol::endpoint(path.string()), error);
+    ::umask(old_mask);
+    if (!error) {
+      ::chmod(path.c_str(), 0600);
+      acceptor.listen(SOMAXCONN);
+      return acceptor;
+    }
+    if (error != asio::error::address_in_use || attempt > 0)
+      throw Error::io("cannot bind " + path.string() + ": " + error.message());
+    check_replaceable(path);
+    ::unlink(path.c_str());  // a stale socket
+  }
 }
+
+// The identity of the file at `path`, or nullopt when there is none.
+std::optional<std::pair<dev_t, ino_t>> file_identity(const std::filesystem::path& path) {
+  struct stat st;
+  if (::lstat(path.c_str(), &st) != 0) return std::nullopt;
+  return std::pair(st.st_dev, st.st_ino);
+}
+
+// How often the daemon checks that its socket file is still there: a daemon whose socket was
+// deleted holds the worktree's lock while nobody can reach it.
+constexpr auto kSocketCheckInterval = std::chrono::seconds(1);
 
 }  // namespace
 
@@ -67,6 +120,8 @@ struct Daemon::Impl {
   std::optional<DaemonLock> lock;
   std::unique_ptr<Service> service;
   std::optional<Protocol::acceptor> acceptor;
+  std::optional<std::pair<dev_t, ino_t>> socket_file;  // what we bound, to notice its loss
+  std::optional<asio::steady_timer> socket_check;
   std::optional<asio::signal_set> signals;
 
   explicit Impl(Options o) : options(std::move(o)) {
@@ -74,18 +129,57 @@ struct Daemon::Impl {
     // Before anything is visible to clients: a SIGTERM that arrives as soon as the socket
     // answers must still stop the daemon cleanly (it is delivered once run() starts).
     if (options.stop_on_signals) watch_signals();
-    lock.emplace(options.socket_path);
+    ensure_state_dir(options.worktree);  // moves an old W/.harness first
+    lock.emplace(options.worktree, options.socket_path);
     service = std::make_unique<Service>(options.service);
-    acceptor.emplace(bind_socket(*io, options.socket_path));
+    listen();
     raise_descriptor_limit();
   }
 
-  void accept() {
-    acceptor->async_accept([this](const asio::error_code& error, Protocol::socket socket) {
-      if (error == asio::error::operation_aborted) return;  // stopping
-      if (!error) admit(std::move(socket));
-      accept();
+  void listen() {
+    acceptor.emplace(bind_socket(*io, options.socket_path));
+    socket_file = file_identity(options.socket_path);
+  }
+
+  // Every kSocketCheckInterval: a socket file that was deleted is made again; one that was
+  // replaced by something else means another daemon (or its owner) took the path, and this
+  // one stops, releasing the worktree.
+  void check_socket_periodically() {
+    socket_check.emplace(*io, kSocketCheckInterval);
+    socket_check->async_wait([this](const asio::error_code& error) {
+      if (error) return;
+      if (check_socket()) check_socket_periodically();
     });
+  }
+
+  bool check_socket() {
+    const auto now = file_identity(options.socket_path);
+    if (now == socket_file) return true;
+    const std::string path = options.socket_path.string();
+    if (now) {
+      std::cerr << "harness: the socket " << path << " was replaced by another file; stopping\n";
+    } else {
+      std::cerr << "harness: the socket " << path << " was deleted; listening on it again\n";
+      try {
+        listen();
+        accept();
+        return true;
+      } catch (const std::exception& e) {
+        std::cerr << "harness: cannot listen on " << path << " again (" << e.what()
+                  << "); stopping\n";
+      }
+    }
+    stop();
+    return false;
+  }
+
+  void accept() {
+    acceptor->async_accept(
+        [this, bound = socket_file](const asio::error_code& error, Protocol::socket socket) {
+          if (error == asio::error::operation_aborted) return;  // stopping, or listening anew
+          if (!error) admit(std::move(socket));
+          if (bound == socket_file) accept();  // else listen() replaced the acceptor meanwhile
+        });
   }
 
   void admit(Protocol::socket socket) {
@@ -115,8 +209,11 @@ struct Daemon::Impl {
 
   void release() {
     acceptor.reset();
-    ::unlink(options.socket_path.c_str());
+    // Only our own socket: the path may have been taken over meanwhile.
+    if (socket_file && file_identity(options.socket_path) == socket_file)
+      ::unlink(options.socket_path.c_str());
     service.reset();  // commits queued writes, cancels commands
+    socket_check.reset();
     signals.reset();
     {
       std::lock_guard guard(io_mutex);
@@ -134,6 +231,7 @@ Daemon::~Daemon() {
 
 void Daemon::run() {
   impl_->accept();
+  impl_->check_socket_periodically();
   std::cerr << "harness: daemon " << ::getpid() << " serving " << impl_->options.worktree.string()
             << " on " << impl_->options.socket_path.string() << "\n";
   impl_->io->run();

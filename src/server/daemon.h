@@ -1,5 +1,6 @@
-// The daemon (DESIGN §1–2): one per socket, serving the JSON-lines protocol to any number of
-// local clients on one I/O thread, with state work on the Service's threads.
+// The daemon (DESIGN §1–2): one per state directory (so one per worktree) and one per socket,
+// serving the JSON-lines protocol to any number of local clients on one I/O thread, with state
+// work on the Service's threads.
 #pragma once
 
 #include <filesystem>
@@ -19,12 +20,16 @@ class Daemon {
     Service::Options service;      // its worktree is set from `worktree`
   };
 
-  // Takes the lock (Error::conflict "Another daemon is already running ..."), opens the state
-  // and binds the socket (mode 0600; a stale socket file is replaced). Throws Error.
+  // Creates the state directory (moving an old W/.harness there), takes its lock
+  // (Error::conflict "Another daemon is already running ..."), opens the state and binds the
+  // socket, mode 0600. Only a stale socket file is replaced: anything else at the path is an
+  // Error::invalid, a socket another daemon answers on an Error::conflict. Throws Error.
+  // Once run() serves, the socket file is checked every second: deleted, it is made again;
+  // replaced by another file, the daemon stops.
   explicit Daemon(Options options);
   ~Daemon();
 
-  // Serves until stop() or a shutdown request. On return the socket file is removed, queued
+  // Serves until stop() or a shutdown request. On return its socket file is removed, queued
   // writes are committed, running commands are cancelled and the lock is released, so a new
   // daemon may start on the same socket at once. Call once.
   void run();

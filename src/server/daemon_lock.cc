@@ -2,49 +2,82 @@
 
 #include <fcntl.h>
 #include <sys/file.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <csignal>
+#include <fstream>
+#include <sstream>
 
 #include "core/error.h"
+#include "core/json.h"
+#include "store/state_dir.h"
 
 namespace harness {
 
+namespace fs = std::filesystem;
+
 namespace {
 
-// True when `fd` is still the file at `path`: a lock taken on a file that a stopping daemon
-// has just unlinked would protect nothing.
-bool still_linked(int fd, const std::filesystem::path& path) {
-  struct stat by_fd, by_path;
-  return ::fstat(fd, &by_fd) == 0 && ::stat(path.c_str(), &by_path) == 0 &&
-         by_fd.st_ino == by_path.st_ino && by_fd.st_dev == by_path.st_dev;
+// Best effort: a daemon that cannot say where it is still serves.
+void write_info(const fs::path& path, const fs::path& socket, const fs::path& worktree) {
+  const fs::path temp = path.string() + ".new-" + std::to_string(::getpid());
+  const std::string text =
+      Json{{"pid", ::getpid()}, {"socket", socket.string()}, {"worktree", worktree.string()}}.dump(
+          -1, ' ', false, Json::error_handler_t::replace) +
+      "\n";
+  UniqueFd fd(::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600));
+  const bool written =
+      fd && ::write(fd.get(), text.data(), text.size()) == static_cast<ssize_t>(text.size());
+  fd.reset();
+  if (!written || ::rename(temp.c_str(), path.c_str()) != 0) ::unlink(temp.c_str());
+}
+
+std::string describe(const std::optional<DaemonInfo>& info) {
+  if (!info) return "";
+  return " (pid " + std::to_string(info->pid) + ", socket " + info->socket.string() + ")";
 }
 
 }  // namespace
 
-DaemonLock::DaemonLock(const std::filesystem::path& socket_path)
-    : path_(socket_path.string() + ".lock") {
-  for (;;) {
-    fd_ = ::open(path_.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
-    if (fd_ < 0) throw Error::from_errno("cannot open lock file " + path_.string());
-    if (::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
-      const int err = errno;
-      ::close(fd_);
-      if (err == EWOULDBLOCK)
-        throw Error::conflict("Another daemon is already running (socket " + socket_path.string() +
-                              ")");
-      errno = err;
-      throw Error::from_errno("cannot lock " + path_.string());
-    }
-    if (still_linked(fd_, path_)) return;
-    ::close(fd_);  // lost a race with a daemon removing its lock file: take the new one
+DaemonLock::DaemonLock(const fs::path& worktree, const fs::path& socket)
+    : info_path_(daemon_info_path(worktree)) {
+  const fs::path dir = state_dir(worktree);
+  dir_.reset(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+  if (!dir_) throw Error::from_errno("cannot open the state directory " + dir.string());
+  if (::flock(dir_.get(), LOCK_EX | LOCK_NB) != 0) {
+    if (errno != EWOULDBLOCK) throw Error::from_errno("cannot lock " + dir.string());
+    const std::optional<DaemonInfo> holder = read_daemon_info(worktree);
+    const std::string stop_it =
+        holder ? "; stop it with `HARNESS_SOCKET=" + holder->socket.string() + " harness shutdown`"
+               : "";
+    throw DaemonBusy("Another daemon is already running for " +
+                     (holder ? holder->worktree : worktree).string() + describe(holder) + stop_it);
+  }
+  write_info(info_path_, socket, worktree);
+}
+
+DaemonLock::~DaemonLock() { ::unlink(info_path_.c_str()); }
+
+std::optional<DaemonInfo> read_daemon_info(const fs::path& worktree) {
+  std::ifstream in(daemon_info_path(worktree));
+  if (!in) return std::nullopt;
+  std::stringstream text;
+  text << in.rdbuf();
+  try {
+    const Json json = Json::parse(text.str());
+    DaemonInfo info;
+    info.pid = json.at("pid").get<pid_t>();
+    info.socket = json.at("socket").get<std::string>();
+    info.worktree = json.value("worktree", worktree.string());
+    return info;
+  } catch (const std::exception&) {
+    return std::nullopt;
   }
 }
 
-DaemonLock::~DaemonLock() {
-  ::unlink(path_.c_str());
-  ::close(fd_);
+bool holder_alive(const DaemonInfo& info) {
+  return info.pid > 0 && (::kill(info.pid, 0) == 0 || errno == EPERM);
 }
 
 }  // namespace harness

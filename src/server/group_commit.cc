@@ -1,7 +1,9 @@
 #include "server/group_commit.h"
 
+#include <iostream>
 #include <iterator>
 #include <string>
+#include <utility>
 
 #include "core/error.h"
 
@@ -196,9 +198,13 @@ void GroupCommitter::sync_and_report(std::vector<Outcome>& outcomes, std::uint64
   try {
     store_.sync();
   } catch (const std::exception& e) {
-    failure = std::make_exception_ptr(Error::io(
+    const std::string message =
         std::string(e.what()) +
-        "; changes are refused from now on: restart the daemon once the storage is healthy"));
+        "; changes are refused from now on: restart the daemon once the storage is healthy";
+    failure = std::make_exception_ptr(Error::io(message));
+    // Said in the daemon's log too: the clients' error replies may go unread.
+    if (!std::exchange(sync_failure_logged_, true))
+      std::cerr << "harness: " << message << std::endl;
   }
   {
     std::lock_guard lock(mutex_);

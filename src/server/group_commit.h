@@ -114,7 +114,8 @@ class GroupCommitter {
   std::uint64_t commits_begun_ = 0;
   std::uint64_t committed_ = 0;
   std::uint64_t synced_ = 0;
-  std::exception_ptr sync_failure_;  // set by the first failed sync, for good
+  std::exception_ptr sync_failure_;   // set by the first failed sync, for good
+  bool sync_failure_logged_ = false;  // touched by the syncer thread only
   bool stopping_ = false;
   bool writer_stopped_ = false;
   Stats stats_;

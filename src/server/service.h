@@ -31,8 +31,9 @@ class Service {
   using ReplyBuilder = std::function<std::string()>;
   using Reply = std::function<void(ReplyBuilder build)>;
 
-  // Creates W/.harness, opens the store (importing the Python original's state file once when
-  // no workflow exists) and the trajectory. Throws Error when the state cannot be opened.
+  // Creates the state directory (store/state_dir.h), opens the store (importing the Python
+  // original's state file once when no workflow exists) and the trajectory. Throws Error when the
+  // state cannot be opened.
   explicit Service(Options options);
   // Cancels running commands, commits queued mutations and flushes the trajectory.
   ~Service();

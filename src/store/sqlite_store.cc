@@ -3,6 +3,7 @@
 #include <SQLiteCpp/SQLiteCpp.h>
 #include <fcntl.h>
 #include <sqlite3.h>
+#include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
 
@@ -119,6 +120,9 @@ struct SqliteStore::Impl {
   // The write-ahead log, opened by us as well: sync() makes what was committed durable with
   // fdatasync on this descriptor, so it can run on another thread while SQLite writes.
   UniqueFd wal;
+  // The database file as the writer opened it, to notice it being deleted or replaced.
+  dev_t db_device = 0;
+  ino_t db_inode = 0;
 
   Impl(const std::filesystem::path& path, Access access)
       // NOMUTEX: a store is used by one thread at a time, so SQLite's per-call connection
@@ -298,6 +302,7 @@ struct SqliteStore::Impl {
   void sync_wal() {
     if (wal && ::fdatasync(wal.get()) != 0)
       throw Error::from_errno("cannot make " + file.string() + "-wal durable");
+    if (wal) check_in_place();
   }
 
   void undo(const char* sql) {
@@ -306,6 +311,28 @@ struct SqliteStore::Impl {
     } catch (const SQLite::Exception&) {
       // The transaction is already gone (SQLite rolls back by itself on some errors).
     }
+  }
+
+  // Committed writes are in the files this store has open; they count only while those files
+  // are still the ones at their paths. `git clean -fdx` in a worktree whose state lived in it
+  // deleted them under a running daemon, which went on acknowledging changes into files no
+  // restart would find. Two system calls per sync, next to an fdatasync.
+  void check_in_place() {
+    struct stat by_path, log;
+    const bool db_there = ::stat(file.c_str(), &by_path) == 0;
+    const char* what = nullptr;
+    if (!db_there) {
+      what = "was deleted";
+    } else if (by_path.st_dev != db_device || by_path.st_ino != db_inode) {
+      what = "was replaced by another file";
+    } else if (::fstat(wal.get(), &log) == 0 && log.st_nlink == 0) {
+      what = "lost its write-ahead log (state.db-wal was deleted)";
+    }
+    if (!what) return;
+    throw Error::io("the state database " + file.string() + " " + what +
+                    " while the daemon was using it (by `git clean -fdx`, `git stash --all` or " +
+                    "`rm`?): changes made now would be lost. Stop the daemon (`harness " +
+                    "shutdown`; the next harness command starts a new one)");
   }
 
   void insert_tasks(const Workflow& workflow) {
@@ -467,6 +494,11 @@ void SqliteStore::open_wal(const std::filesystem::path& db_file) {
   const std::string wal = db_file.string() + "-wal";
   impl_->wal.reset(::open(wal.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
   if (!impl_->wal) throw Error::from_errno("cannot open " + wal);
+  struct stat st;
+  if (::stat(db_file.c_str(), &st) != 0)
+    throw Error::from_errno("cannot inspect " + db_file.string());
+  impl_->db_device = st.st_dev;
+  impl_->db_inode = st.st_ino;
 }
 
 void SqliteStore::sync() { impl_->sync_wal(); }

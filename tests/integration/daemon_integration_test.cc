@@ -323,7 +323,7 @@ TEST_F(CliTest, AutoSpawnsTheDaemonOnFirstUse) {
   EXPECT_EQ(ping.status, 0) << ping.err;
   EXPECT_EQ(ping.out, "ok\n");
   EXPECT_TRUE(fs::exists(worktree.socket()));
-  EXPECT_TRUE(fs::exists(worktree.path() / ".harness" / "daemon.log"));
+  EXPECT_TRUE(fs::exists(worktree.path() / ".git" / "harness" / "daemon.log"));
   EXPECT_EQ(harness({"shutdown"}).out, "Shutdown requested\n");
   EXPECT_EQ(harness({"shutdown"}).out, "Daemon not running\n");
 }

@@ -231,7 +231,7 @@ TEST_F(SecurityTest, StateFilesArePrivateEvenUnderAPermissiveUmask) {
     EXPECT_EQ(mode_of(dir / name), 0600u) << name;
   }
   EXPECT_EQ(mode_of(wt.socket()), 0600u);
-  EXPECT_EQ(mode_of(wt.socket().string() + ".lock"), 0600u);
+  EXPECT_EQ(mode_of(dir / "daemon.json"), 0600u);  // who holds the state (DaemonLock)
   // Stop the daemon the CLI spawned, and let it finish before the worktree is removed.
   const pid_t pid = Connection(wt.socket()).call({{"command", "ping"}})["data"]["pid"];
   EXPECT_EQ(run_harness({"shutdown"}, wt.socket(), wt.path(), env).status, 0);
@@ -412,7 +412,6 @@ TEST_F(SecurityTest, StateFilesPlantedAsSymlinksAreRefusedAndTheirTargetsUntouch
       {dir / "state.db", "state.db"},
       {dir / "state.db-wal", "state.db"},
       {dir / "state.db-shm", "state.db"},
-      {wt.socket().string() + ".lock", "lock"},
   };
   for (const Case& c : cases) {
     SCOPED_TRACE(c.planted.string());
@@ -435,6 +434,16 @@ TEST_F(SecurityTest, StateFilesPlantedAsSymlinksAreRefusedAndTheirTargetsUntouch
     daemon.kill_hard();
     fs::remove(c.planted);
     if (existed) fs::rename(aside, c.planted);
+  }
+
+  // The daemon's record of itself (daemon.json) is replaced, never written through.
+  {
+    Victim victim(root() / "victim-info");
+    fs::create_symlink(victim.path, dir / "daemon.json");
+    DaemonProcess daemon(wt.socket(), wt.path());
+    EXPECT_TRUE(victim.untouched()) << "the daemon wrote through the planted symlink";
+    EXPECT_FALSE(fs::is_symlink(dir / "daemon.json"));
+    ASSERT_EQ(daemon.terminate_and_wait(), 0);
   }
 
   // daemon.log, opened by the client that spawns the daemon.
