@@ -211,8 +211,9 @@ int cmd_shutdown(Context& ctx) {
   return 0;
 }
 
-int cmd_daemon(Context& ctx) {
+int cmd_daemon(Context& ctx, std::size_t max_commands) {
   Daemon::Options options;
+  options.service.max_commands = max_commands;
   options.worktree = ctx.worktree();
   options.socket_path = ctx.client().socket;
   options.stop_on_signals = true;
@@ -352,7 +353,12 @@ verb("worker-id", "Print this worker's id", [] {
   return 0;
 });
 verb("shutdown", "Stop the daemon", [&] { return cmd_shutdown(ctx); });
-verb("daemon", "Run the daemon in the foreground", [&] { return cmd_daemon(ctx); });
+std::size_t max_commands = Service::Options{}.max_commands;
+verb("daemon", "Run the daemon in the foreground", [&] { return cmd_daemon(ctx, max_commands); })
+    ->add_option("--max-commands", max_commands,
+                 "exec/git commands run at once; more wait in a queue, in order")
+    ->check(CLI::Range(std::size_t{1}, std::size_t{4096}))
+    ->capture_default_str();
 std::size_t tail = 20;
 bool follow = false;
 CLI::App* log =
