@@ -135,3 +135,28 @@ def test_ctrl_c_on_cli_exec_kills_the_command(scratch):
     finally:
         daemon.send_signal(signal.SIGTERM)
         daemon.wait(timeout=15)
+
+
+def test_cli_plan_import_of_bad_files_reports_each_and_the_daemon_stays_up(scratch):
+    env = dict(os.environ, HARNESS_SOCKET=scratch["socket"], HARNESS_WORKTREE=str(scratch["worktree"]))
+    harness_cli = str(_harness_binary())
+    d = scratch["dir"]
+    os.mkfifo(d / "fifo")
+    (d / "not.json").write_text("not json")
+    (d / "timeout.json").write_text('[{"id": "a", "timeout_seconds": 30.5}]')
+    (d / "mismatch.json").write_text('{"tasks": {"a": {"id": "b"}}}')
+    bad = [d / "not.json", d / "missing.json", d / "fifo", Path("/dev/zero"), d / "timeout.json", d / "mismatch.json"]
+    try:
+        for f in bad:
+            run = subprocess.run([harness_cli, "plan", "import", "--file", str(f)], env=env,
+                                 capture_output=True, text=True, timeout=30)
+            assert run.returncode != 0, (f, run.stdout, run.stderr)
+            assert str(f) in run.stdout + run.stderr, (f, run.stdout, run.stderr)
+            assert "closed the connection" not in run.stdout + run.stderr
+            assert subprocess.run([harness_cli, "ping"], env=env, capture_output=True).returncode == 0
+        (d / "good.json").write_text('[{"id": "a"}]')
+        good = subprocess.run([harness_cli, "plan", "import", "--file", str(d / "good.json")], env=env,
+                              capture_output=True, text=True, timeout=30)
+        assert good.returncode == 0, good.stderr
+    finally:
+        subprocess.run([harness_cli, "shutdown"], env=env, capture_output=True, timeout=30)
