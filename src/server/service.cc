@@ -91,8 +91,8 @@ struct Service::Impl {
   std::unique_ptr<SqliteStore> writer_store;
   std::unique_ptr<SqliteStore> reader_store;
   TrajectoryWriter trajectory;
-  // Stopped by shutdown(), in an order their callbacks need (see ~Service); declared after
-  // what they use, so that destruction alone could not free anything still in use either.
+  // Stopped by shutdown() in the order their callbacks need (see ~Service), before any of them
+  // is destroyed: member order alone got it wrong (the reader went before the committer).
   GroupCommitter committer;
   SerialExecutor reader;
   // Reads and parses plan files, so that a large one delays neither the I/O thread nor reads.
