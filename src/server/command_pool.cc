@@ -68,8 +68,8 @@ void CommandPool::execute(Job& job) {
   // Held until the reply is out, so a git reply never trails the next git command.
   if (job.lock == Lock::kRepository) repository = std::unique_lock(repository_mutex_);
   CommandResult result;
-  if (job.cancel.stop_requested()) {
-    result = not_run(kCancelled);
+  if (stop.stop_requested()) {  // while it waited for the repository mutex
+    result = not_run(job.cancel.stop_requested() ? kCancelled : kShuttingDown);
   } else {
     // An exception must not escape a pool thread (std::terminate would take the daemon down):
     // whatever run_command refuses is the client's error reply.

@@ -285,6 +285,17 @@ TEST_F(ServiceTest, EveryBadPlanFileGetsAnErrorNamingTheFileAndTheServiceStaysUp
   EXPECT_EQ(call(import_line(write("good2.json", R"([{"id":"x"}])")))["data"]["imported"], 1);
 }
 
+// The size cap leaves room for real plans: 100,000 tasks, each depending on the one before.
+TEST_F(ServiceTest, APlanOfAHundredThousandTasksImportsFromAFile) {
+  Json tasks = Json::array();
+  for (int i = 0; i < 100'000; ++i) {
+    Json task{{"id", "t" + std::to_string(i)}, {"description", "a task of a large plan"}};
+    if (i > 0) task["dependencies"] = Json::array({"t" + std::to_string(i - 1)});
+    tasks.push_back(std::move(task));
+  }
+  EXPECT_EQ(call(import_line(write("large.json", tasks.dump())))["data"]["imported"], 100'000);
+}
+
 TEST_F(ServiceTest, AFileImportWhoseCallerWentAwayIsNotCarriedOut) {
   std::stop_source gone;
   gone.request_stop();
