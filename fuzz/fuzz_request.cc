@@ -72,11 +72,17 @@ void check_command_reply(std::string_view output) {
   FUZZ_CHECK(cut_data["truncated"] == any_cut, "truncated says whether anything was cut: " + cut);
 }
 
+bool has_nul(const std::string& s) { return s.find('\0') != std::string::npos; }
+
 void check_command(const CommandRequest& r) {
   FUZZ_CHECK(!r.args.empty(), "exec/git args are never empty");
   FUZZ_CHECK(!r.cwd || !r.cwd->empty(), "cwd is absent or non-empty");
-  for (const auto& [name, value] : r.env)
+  for (const std::string& a : r.args) FUZZ_CHECK(!has_nul(a), "no NUL in an accepted argument");
+  FUZZ_CHECK(!r.cwd || !has_nul(*r.cwd), "no NUL in an accepted cwd");
+  for (const auto& [name, value] : r.env) {
     FUZZ_CHECK(!name.empty() && name.find('=') == std::string::npos, "env name: " + name);
+    FUZZ_CHECK(!has_nul(name) && !has_nul(value), "no NUL in an accepted env entry");
+  }
   if (r.timeout) FUZZ_CHECK(r.timeout->count() > 0, "timeout is positive");
 }
 
@@ -85,7 +91,9 @@ void check_request(const Request& request) {
   if (auto* r = std::get_if<UpdateStateRequest>(&request)) check_workflow(r->workflow);
   if (auto* r = std::get_if<PlanImportRequest>(&request)) {
     FUZZ_CHECK(r->workflow.has_value() != r->file.has_value(), "plan_import: tasks xor file");
-    if (r->file) FUZZ_CHECK(!r->file->empty() && r->file->front() == '/', "file is absolute");
+    if (r->file)
+      FUZZ_CHECK(!r->file->empty() && r->file->front() == '/' && !has_nul(*r->file),
+                 "file is absolute, without NUL");
     if (r->workflow) check_workflow(*r->workflow);
   }
   if (auto* r = std::get_if<ClaimRequest>(&request))

@@ -253,7 +253,7 @@ int cmd_shutdown(Context& ctx) {
 // `ready_fd` (-1: none) is the pipe of the client that spawned this daemon (spawn_daemon): it
 // learns "ready" once the socket listens, "busy" when another daemon holds the worktree, and
 // end of file when this one failed.
-int cmd_daemon(Context& ctx, int ready_fd) {
+int cmd_daemon(Context& ctx, int ready_fd, std::size_t max_commands) {
   UniqueFd ready(ready_fd);
   if (ready) ::fcntl(ready.get(), F_SETFD, FD_CLOEXEC);  // no command of ours inherits it
   const auto tell = [&](std::string_view word) {
@@ -266,6 +266,7 @@ int cmd_daemon(Context& ctx, int ready_fd) {
   std::optional<Daemon> daemon;
   try {
     Daemon::Options options;
+    options.service.max_commands = max_commands;
     options.worktree = ctx.worktree();
     options.socket_path = ctx.socket();
     options.stop_on_signals = true;
@@ -455,10 +456,18 @@ verb("worker-id",
     ->add_flag("--verbose,-v", worker_id_verbose, "Also say on stderr where the id comes from");
 verb("shutdown", "Stop the daemon", [&] { return cmd_shutdown(ctx); });
 int ready_fd = -1;
-verb("daemon", "Run the daemon in the foreground", [&] { return cmd_daemon(ctx, ready_fd); })
+std::size_t max_commands = Service::Options{}.max_commands;
+CLI::App* daemon_verb = verb("daemon", "Run the daemon in the foreground",
+                             [&] { return cmd_daemon(ctx, ready_fd, max_commands); });
+daemon_verb
     ->add_option("--ready-fd", ready_fd,
                  "Descriptor to write 'ready' to once listening (used when a client spawns it)")
     ->group("");
+daemon_verb
+    ->add_option("--max-commands", max_commands,
+                 "exec/git commands run at once; more wait in a queue, in order")
+    ->check(CLI::Range(std::size_t{1}, std::size_t{4096}))
+    ->capture_default_str();
 long long tail = 20;
 bool follow = false;
 CLI::App* log = verb("log", "Print the trajectory (event log)",

@@ -39,6 +39,19 @@ class Fields {
     return find(name) ? std::optional<std::string>(string(name)) : std::nullopt;
   }
 
+  // A string the operating system gets (a path, an argument, an environment entry) ends at
+  // its first NUL byte: one inside would silently become a different request.
+  static void refuse_nul(const char* name, const std::string& value) {
+    if (value.find('\0') != std::string::npos)
+      throw Error::invalid(std::string("field '") + name + "' must not contain a NUL byte");
+  }
+
+  std::optional<std::string> optional_os_string(const char* name) const {
+    std::optional<std::string> value = optional_string(name);
+    if (value) refuse_nul(name, *value);
+    return value;
+  }
+
   bool flag(const char* name) const {
     const Json* v = find(name);
     if (!v) return false;
@@ -53,6 +66,7 @@ class Fields {
     for (const Json& item : v) {
       if (!item.is_string()) wrong_type(name, "a non-empty list of strings");
       out.push_back(item.get<std::string>());
+      refuse_nul(name, out.back());
     }
     return out;
   }
@@ -65,6 +79,8 @@ class Fields {
     for (const auto& [key, value] : v->items()) {
       if (!value.is_string() || key.empty() || key.find('=') != std::string::npos)
         wrong_type(name, "an object mapping variable names (no '=') to strings");
+      refuse_nul(name, key);
+      refuse_nul(name, value.get_ref<const std::string&>());
       out.emplace(key, value.get<std::string>());
     }
     return out;
@@ -86,7 +102,7 @@ class Fields {
 CommandRequest command_request(const Fields& f) {
   CommandRequest r;
   r.args = f.args("args");
-  r.cwd = f.optional_string("cwd");
+  r.cwd = f.optional_os_string("cwd");
   r.env = f.env("env");
   r.timeout = f.seconds("timeout");
   r.exclusive = f.flag("exclusive");
@@ -111,7 +127,7 @@ PlanImportRequest plan_import_request(const Json& request) {
   Fields f(request);
   PlanImportRequest r;
   r.force = f.flag("force");
-  r.file = f.optional_string("file");
+  r.file = f.optional_os_string("file");
   if (f.find("tasks")) r.workflow = workflow_field(request, "tasks");
   if (r.file.has_value() == r.workflow.has_value())
     throw Error::invalid("give exactly one of 'tasks' and 'file'");

@@ -78,7 +78,9 @@ std::string_view command_name(const Request& request);
 
 // Parses one request line (without its newline). Throws Error::invalid, e.g.
 // "invalid JSON at byte 3: ...", "request must be a JSON object", "unknown command 'x'",
-// "missing field 'worker_id'", "field 'args' must be a non-empty list of strings".
+// "missing field 'worker_id'", "field 'args' must be a non-empty list of strings". A NUL byte in
+// a string the operating system gets (exec/git `args`, `cwd`, `env` names and values,
+// plan_import `file`) is refused: "field 'args' must not contain a NUL byte".
 Request parse_request(std::string_view line);
 // The same through the full JSON parser alone, which parse_request uses for every line the hot
 // path (flat_request.h) does not take: the oracle that hot path is tested against.

@@ -14,10 +14,14 @@ namespace harness {
 class SerialExecutor {
  public:
   SerialExecutor();
-  ~SerialExecutor();  // runs what is queued, then joins
+  ~SerialExecutor();  // stop()
 
-  // `task` must not throw.
+  // `task` must not throw. After stop() has returned, runs `task` on the caller's thread, so
+  // that a task is never lost (each may hold a reply that must be sent).
   void post(std::function<void()> task);
+
+  // Runs what is queued (and what those tasks post meanwhile), then joins the thread. Idempotent.
+  void stop();
 
  private:
   void loop();
@@ -26,6 +30,7 @@ class SerialExecutor {
   std::condition_variable wake_;
   std::deque<std::function<void()>> queue_;
   bool stopping_ = false;
+  bool stopped_ = false;  // the thread is gone: post() runs tasks itself
   std::thread thread_;
 };
 

@@ -3,9 +3,8 @@
 #include <malloc.h>
 #include <unistd.h>
 
-#include <fstream>
+#include <atomic>
 #include <iostream>
-#include <sstream>
 #include <type_traits>
 
 #include "core/error.h"
@@ -15,6 +14,7 @@
 #include "server/command_pool.h"
 #include "server/command_reply.h"
 #include "server/group_commit.h"
+#include "server/plan_file.h"
 #include "server/serial_executor.h"
 #include "store/sqlite_store.h"
 #include "store/state_dir.h"
@@ -30,18 +30,6 @@ std::string describe(const std::exception_ptr& error) {
     return e.what();
   } catch (...) {
     return "unknown error";
-  }
-}
-
-Workflow read_plan_file(const std::string& file) {
-  std::ifstream in(file, std::ios::binary);
-  if (!in) throw Error::invalid("cannot read plan file " + file);
-  std::stringstream text;
-  text << in.rdbuf();
-  try {
-    return workflow_from_json(parse_json(text.str()));
-  } catch (const Error& e) {
-    throw Error::invalid(file + ": " + e.what());
   }
 }
 
@@ -104,10 +92,14 @@ struct Service::Impl {
   std::unique_ptr<SqliteStore> writer_store;
   std::unique_ptr<SqliteStore> reader_store;
   TrajectoryWriter trajectory;
-  // Declared after what they use, so they stop (joining their threads) first.
+  // Stopped by shutdown() in the order their callbacks need (see ~Service), before any of them
+  // is destroyed: member order alone got it wrong (the reader went before the committer).
   GroupCommitter committer;
   SerialExecutor reader;
+  // Reads and parses plan files, so that a large one delays neither the I/O thread nor reads.
+  SerialExecutor importer;
   CommandPool commands;
+  std::atomic<bool> stopping{false};
 
   explicit Impl(Options o)
       : options(std::move(o)),
@@ -115,7 +107,18 @@ struct Service::Impl {
         reader_store(std::make_unique<SqliteStore>(state_db_path(options.worktree),
                                                    SqliteStore::Access::kReadOnly)),
         trajectory(trajectory_path(options.worktree), *options.clock),
-        committer(*writer_store) {}
+        committer(*writer_store),
+        commands(options.max_commands, options.command_runner) {}
+
+  // ~Service's sequence. The committer's callbacks post to the reader (release_free_memory) and
+  // imports hand plans to the committer: each stops only once nothing before it can use it.
+  void shutdown() {
+    stopping = true;
+    importer.stop();
+    committer.stop();
+    reader.stop();
+    commands.shutdown();
+  }
 
   static std::unique_ptr<SqliteStore> open_writer(const std::filesystem::path& worktree) {
     ensure_state_dir(worktree);
@@ -243,6 +246,9 @@ struct Service::Impl {
         data["commits"] = Json{{"batches", commits.batches},
                                {"mutations", commits.mutations},
                                {"syncs", commits.syncs}};
+        const CommandPool::Counts running = commands.counts();
+        data["commands"] = Json{
+            {"running", running.running}, {"queued", running.queued}, {"max", running.max_running}};
         reply_when_durable(ok_reply(data), reply);
       } catch (const std::exception& e) {
         reply(ready(error_reply(e.what())));
@@ -252,12 +258,18 @@ struct Service::Impl {
 
   // `command` ("update_state" or "plan_import") names the event and picks the reply:
   // update_state answers with the workflow, plan_import with the number of tasks imported.
+  // `file`, when the workflow came from one, is named in the error if the store refuses it.
   void replace(std::shared_ptr<const Workflow> workflow, ReplaceMode mode, std::string_view command,
-               Reply reply) {
+               Reply reply, std::string file = {}) {
     mutate(
         Length::kLong,
-        [workflow, mode](Store& store) {
-          store.replace_workflow(*workflow, mode);
+        [workflow, mode, file = std::move(file)](Store& store) {
+          try {
+            store.replace_workflow(*workflow, mode);
+          } catch (const Error& e) {
+            if (file.empty()) throw;
+            throw Error(e.kind(), "plan file " + file + ": " + e.what());
+          }
           return true;
         },
         [workflow, command](const bool&) {
@@ -276,19 +288,26 @@ struct Service::Impl {
             std::move(reply));
   }
 
-  void on(const PlanImportRequest& r, Reply reply) {
+  void on(const PlanImportRequest& r, Reply reply, std::stop_token cancelled) {
     const ReplaceMode mode = r.force ? ReplaceMode::kAlways : ReplaceMode::kUnlessUnfinished;
     if (r.workflow)
       return replace(std::make_shared<const Workflow>(*r.workflow), mode, "plan_import",
                      std::move(reply));
     // Reading and parsing a large plan file is slow: keep it off the I/O thread.
-    reader.post([this, file = *r.file, mode, reply = std::move(reply)]() mutable {
+    importer.post([this, file = *r.file, mode, cancelled, reply = std::move(reply)]() mutable {
+      const auto gone = [&] {
+        return error_reply("plan import of " + file + " cancelled: the client went away");
+      };
+      if (cancelled.stop_requested()) return reply(ready(gone()));
+      std::shared_ptr<const Workflow> workflow;
       try {
-        replace(std::make_shared<const Workflow>(read_plan_file(file)), mode, "plan_import",
-                std::move(reply));
+        workflow = std::make_shared<const Workflow>(read_plan_file(file));
       } catch (const std::exception& e) {
-        reply(ready(error_reply(e.what())));
+        // `reply` is still ours here: replace() below takes it only once the file is read.
+        return reply(ready(error_reply(e.what())));
       }
+      if (cancelled.stop_requested()) return reply(ready(gone()));
+      replace(std::move(workflow), mode, "plan_import", std::move(reply), file);
     });
   }
 
@@ -349,28 +368,29 @@ struct Service::Impl {
     return spec;
   }
 
-  void run_command(std::string_view kind, CommandSpec spec, CommandPool::Lock lock, Reply reply) {
+  void run_command(std::string_view kind, CommandSpec spec, CommandPool::Lock lock,
+                   std::stop_token cancelled, Reply reply) {
     auto logged = std::make_shared<CommandSpec>(spec);
-    commands.run(std::move(spec), lock,
+    commands.run(std::move(spec), lock, std::move(cancelled),
                  [this, kind, logged, reply = std::move(reply)](const CommandResult& result) {
                    reply(ready(command_reply(result)));
                    log(command_event(kind, *logged, result));
                  });
   }
 
-  void on(const ExecRequest& r, Reply reply) {
+  void on(const ExecRequest& r, Reply reply, std::stop_token cancelled) {
     run_command("exec", command_spec(r, r.args),
                 r.exclusive ? CommandPool::Lock::kRepository : CommandPool::Lock::kNone,
-                std::move(reply));
+                std::move(cancelled), std::move(reply));
   }
 
-  void on(const GitRequest& r, Reply reply) {
+  void on(const GitRequest& r, Reply reply, std::stop_token cancelled) {
     check_git_args(r.args);
     check_git_env(r.env);
     std::vector<std::string> args{"git"};
     args.insert(args.end(), r.args.begin(), r.args.end());
     run_command("git", command_spec(r, std::move(args)), CommandPool::Lock::kRepository,
-                std::move(reply));
+                std::move(cancelled), std::move(reply));
   }
 
   void on(const ShutdownRequest&, Reply reply) { reply(ready(ok_reply(Json{{"shutdown", true}}))); }
@@ -381,13 +401,22 @@ Service::Service(Options options) : impl_(std::make_unique<Impl>(std::move(optio
 }
 
 Service::~Service() {
-  impl_->commands.shutdown();
+  impl_->shutdown();
   impl_->log(Json{{"event", "daemon_stop"}, {"pid", ::getpid()}});
 }
 
-void Service::handle(Request request, Reply reply) {
+void Service::handle(Request request, Reply reply, std::stop_token cancelled) {
+  if (impl_->stopping) return reply(ready(error_reply("the daemon is shutting down")));
   try {
-    std::visit([&](const auto& r) { impl_->on(r, reply); }, request);
+    std::visit(
+        [&](const auto& r) {
+          // A copy of `reply`: a handler that throws must leave ours callable for the catch.
+          if constexpr (requires { impl_->on(r, reply, cancelled); })
+            impl_->on(r, reply, std::move(cancelled));
+          else
+            impl_->on(r, reply);
+        },
+        request);
   } catch (const std::exception& e) {
     reply(ready(error_reply(e.what())));
   }

@@ -7,9 +7,11 @@
 #include <filesystem>
 #include <functional>
 #include <memory>
+#include <stop_token>
 #include <string>
 
 #include "core/clock.h"
+#include "server/command_pool.h"
 #include "server/protocol.h"
 
 namespace harness {
@@ -23,6 +25,11 @@ class Service {
     std::chrono::milliseconds default_command_timeout{600'000};
     // Between SIGTERM and SIGKILL for a command that timed out or is cancelled at shutdown.
     std::chrono::milliseconds kill_grace{1000};
+    // exec and git requests running at once; more wait in a queue, first come first served.
+    std::size_t max_commands = 64;
+    // Runs exec and git commands; empty: run_command. A stand-in that runs nothing lets the
+    // service fuzzer send any exec or git request safely.
+    CommandPool::Runner command_runner;
   };
 
   // Builds the reply line (no newline). Replies to mutations are built by whoever writes them
@@ -35,13 +42,22 @@ class Service {
   // original's state file once when no workflow exists) and the trajectory. Throws Error when the
   // state cannot be opened.
   explicit Service(Options options);
-  // Cancels running commands, commits queued mutations and flushes the trajectory.
+  // Stops in this order, each step after the one before has finished: intake (later requests
+  // get an error), plan files being read (those already read are handed to the committer), the
+  // committer (queued mutations are committed, synced and answered), the reader (queued reads
+  // are answered), then commands (queued ones refused, running ones cancelled and joined).
+  // Every request handled before gets its reply, before this returns.
   ~Service();
 
   // Serves one request. `reply` is called exactly once, on any thread, with the builder of the
   // reply; it must not block, and runs the builder where it writes the reply. ShutdownRequest only
   // gets its reply here: stopping is the caller's business.
-  void handle(Request request, Reply reply);
+  //
+  // `cancelled` is stopped when nobody waits for the reply any more (the client went away): a
+  // command it started is killed like one that timed out, and an exec, git or file import not yet
+  // started never starts (it replies with an error). A mutation already handed to the committer
+  // still happens.
+  void handle(Request request, Reply reply, std::stop_token cancelled = {});
 
  private:
   struct Impl;

@@ -1,5 +1,7 @@
 #include "server/session.h"
 
+#include <fcntl.h>
+#include <poll.h>
 #include <sys/socket.h>
 
 #include <cerrno>
@@ -46,22 +48,93 @@ void Session::dispatch(std::string_view line) {
     return;
   }
   const bool is_shutdown = std::holds_alternative<ShutdownRequest>(request);
+  // Only what may run long is worth cancelling; claims and completes (the hot path) are not.
+  const auto* import = std::get_if<PlanImportRequest>(&request);
+  const bool cancellable = std::holds_alternative<ExecRequest>(request) ||
+                           std::holds_alternative<GitRequest>(request) || (import && import->file);
+  const std::stop_token cancelled = cancellable ? cancel_on_hangup() : std::stop_token();
   // The reply is written by the thread that finishes the request (for a mutation, the syncer,
   // the moment it is durable) instead of waiting for the I/O thread to be woken for it.
-  service_.handle(std::move(request),
-                  [self = shared_from_this(), is_shutdown](Service::ReplyBuilder build) {
-                    std::string reply;
-                    try {
-                      reply = build();
-                    } catch (const std::exception& e) {
-                      reply = error_reply(e.what());
-                    }
-                    self->send(std::move(reply), is_shutdown, is_shutdown);
-                  });
+  service_.handle(
+      std::move(request),
+      [self = shared_from_this(), is_shutdown, cancellable](Service::ReplyBuilder build) {
+        std::string reply;
+        try {
+          reply = build();
+        } catch (const std::exception& e) {
+          reply = error_reply(e.what());
+        }
+        if (cancellable) {
+          std::lock_guard lock(self->in_flight_mutex_);
+          self->in_flight_.reset();
+        }
+        self->send(std::move(reply), is_shutdown, is_shutdown);
+      },
+      cancelled);
+}
+
+std::stop_token Session::cancel_on_hangup() {
+  std::stop_source source;
+  {
+    std::lock_guard lock(in_flight_mutex_);
+    in_flight_ = source;
+  }
+  watch_for_hangup();
+  return source.get_token();
+}
+
+// Waits for the connection to become readable: the peer hung up, or sent more.
+void Session::watch_for_hangup() {
+  if (watching_) return;
+  if (!watcher_) {
+    const int fd = ::fcntl(socket_.native_handle(), F_DUPFD_CLOEXEC, 0);
+    if (fd < 0) return;  // out of descriptors: this request just cannot be cancelled
+    watcher_ = std::make_unique<asio::posix::stream_descriptor>(socket_.get_executor(), fd);
+  }
+  // A hang-up before the wait begins would not wake it (the reactor is edge-triggered).
+  if (poll_peer() & (POLLHUP | POLLERR)) return cancel_in_flight();
+  watching_ = true;
+  watcher_->async_wait(
+      asio::posix::stream_descriptor::wait_read,
+      [self = shared_from_this()](const asio::error_code& error) { self->on_watch(error); });
+}
+
+void Session::on_watch(const asio::error_code& error) {
+  watching_ = false;
+  if (error) return;  // closing
+  {
+    std::lock_guard lock(in_flight_mutex_);
+    if (!in_flight_) return;  // answered meanwhile: what came is the next request, read_request's
+  }
+  const short events = poll_peer();
+  if (events & (POLLHUP | POLLERR)) return cancel_in_flight();
+  // Readable without a hang-up: a pipelined request, or a client that shut down only its sending
+  // side and still waits for the reply. Neither is a reason to cancel; stop watching.
+  if (events & (POLLIN | POLLRDHUP)) return;
+  watch_for_hangup();
+}
+
+short Session::poll_peer() const {
+  pollfd peer{watcher_->native_handle(), POLLIN | POLLRDHUP, 0};
+  while (::poll(&peer, 1, 0) < 0 && errno == EINTR) {
+  }
+  return peer.revents;
+}
+
+// Outside the lock: stopping runs the request's stop callbacks (killing a process group), and
+// the reply they lead to takes the lock too.
+void Session::cancel_in_flight() {
+  std::optional<std::stop_source> source;
+  {
+    std::lock_guard lock(in_flight_mutex_);
+    source = in_flight_;
+  }
+  if (source) source->request_stop();
 }
 
 // Runs on any thread. While a reply is outstanding no read is armed and no write is in flight,
-// so nothing else touches the socket (or this session): writing to it directly here races with
+// so nothing else touches the socket (or this session, but for the hang-up watch, which uses a
+// descriptor of its own and in_flight_ under its mutex): writing to it directly here races with
 // nothing.
 void Session::send(std::string reply, bool close_after, bool stop_after) {
   outgoing_ = std::move(reply);

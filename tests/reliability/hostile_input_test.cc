@@ -452,6 +452,28 @@ TEST_F(HostileInputTest, NulBytesAreRefusedAndEscapedNulsAreNotTruncated) {
   inputs += 4;
 }
 
+// An escaped NUL in anything the operating system gets (an argument, an environment entry, a
+// directory, a plan file path) cannot be passed on: it used to reach the command thread, whose
+// exception ended the daemon (issue 13, item 2). Refused by name, and the daemon stays up.
+TEST_F(HostileInputTest, EscapedNulsInExecAndGitInputAreRefusedNamingTheField) {
+  const Json before = load_sentinel();
+  Connection c(socket());
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {R"({"command":"exec","args":["printf","a\u0000b"]})", "'args' must not contain a NUL"},
+      {R"({"command":"exec","args":["true"],"env":{"A\u0000B":"1"}})", "'env' must not contain"},
+      {R"({"command":"exec","args":["true"],"env":{"A":"1\u0000"}})", "'env' must not contain"},
+      {R"({"command":"exec","args":["true"],"cwd":"/tmp\u0000/x"})", "'cwd' must not contain"},
+      {R"({"command":"git","args":["status","\u0000"]})", "'args' must not contain a NUL"},
+      {R"({"command":"git","args":["status"],"cwd":"\u0000"})", "'cwd' must not contain"},
+      {R"({"command":"plan_import","file":"/tmp/x\u0000.json"})", "'file' must not contain"},
+  };
+  for (const auto& [line, expected] : cases) {
+    expect_error(c, line, expected);
+    expect_usable(c);
+  }
+  EXPECT_EQ(call({{"command", "get_state"}}), before);
+}
+
 TEST_F(HostileInputTest, InvalidUtf8IsRefusedAndEveryReplyIsValidUtf8) {
   Json before = load_sentinel();
   std::mt19937_64 rng(test_seed("HARNESS_HOSTILE_SEED"));

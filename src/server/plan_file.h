@@ -1,0 +1,28 @@
+// Reading a plan file the daemon was asked to import (plan_import `file`, the Python original's
+// state file). The path comes from a client, so it may name anything: a FIFO that never gets a
+// writer, /dev/zero, a directory, a file larger than memory. Only a regular file of at most
+// kMaxPlanFileBytes is read, through a descriptor opened without blocking.
+#pragma once
+
+#include <cstddef>
+#include <string>
+
+#include "core/task.h"
+
+namespace harness {
+
+// 256 MiB: a plan of 100,000 tasks with long descriptions and instructions takes ~30 MB.
+inline constexpr std::size_t kMaxPlanFileBytes = std::size_t{256} << 20;
+
+// The bytes of `file`. Throws Error::invalid naming the file and the problem: it cannot be
+// opened ("No such file or directory", ...), is not a regular file ("is a FIFO"), or is larger
+// than `max_bytes`. Never blocks on the file's kind (O_NONBLOCK) and follows no descriptor into
+// a child (O_CLOEXEC).
+std::string read_plan_file_text(const std::string& file, std::size_t max_bytes = kMaxPlanFileBytes);
+
+// The validated workflow `file` holds (any form workflow_from_json takes). Throws Error::invalid
+// "plan file F: <problem>" for anything read_plan_file_text, the JSON parser, the task reader or
+// validate_workflow refuses.
+Workflow read_plan_file(const std::string& file);
+
+}  // namespace harness

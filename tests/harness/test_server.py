@@ -1,0 +1,162 @@
+"""The daemon under hostile plan files and clients that go away (issue 13, items 1, 4 and 7):
+through the embedding API (HarnessDaemon in a Python process of its own, which must survive)
+and through the real CLI as an agent runs it (Ctrl-C on `harness exec`)."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+import harness
+from harness.client import send_rpc
+
+
+def _wait_for(condition, timeout=10.0, interval=0.01):
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"condition not met within {timeout} s")
+        time.sleep(interval)
+
+
+def _harness_binary():
+    """build/bin/harness beside the build's python/ directory the package was imported from."""
+    return Path(harness.__file__).resolve().parents[2] / "bin" / "harness"
+
+
+@pytest.fixture
+def scratch(tmp_path):
+    worktree = tmp_path / "repo"
+    worktree.mkdir()
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@localhost"]
+    subprocess.run(git + ["init", "-q"], cwd=worktree, check=True)
+    subprocess.run(git + ["commit", "-q", "--allow-empty", "-m", "initial"], cwd=worktree, check=True)
+    short = tempfile.mkdtemp(prefix="hs-", dir="/tmp")
+    yield {"worktree": worktree, "socket": os.path.join(short, "d.sock"), "dir": tmp_path}
+    for leftover in os.listdir(short):
+        os.unlink(os.path.join(short, leftover))
+    os.rmdir(short)
+
+
+# The embedded daemon in a process of its own: a crash (it aborted with std::bad_function_call)
+# must show as a failed test, not take pytest down.
+_EMBEDDED = textwrap.dedent(
+    """
+    import json, os, socket, sys, threading
+    from harness.daemon import HarnessDaemon
+    from harness.client import send_rpc
+
+    sock, worktree, files, big = sys.argv[1], sys.argv[2], json.loads(sys.argv[3]), sys.argv[4]
+    daemon = HarnessDaemon(sock, worktree)
+    server = threading.Thread(target=daemon.serve_forever)
+    server.start()
+    for f in files:
+        reply = send_rpc(sock, {"command": "plan_import", "file": f, "force": True})
+        print(json.dumps({"file": f, "reply": reply}), flush=True)
+        assert send_rpc(sock, {"command": "ping"})["status"] == "ok"
+    # An import in flight while the daemon shuts down (a use-after-free before).
+    c = socket.socket(socket.AF_UNIX)
+    c.connect(sock)
+    c.sendall(json.dumps({"command": "plan_import", "file": big, "force": True}).encode() + b"\\n")
+    daemon.shutdown()
+    server.join(10)
+    assert not server.is_alive(), "serve_forever did not return"
+    print("survived", flush=True)
+    """
+)
+
+
+def test_embedded_daemon_answers_bad_plan_files_and_shuts_down_with_an_import_in_flight(scratch):
+    d = scratch["dir"]
+    fifo = d / "fifo"
+    os.mkfifo(fifo)
+    (d / "not.json").write_text("not json")
+    (d / "empty.json").write_text("")
+    (d / "dup.json").write_text('{"tasks": {"a": {"id": "a"}, "a": {"id": "a"}}}')
+    (d / "cmd.json").write_text('[{"id": "a", "command": "ls"}]')
+    (d / "big.json").write_text(json.dumps([{"id": f"t{i}"} for i in range(20000)]))
+    files = [str(p) for p in (d / "not.json", d / "missing.json", d, Path("/dev/null"), d / "empty.json",
+                              fifo, d / "dup.json", d / "cmd.json")]
+    run = subprocess.run(
+        [sys.executable, "-c", _EMBEDDED, scratch["socket"], str(scratch["worktree"]), json.dumps(files),
+         str(d / "big.json")],
+        capture_output=True, text=True, timeout=60, env=os.environ.copy(),
+    )
+    assert run.returncode == 0, f"the host process died (rc {run.returncode}): {run.stderr[-2000:]}"
+    lines = run.stdout.splitlines()
+    assert lines[-1] == "survived"
+    replies = [json.loads(line) for line in lines[:-1]]
+    assert [r["file"] for r in replies] == files
+    for r in replies:
+        assert r["reply"]["status"] == "error", r
+        assert r["file"] in r["reply"]["message"], r
+
+
+def test_ctrl_c_on_cli_exec_kills_the_command(scratch):
+    env = dict(os.environ, HARNESS_SOCKET=scratch["socket"], HARNESS_WORKTREE=str(scratch["worktree"]))
+    daemon = subprocess.Popen([str(_harness_binary()), "daemon", "--max-commands", "4"], env=env,
+                              stderr=subprocess.DEVNULL)
+    try:
+        _wait_for(lambda: subprocess.run([str(_harness_binary()), "ping"], env=env,
+                                         capture_output=True).returncode == 0)
+        pid_file = scratch["dir"] / "cmd.pid"
+        done_file = scratch["dir"] / "cmd.done"
+        cli = subprocess.Popen(
+            [str(_harness_binary()), "exec", "--", "sh", "-c", f'echo $$ > {pid_file}; sleep 30; touch {done_file}'],
+            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        )
+        _wait_for(lambda: pid_file.exists() and pid_file.read_text().strip())
+        pid = int(pid_file.read_text())
+        cli.send_signal(signal.SIGINT)  # Ctrl-C
+        cli.communicate(timeout=10)
+
+        def gone():
+            try:
+                os.kill(pid, 0)
+                return False
+            except ProcessLookupError:
+                return True
+
+        _wait_for(gone, timeout=15)
+        assert not done_file.exists()
+        # The daemon is still up, and counts the command as gone; --max-commands took effect.
+        plan = {"command": "update_state", "updates": {"tasks": {"a": {"id": "a"}}}}
+        assert send_rpc(scratch["socket"], plan)["status"] == "ok"
+        commands = lambda: send_rpc(scratch["socket"], {"command": "status"})["data"]["commands"]
+        _wait_for(lambda: commands()["running"] == 0)
+        assert commands() == {"running": 0, "queued": 0, "max": 4}
+    finally:
+        daemon.send_signal(signal.SIGTERM)
+        daemon.wait(timeout=15)
+
+
+def test_cli_plan_import_of_bad_files_reports_each_and_the_daemon_stays_up(scratch):
+    env = dict(os.environ, HARNESS_SOCKET=scratch["socket"], HARNESS_WORKTREE=str(scratch["worktree"]))
+    harness_cli = str(_harness_binary())
+    d = scratch["dir"]
+    os.mkfifo(d / "fifo")
+    (d / "not.json").write_text("not json")
+    (d / "timeout.json").write_text('[{"id": "a", "timeout_seconds": 30.5}]')
+    (d / "mismatch.json").write_text('{"tasks": {"a": {"id": "b"}}}')
+    bad = [d / "not.json", d / "missing.json", d / "fifo", Path("/dev/zero"), d / "timeout.json", d / "mismatch.json"]
+    try:
+        for f in bad:
+            run = subprocess.run([harness_cli, "plan", "import", "--file", str(f)], env=env,
+                                 capture_output=True, text=True, timeout=30)
+            assert run.returncode != 0, (f, run.stdout, run.stderr)
+            assert str(f) in run.stdout + run.stderr, (f, run.stdout, run.stderr)
+            assert "closed the connection" not in run.stdout + run.stderr
+            assert subprocess.run([harness_cli, "ping"], env=env, capture_output=True).returncode == 0
+        (d / "good.json").write_text('[{"id": "a"}]')
+        good = subprocess.run([harness_cli, "plan", "import", "--file", str(d / "good.json")], env=env,
+                              capture_output=True, text=True, timeout=30)
+        assert good.returncode == 0, good.stderr
+    finally:
+        subprocess.run([harness_cli, "shutdown"], env=env, capture_output=True, timeout=30)
