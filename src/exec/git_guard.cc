@@ -508,13 +508,100 @@ const std::vector<std::string> kGitIdentityVariables = {
     "GIT_AUTHOR_NAME",    "GIT_AUTHOR_EMAIL",    "GIT_AUTHOR_DATE",
     "GIT_COMMITTER_NAME", "GIT_COMMITTER_EMAIL", "GIT_COMMITTER_DATE"};
 
-void check_git_env(const std::map<std::string, std::string>& env) {
+namespace {
+
+bool is_identity_variable(std::string_view name) {
+  return std::find(kGitIdentityVariables.begin(), kGitIdentityVariables.end(), name) !=
+         kGitIdentityVariables.end();
+}
+
+// GIT_* variables that only tune how git behaves, with no program, file or configuration in
+// their value.
+bool is_harmless_git_variable(std::string_view name) {
+  static constexpr std::string_view kHarmless[] = {"GIT_TERMINAL_PROMPT",
+                                                   "GIT_FLUSH",
+                                                   "GIT_OPTIONAL_LOCKS",
+                                                   "GIT_MERGE_VERBOSITY",
+                                                   "GIT_MERGE_AUTOEDIT",
+                                                   "GIT_LITERAL_PATHSPECS",
+                                                   "GIT_GLOB_PATHSPECS",
+                                                   "GIT_NOGLOB_PATHSPECS",
+                                                   "GIT_ICASE_PATHSPECS",
+                                                   "GIT_REFLOG_ACTION",
+                                                   "GIT_DEFAULT_HASH",
+                                                   "GIT_PROGRESS_DELAY",
+                                                   "GIT_HTTP_USER_AGENT",
+                                                   "GIT_HTTP_LOW_SPEED_LIMIT",
+                                                   "GIT_HTTP_LOW_SPEED_TIME",
+                                                   "GIT_REDACT_COOKIES",
+                                                   "GIT_ADVICE"};
+  return is_one_of(kHarmless, name);
+}
+
+}  // namespace
+
+bool is_git_repository_variable(std::string_view name) {
+  static constexpr std::string_view kRepository[] = {"GIT_DIR",
+                                                     "GIT_WORK_TREE",
+                                                     "GIT_INDEX_FILE",
+                                                     "GIT_OBJECT_DIRECTORY",
+                                                     "GIT_ALTERNATE_OBJECT_DIRECTORIES",
+                                                     "GIT_COMMON_DIR",
+                                                     "GIT_NAMESPACE",
+                                                     "GIT_CEILING_DIRECTORIES",
+                                                     "GIT_DISCOVERY_ACROSS_FILESYSTEM",
+                                                     "GIT_PREFIX",
+                                                     "GIT_SHALLOW_FILE",
+                                                     "GIT_GRAFT_FILE",
+                                                     "GIT_REPLACE_REF_BASE",
+                                                     "GIT_NO_REPLACE_OBJECTS",
+                                                     "GIT_QUARANTINE_PATH",
+                                                     "GIT_INTERNAL_SUPER_PREFIX",
+                                                     "GIT_SUPER_PREFIX"};
+  return is_one_of(kRepository, name);
+}
+
+bool is_refused_git_variable(std::string_view name) {
+  static constexpr std::string_view kRunsPrograms[] = {"SSH_ASKPASS", "LD_PRELOAD", "LD_AUDIT",
+                                                       "BASH_ENV", "ENV"};
+  if (is_one_of(kRunsPrograms, name)) return true;
+  if (!name.starts_with("GIT_")) return false;
+  return !is_identity_variable(name) && !is_harmless_git_variable(name);
+}
+
+void check_git_env(const std::map<std::string, std::string>& env, bool complete) {
   for (const auto& [name, value] : env) {
-    if (std::find(kGitIdentityVariables.begin(), kGitIdentityVariables.end(), name) ==
-        kGitIdentityVariables.end())
-      throw Error::invalid("git environment variable '" + name +
-                           "' is not allowed: only author and committer identity may be set");
+    if (complete ? is_refused_git_variable(name) : !is_identity_variable(name)) {
+      throw Error::invalid(
+          "git environment variable '" + name + "' is not allowed: " +
+          (complete ? "it selects the repository, names a program for git to run or changes "
+                      "its configuration"
+                    : "only author and committer identity may be set"));
+    }
   }
+}
+
+std::map<std::string, std::string> git_environment(
+    const std::map<std::string, std::string>& env, bool complete,
+    const std::map<std::string, std::string>& daemon) {
+  std::map<std::string, std::string> out;
+  if (complete) {
+    out = env;
+  } else {
+    for (const auto& [name, value] : daemon) {
+      if (!is_refused_git_variable(name)) out.emplace(name, value);
+    }
+    for (const auto& [name, value] : env) out[name] = value;
+  }
+  // Nobody can answer an editor or a prompt: fail fast instead of holding the repository mutex
+  // until the timeout. (git uses no pager when stdout is not a terminal; these make sure.)
+  for (const char* editor : {"GIT_EDITOR", "GIT_SEQUENCE_EDITOR", "EDITOR", "VISUAL"}) {
+    out[editor] = "false";
+  }
+  out["GIT_TERMINAL_PROMPT"] = "0";
+  out["GIT_PAGER"] = "cat";
+  out["PAGER"] = "cat";
+  return out;
 }
 
 }  // namespace harness

@@ -73,6 +73,7 @@
 
 #include <map>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace harness {
@@ -82,12 +83,40 @@ namespace harness {
 // "git subcommand '<name>' ..." / "git hook name '<name>' ..." / "git config <name> <value> ...").
 void check_git_args(const std::vector<std::string>& args);
 
-// The environment variables a git request may set: the author's and committer's name, email and
-// date, so that each agent can commit under its own identity. Every other variable is refused
-// with Error::invalid ("git environment variable 'X' is not allowed ..."): GIT_CONFIG_*,
-// GIT_SSH_COMMAND, GIT_EXTERNAL_DIFF, GIT_EXEC_PATH, PATH and the like would run programs or
-// rewrite configuration behind check_git_args's back.
-void check_git_env(const std::map<std::string, std::string>& env);
+// THE ENVIRONMENT of a git request (docs/protocol.md, "exec and git"):
+// - A partial `env`, merged over the daemon's environment (old clients): only the author's and
+//   committer's name, email and date may be set, so that each agent can commit under its own
+//   identity; anything else is refused.
+// - A complete `env` (`env_complete`, what the CLI sends: the caller's whole environment): any
+//   variable but those is_refused_git_variable names. The caller's PATH, HOME and the like are
+//   its own, as they would be for a git it ran itself.
+// Refusals throw Error::invalid ("git environment variable 'X' is not allowed: ...").
+void check_git_env(const std::map<std::string, std::string>& env, bool complete = false);
 extern const std::vector<std::string> kGitIdentityVariables;
+
+// The variables that pick the repository and what git sees of it: GIT_DIR, GIT_WORK_TREE,
+// GIT_INDEX_FILE, GIT_OBJECT_DIRECTORY, GIT_ALTERNATE_OBJECT_DIRECTORIES, GIT_COMMON_DIR,
+// GIT_NAMESPACE, GIT_CEILING_DIRECTORIES, GIT_DISCOVERY_ACROSS_FILESYSTEM, GIT_PREFIX,
+// GIT_SHALLOW_FILE, GIT_GRAFT_FILE, GIT_REPLACE_REF_BASE, GIT_NO_REPLACE_OBJECTS,
+// GIT_QUARANTINE_PATH, GIT_INTERNAL_SUPER_PREFIX, GIT_SUPER_PREFIX. The CLI never sends them,
+// for exec neither: a command works on the repository its cwd selects, not on one a variable
+// left over in the caller (a git hook's GIT_DIR, say) names.
+bool is_git_repository_variable(std::string_view name);
+
+// The variables a complete git environment may not hold, and the CLI leaves out of the one it
+// sends with git: every GIT_* variable but the identity ones and a few that only tune git's
+// behaviour (GIT_TERMINAL_PROMPT, GIT_FLUSH, GIT_OPTIONAL_LOCKS, *_PATHSPECS, ...) — so the
+// repository family above, GIT_CONFIG_*, GIT_EXEC_PATH, GIT_SSH(_COMMAND), GIT_ASKPASS,
+// GIT_EXTERNAL_DIFF, GIT_PROXY_COMMAND, GIT_TEMPLATE_DIR, GIT_TRACE* (a file to write) — and
+// SSH_ASKPASS, LD_PRELOAD, LD_AUDIT, BASH_ENV, ENV.
+bool is_refused_git_variable(std::string_view name);
+
+// The environment git runs with. Complete: `env` itself. Partial: `daemon` (the daemon's own
+// environment) less the refused variables, with `env` over it. Either way GIT_EDITOR,
+// GIT_SEQUENCE_EDITOR, EDITOR and VISUAL are `false` (a git that wants an editor fails at once
+// instead of waiting for one), GIT_TERMINAL_PROMPT is 0, and GIT_PAGER and PAGER are `cat`.
+std::map<std::string, std::string> git_environment(
+    const std::map<std::string, std::string>& env, bool complete,
+    const std::map<std::string, std::string>& daemon);
 
 }  // namespace harness

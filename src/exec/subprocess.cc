@@ -9,9 +9,13 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <dirent.h>
+
 #include <algorithm>
 #include <array>
 #include <cerrno>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <string_view>
 
@@ -69,16 +73,11 @@ void validate(const CommandSpec& spec) {
 
 using Environment = std::map<std::string, std::string>;
 
-// The daemon's environment with `overrides` laid over it.
-Environment merged_environment(const Environment& overrides) {
-  Environment env;
-  for (char** entry = environ; entry != nullptr && *entry != nullptr; ++entry) {
-    const std::string_view text(*entry);
-    const size_t eq = text.find('=');
-    if (eq == std::string_view::npos) continue;
-    env.emplace(text.substr(0, eq), text.substr(eq + 1));  // the first one wins, as in getenv
-  }
-  for (const auto& [name, value] : overrides) env[name] = value;
+// The child's whole environment: `spec.env`, laid over the daemon's when it inherits.
+Environment child_environment(const CommandSpec& spec) {
+  if (!spec.inherit_environment) return spec.env;
+  Environment env = process_environment();
+  for (const auto& [name, value] : spec.env) env[name] = value;
   return env;
 }
 
@@ -195,10 +194,9 @@ SpawnOutcome spawn(const std::string& program, char* const* argv, char* const* e
   sigemptyset(&no_signals);
   sigfillset(&all_signals);
   check_spawn_call(
-      posix_spawnattr_setflags(&attributes.value, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK |
-                                                      POSIX_SPAWN_SETSIGDEF),
+      posix_spawnattr_setflags(&attributes.value,
+                               POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF),
       "posix_spawn");
-  check_spawn_call(posix_spawnattr_setpgroup(&attributes.value, 0), "posix_spawn");
   check_spawn_call(posix_spawnattr_setsigmask(&attributes.value, &no_signals), "posix_spawn");
   check_spawn_call(posix_spawnattr_setsigdefault(&attributes.value, &all_signals), "posix_spawn");
 
@@ -212,10 +210,14 @@ std::int64_t elapsed_ms(SteadyClock::time_point start) {
   return std::chrono::duration_cast<milliseconds>(SteadyClock::now() - start).count();
 }
 
+// What a shell reports: 127 for a command it cannot find (or, here, a bad cwd), 126 for one it
+// found but cannot execute.
+int cannot_start_status(int error) { return error == ENOENT || error == ENOTDIR ? 127 : 126; }
+
 CommandResult cannot_start(const CommandSpec& spec, const std::string& reason,
-                           SteadyClock::time_point start) {
+                           SteadyClock::time_point start, int returncode = 127) {
   CommandResult result;
-  result.returncode = 127;  // what a shell reports for a command it cannot run
+  result.returncode = returncode;
   result.stderr_text = "harness: cannot run '" + spec.args[0] + "': " + reason + "\n";
   result.duration_ms = elapsed_ms(start);
   return result;
@@ -289,6 +291,41 @@ class ExitWatch {
   UniqueFd pidfd_;
 };
 
+// Whether a process other than `leader` (our unreaped child) is still in process group `pgid`.
+// The kernel offers no per-group query that skips a zombie leader (kill(-pgid, 0) counts it),
+// so this reads the group of every process in /proc; it runs only once a command has exited.
+bool group_has_others(pid_t pgid, pid_t leader) {
+  DIR* proc = opendir("/proc");
+  if (proc == nullptr) return true;  // cannot tell: let the grace run out, then SIGKILL
+  bool found = false;
+  while (const dirent* entry = readdir(proc)) {
+    char* end = nullptr;
+    const long pid = std::strtol(entry->d_name, &end, 10);
+    if (*end != '\0' || pid <= 0 || pid == leader) continue;
+    char path[64];
+    std::snprintf(path, sizeof path, "/proc/%ld/stat", pid);
+    UniqueFd fd(::open(path, O_RDONLY | O_CLOEXEC));
+    if (!fd) continue;  // gone meanwhile
+    char buf[512];
+    const ssize_t n = ::read(fd.get(), buf, sizeof buf - 1);
+    if (n <= 0) continue;
+    buf[n] = '\0';
+    // "pid (comm) state ppid pgrp ...": comm may hold anything, so parse after the last ')'.
+    const char* paren = std::strrchr(buf, ')');
+    char state = 0;
+    long ppid = 0, group = 0;
+    if (paren == nullptr || std::sscanf(paren + 1, " %c %ld %ld", &state, &ppid, &group) != 3) {
+      continue;
+    }
+    if (group == pgid && state != 'Z' && state != 'X') {
+      found = true;
+      break;
+    }
+  }
+  closedir(proc);
+  return found;
+}
+
 timespec to_timespec(SteadyClock::duration d) {
   const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(d).count();
   if (ns <= 0) return {0, 0};
@@ -326,7 +363,10 @@ class Supervision {
     while (true) {
       const auto now = SteadyClock::now();
       enforce_deadlines(now);
-      if (exited_ && ((!out_.open() && !err_.open()) || now >= drain_until_)) return;
+      if (exited_ && !leftovers_pending(now) &&
+          ((!out_.open() && !err_.open()) || now >= drain_until_)) {
+        return;
+      }
       wait_for_events(now);
     }
   }
@@ -357,6 +397,20 @@ class Supervision {
   }
 
  private:
+  // After the child exited: whether what is left of its group is still being waited for (it got
+  // SIGTERM; SIGKILL follows once the grace runs out).
+  bool leftovers_pending(SteadyClock::time_point now) {
+    if (!leftovers_ || killed_) return false;
+    if (!group_has_others(pid_, pid_)) {
+      leftovers_ = false;
+      return false;
+    }
+    if (now < kill_at_) return true;
+    signal_group(SIGKILL);
+    killed_ = true;
+    return false;
+  }
+
   void enforce_deadlines(SteadyClock::time_point now) {
     if (exited_) return;
     if (deadline_ && !terminating_ && now >= *deadline_) {
@@ -377,6 +431,7 @@ class Supervision {
     };
     if (exited_) {
       consider(drain_until_);
+      if (leftovers_ && !killed_) consider(std::min(kill_at_, now + kExitPollInterval));
       return next;
     }
     if (deadline_ && !terminating_) consider(*deadline_);
@@ -428,10 +483,19 @@ class Supervision {
 
   void on_child_exited() {
     exited_ = true;
-    drain_until_ = SteadyClock::now() + kDrainAfterExit;
-    // After a timeout or cancellation nothing of the command may survive. The child is not
-    // reaped yet, so the group id still cannot name anyone else.
-    if (terminating_) signal_group(SIGKILL);
+    const auto now = SteadyClock::now();
+    drain_until_ = now + kDrainAfterExit;
+    // Nothing of the command may outlive it. After a timeout or cancellation the group gets
+    // SIGKILL at once; after a normal exit, what is left of it (a background job) gets SIGTERM,
+    // then SIGKILL after the grace. The child is not reaped yet, so the group id still cannot
+    // name anyone else.
+    if (terminating_) {
+      signal_group(SIGKILL);
+    } else if (group_has_others(pid_, pid_)) {
+      signal_group(SIGTERM);
+      leftovers_ = true;
+      kill_at_ = now + kill_grace_;
+    }
   }
 
   void terminate(SteadyClock::time_point now) {
@@ -460,16 +524,28 @@ class Supervision {
   bool timed_out_ = false;
   bool stop_seen_ = false;
   bool exited_ = false;
+  bool leftovers_ = false;  // the child exited, leaving members of its group behind
   bool reaped_ = false;
 };
 
 }  // namespace
 
+std::map<std::string, std::string> process_environment() {
+  Environment env;
+  for (char** entry = environ; entry != nullptr && *entry != nullptr; ++entry) {
+    const std::string_view text(*entry);
+    const size_t eq = text.find('=');
+    if (eq == std::string_view::npos) continue;
+    env.emplace(text.substr(0, eq), text.substr(eq + 1));  // the first one wins, as in getenv
+  }
+  return env;
+}
+
 CommandResult run_command(const CommandSpec& spec, std::stop_token stop) {
   validate(spec);
   const auto start = SteadyClock::now();
 
-  const Environment env = merged_environment(spec.env);
+  const Environment env = child_environment(spec);
   UniqueFd cwd_fd;
   if (!spec.cwd.empty()) {
     cwd_fd = open_directory(spec.cwd);
@@ -480,7 +556,10 @@ CommandResult run_command(const CommandSpec& spec, std::stop_token stop) {
   }
   const ProgramLookup program =
       find_program(spec.args[0], lookup(env, "PATH"), cwd_fd ? cwd_fd.get() : AT_FDCWD);
-  if (program.error != 0) return cannot_start(spec, std::strerror(program.error), start);
+  if (program.error != 0) {
+    return cannot_start(spec, std::strerror(program.error), start,
+                        cannot_start_status(program.error));
+  }
 
   Pipe out = make_output_pipe();
   Pipe err = make_output_pipe();
@@ -496,7 +575,10 @@ CommandResult run_command(const CommandSpec& spec, std::stop_token stop) {
   out.write.reset();
   err.write.reset();
   cwd_fd.reset();
-  if (spawned.error != 0) return cannot_start(spec, std::strerror(spawned.error), start);
+  if (spawned.error != 0) {
+    return cannot_start(spec, std::strerror(spawned.error), start,
+                        cannot_start_status(spawned.error));
+  }
 
   Supervision supervision(spawned.pid, spec, std::move(out.read), std::move(err.read), wake.get(),
                           start);
