@@ -66,11 +66,13 @@
 //
 // Limits, on purpose: refusals err on the safe side, so a value that looks like a refused
 // option can be refused too (commit -m --exec, log --grep --output). And no argument check can
-// stop a repository whose configuration or hooks the caller can write (its worktree's .git, a
-// repository it creates and points -C/--git-dir at, checkout-index --prefix=.git/) from running
-// programs: sandbox the agent if that matters.
+// stop a repository whose configuration or hooks the caller can write (through exec, or a
+// repository it creates and points -C at) from running programs: sandbox the agent if that
+// matters. What git itself would write into the git directory through a path argument is
+// refused by check_git_paths below.
 #pragma once
 
+#include <filesystem>
 #include <map>
 #include <string>
 #include <string_view>
@@ -82,6 +84,34 @@ namespace harness {
 // otherwise throws Error::invalid with "git option '<option>' is not allowed: <why>" (or
 // "git subcommand '<name>' ..." / "git hook name '<name>' ..." / "git config <name> <value> ...").
 void check_git_args(const std::vector<std::string>& args);
+
+// WRITES INSIDE THE GIT DIRECTORY. Git writes files where some arguments say; a write inside a
+// git directory (config, hooks) could name programs git runs later (checkout-index
+// --prefix=.git/ -- config, with a committed `config` holding core.fsmonitor). So
+// check_git_paths refuses, with Error::invalid ("... is not allowed: it would write inside the
+// repository's git directory ..."), every path argument that names a place inside a protected
+// git directory: the git dir (and a linked worktree's common dir) of the repository git would
+// find from `cwd`, and `protected_dirs` (the daemon's own worktree's). A relative path counts
+// against both the cwd and the top level (git resolves some against one, some against the
+// other); symlinks are followed as far as the path exists; `..` is folded.
+// - Global options: -C (cumulative) must not lead into a git directory (nor may the cwd be
+//   inside one); --git-dir must name the repository's own git dir; --work-tree must not be
+//   inside one.
+// - Path-valued options: checkout-index and read-tree --prefix (the directory the files land
+//   in), archive -o/--output, format-patch, bugreport and diagnose -o/--output-directory,
+//   index-pack -o, mailsplit -o, apply and am --directory, init and clone --separate-git-dir,
+//   fast-export and fast-import --export-marks, credential-store --file, credential-cache
+//   --socket; long options also abbreviated, short ones clustered or attached.
+// - Subcommands that write to a positional path (bundle create, clone, init, worktree add/move,
+//   submodule add, merge-file, interpret-trailers --in-place, pack-objects): none of their
+//   positional arguments may be inside a git directory.
+// (diff/log/... --output is refused whatever its value by check_git_args.)
+void check_git_paths(const std::vector<std::string>& args, const std::filesystem::path& cwd,
+                     const std::vector<std::filesystem::path>& protected_dirs = {});
+
+// The git directories (the git dir, and a linked worktree's common dir) of the repository git
+// finds from `dir`, resolved; empty outside any repository.
+std::vector<std::filesystem::path> git_directories(const std::filesystem::path& dir);
 
 // THE ENVIRONMENT of a git request (docs/protocol.md, "exec and git"):
 // - A partial `env`, merged over the daemon's environment (old clients): only the author's and

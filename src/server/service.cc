@@ -370,6 +370,8 @@ struct Service::Impl {
   void on(const GitRequest& r, Reply reply) {
     check_git_args(r.args);
     check_git_env(r.env, r.env_complete);
+    check_git_paths(r.args, r.cwd.value_or(options.worktree.string()),
+                    git_directories(options.worktree));
     std::vector<std::string> args{"git"};
     args.insert(args.end(), r.args.begin(), r.args.end());
     CommandSpec spec = command_spec(r, std::move(args), options.default_git_timeout);
