@@ -345,9 +345,15 @@ TEST(Subprocess, ABackgroundJobIgnoringSigtermGetsSigkillAfterTheGrace) {
 }
 
 TEST(Subprocess, AProcessThatLeftTheGroupIsNotKilled) {
-  CommandSpec spec = shell("setsid sleep 30 >/dev/null 2>&1 & echo $!");
+  TempDir dir;
+  const std::string pid_file = (dir.path() / "detached.pid").string();
+  // The command ends only once the job has left its group (the file is written after setsid).
+  CommandSpec spec =
+      shell("setsid sh -c 'echo $$ > \"$0\"; exec sleep 30' '" + pid_file +
+            "' >/dev/null 2>&1 & while [ ! -s '" + pid_file + "' ]; do sleep 0.01; done");
   CommandResult result = run_command(spec);
-  const pid_t detached = std::atoi(result.stdout_text.c_str());
+  EXPECT_EQ(result.returncode, 0);
+  const pid_t detached = read_pid(pid_file);
   ASSERT_GT(detached, 0);
   EXPECT_TRUE(process_running(detached));
   kill(detached, SIGKILL);
