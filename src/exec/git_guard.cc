@@ -256,6 +256,10 @@ const std::map<std::string_view, OptionRules>& option_rules() {
        {.syntax = {.optional_shorts = "O"},
         .longs = {{"tool", Danger::kSlashInValue, kTool, true, "tool-help"}},
         .shorts = {{'t', Danger::kSlashInValue, kTool}}}},
+      // -w names a file under the git directory's refs/ ("../config" leaves it).
+      {"http-fetch",
+       {.longs = {{"index-pack-args", Danger::kAlways, "it hands arguments on to index-pack"}},
+        .shorts = {{'w', Danger::kAlways, "it writes a file under the git directory"}}}},
       {"grep",
        {.syntax = {.value_shorts = "efABCm",
                    .value_longs = {"max-depth", "context", "before-context", "after-context",
@@ -657,7 +661,7 @@ const std::map<std::string_view, std::vector<PathOption>>& path_options() {
       {"init", {{"separate-git-dir"}}},
       {"clone", {{"separate-git-dir"}}},
       {"fast-export", {{"export-marks"}}},
-      {"fast-import", {{"export-marks"}}},
+      {"fast-import", {{"export-marks"}, {"export-pack-edges"}}},
       {"credential-store", {{"file"}}},
       {"credential-cache", {{"socket"}}},
   };
@@ -668,9 +672,9 @@ const std::map<std::string_view, std::vector<PathOption>>& path_options() {
 // arguments may name a place inside a git directory (a read of one is refused too).
 bool writes_positional_paths(std::string_view subcommand) {
   static constexpr std::string_view kNames[] = {
-      "bundle",      "clone",     "init",       "init-db",
-      "worktree",    "submodule", "merge-file", "interpret-trailers",
-      "pack-objects"};
+      "bundle",       "clone",     "init",       "init-db",
+      "worktree",     "submodule", "merge-file", "interpret-trailers",
+      "pack-objects", "mailinfo"};
   return is_one_of(kNames, subcommand);
 }
 

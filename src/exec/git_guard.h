@@ -54,6 +54,8 @@
 //    - hook run: a hook name containing '/' (it would run a file outside the hooks directory).
 //    - maintenance: only `run` (start/stop/register/unregister edit the user's global
 //      configuration and crontab or systemd timers).
+//    - http-fetch: -w (a file under the git directory's refs/, which "../" leaves) and
+//      --index-pack-args.
 //
 // 5. --output / --output=<file> before "--", in any subcommand except archive: it writes git's
 //    output to a file of the caller's choosing — .git/config, say — and the reply carries stdout
@@ -100,11 +102,12 @@ void check_git_args(const std::vector<std::string>& args);
 // - Path-valued options: checkout-index and read-tree --prefix (the directory the files land
 //   in), archive -o/--output, format-patch, bugreport and diagnose -o/--output-directory,
 //   index-pack -o, mailsplit -o, apply and am --directory, init and clone --separate-git-dir,
-//   fast-export and fast-import --export-marks, credential-store --file, credential-cache
+//   fast-export and fast-import --export-marks, fast-import --export-pack-edges,
+//   credential-store --file, credential-cache
 //   --socket; long options also abbreviated, short ones clustered or attached.
 // - Subcommands that write to a positional path (bundle create, clone, init, worktree add/move,
-//   submodule add, merge-file, interpret-trailers --in-place, pack-objects): none of their
-//   positional arguments may be inside a git directory.
+//   submodule add, merge-file, interpret-trailers --in-place, pack-objects, mailinfo): none of
+//   their positional arguments may be inside a git directory.
 // (diff/log/... --output is refused whatever its value by check_git_args.)
 void check_git_paths(const std::vector<std::string>& args, const std::filesystem::path& cwd,
                      const std::vector<std::filesystem::path>& protected_dirs = {});

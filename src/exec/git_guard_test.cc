@@ -405,6 +405,12 @@ TEST(GitGuard, AllowsLegitimateLookAlikes) {
   expect_allowed({"switch", "-c", "new-branch"});  // switch -c creates a branch
 }
 
+TEST(GitGuard, HttpFetchMayNotWriteUnderTheGitDirectory) {
+  expect_refused({"http-fetch", "-w", "../config", "abc", "http://x"}, "option '-w'");
+  expect_refused({"http-fetch", "--index-pack-args=-o", "http://x"}, "option '--index-pack-args'");
+  expect_allowed({"http-fetch", "-a", "abc", "http://x"});
+}
+
 TEST(GitGuard, ErrsOnTheSafeSideForValuesThatLookLikeRefusedOptions) {
   // Documented limits: these are refused although git would read them as values.
   expect_refused({"commit", "-m", "--exec"}, "option '--exec'");
@@ -536,6 +542,8 @@ TEST_F(GitPaths, RefusesEveryFormThatWritesInsideTheGitDirectory) {
            {"pack-objects", ".git/hooks/pre"},
            {"fast-export", "--export-marks=.git/config", "HEAD"},
            {"fast-import", "--export-marks=.git/config"},
+           {"fast-import", "--export-pack-edges=.git/config"},
+           {"mailinfo", ".git/hooks/pre-commit", "patch"},
            {"credential-store", "--file=.git/config", "store"},
            {"-C", ".git", "status"},
            {"-C", "src", "-C", "../.git", "log"},
