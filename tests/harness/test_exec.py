@@ -178,6 +178,9 @@ def test_commands_run_with_the_callers_environment(repo, tmp_path):
     assert _data(repo.run(["exec", "--", "only-on-my-path"], env=second))["stdout"] == "found\n"
 
     assert repo.run(["git", "--", "status"], env=second).returncode == 0
+    # An old client's partial env is merged over the daemon's, less GIT_DIR and the like.
+    legacy = repo.rpc({"command": "git", "args": ["status", "--short"], "cwd": str(repo.path)})
+    assert legacy["data"]["returncode"] == 0, legacy
     commit = repo.run(["git", "--", "commit", "-q", "--allow-empty", "-m", "mine"], env=second)
     assert commit.returncode == 0, commit.stderr
     author = repo.run(["git", "--", "log", "-1", "--format=%an"], env=second)
