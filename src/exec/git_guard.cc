@@ -599,11 +599,16 @@ class PathCheck {
     protected_.insert(protected_.end(), repo.git_dirs.begin(), repo.git_dirs.end());
   }
 
+  // Whether `path` names a place in a protected directory or file, or in any directory
+  // named .git (another repository's).
   bool inside_git_dir(const fs::path& path) const {
     for (const fs::path& base : bases()) {
       const fs::path target = resolved(base / path);
       for (const fs::path& dir : protected_) {
         if (is_inside(target, dir)) return true;
+      }
+      for (const fs::path& component : target) {
+        if (component == ".git") return true;
       }
     }
     return false;
@@ -614,12 +619,21 @@ class PathCheck {
     if (inside_git_dir(value)) refuse_option(std::string(option) + " " + value, kWritesGitDir);
   }
 
-  // A prefix that file names are appended to (checkout-index --prefix=.git/): the directory
-  // the files land in is what counts.
-  void check_prefix(std::string_view option, const std::string& value) const {
-    if (inside_git_dir(fs::path(value + "x").parent_path())) {
-      refuse_option(std::string(option) + "=" + value, kWritesGitDir);
+  // Where the files of a tree land: under `dir`, or, for a string prefix (checkout-index
+  // --prefix=.git/), in the directory the prefix ends in. Any file name can come out of a
+  // tree, so that directory may not be in a protected place, nor hold one below it (a
+  // committed "gitconfig" under --prefix=$HOME/. is ~/.gitconfig) — except a .git directory,
+  // which git never writes into from a tree.
+  void check_landing(std::string_view option, const std::string& value, bool prefix) const {
+    const fs::path dir = prefix ? fs::path(value + "x").parent_path() : fs::path(value);
+    bool refused = inside_git_dir(dir);
+    for (const fs::path& base : bases()) {
+      const fs::path landing = resolved(base / dir);
+      for (const fs::path& place : protected_) {
+        if (place.filename() != ".git" && is_inside(place, landing)) refused = true;
+      }
     }
+    if (refused) refuse_option(std::string(option) + "=" + value, kWritesGitDir);
   }
 
   const std::vector<fs::path>& protected_dirs() const { return protected_; }
@@ -640,24 +654,25 @@ class PathCheck {
 // A path-valued option of a subcommand: its long name (abbreviations count), its short letter
 // (0: none), and whether its value is a prefix rather than a path.
 struct PathOption {
+  enum class Kind { kFile, kPrefix, kDirectory };  // a file or a directory; where a tree lands
   std::string_view name;
   char letter = 0;
-  bool prefix = false;
+  Kind kind = Kind::kFile;
 };
 
 // Subcommands that write where an option says.
 const std::map<std::string_view, std::vector<PathOption>>& path_options() {
   static const auto* const options = new std::map<std::string_view, std::vector<PathOption>>{
-      {"checkout-index", {{"prefix", 0, true}}},
-      {"read-tree", {{"prefix", 0, true}}},
+      {"checkout-index", {{"prefix", 0, PathOption::Kind::kPrefix}}},
+      {"read-tree", {{"prefix", 0, PathOption::Kind::kPrefix}}},
       {"archive", {{"output", 'o'}}},
       {"format-patch", {{"output-directory", 'o'}}},
       {"bugreport", {{"output-directory", 'o'}}},
       {"diagnose", {{"output-directory", 'o'}}},
       {"index-pack", {{"", 'o'}}},
       {"mailsplit", {{"", 'o'}}},
-      {"apply", {{"directory"}}},
-      {"am", {{"directory"}}},
+      {"apply", {{"directory", 0, PathOption::Kind::kDirectory}}},
+      {"am", {{"directory", 0, PathOption::Kind::kDirectory}}},
       {"init", {{"separate-git-dir"}}},
       {"clone", {{"separate-git-dir"}}},
       {"fast-export", {{"export-marks"}}},
@@ -687,7 +702,8 @@ void check_path_option(const PathCheck& paths, Args args, size_t i, const PathOp
     const std::string shown = "--" + std::string(option.name);
     if (eq == std::string::npos && !has_next) return;
     const std::string value = eq != std::string::npos ? arg.substr(eq + 1) : args[i + 1];
-    return option.prefix ? paths.check_prefix(shown, value) : paths.check(shown, value);
+    if (option.kind == PathOption::Kind::kFile) return paths.check(shown, value);
+    return paths.check_landing(shown, value, option.kind == PathOption::Kind::kPrefix);
   }
   if (option.letter == 0 || arg.starts_with("--") || arg.size() < 2 || arg[0] != '-') return;
   const size_t at = arg.find(option.letter, 1);
@@ -720,6 +736,22 @@ void check_subcommand_paths(const PathCheck& paths, const std::string& subcomman
 }  // namespace
 
 std::vector<fs::path> git_directories(const fs::path& dir) { return find_repository(dir).git_dirs; }
+
+std::vector<fs::path> git_config_locations(const std::map<std::string, std::string>& env) {
+  std::vector<fs::path> out;
+  const auto value = [&env](const char* name) -> std::string {
+    const auto it = env.find(name);
+    return it == env.end() ? std::string() : it->second;
+  };
+  const std::string home = value("HOME");
+  const std::string xdg = value("XDG_CONFIG_HOME");
+  if (!home.empty()) {
+    out.push_back(resolved(fs::path(home) / ".gitconfig"));
+    out.push_back(resolved(fs::path(home) / ".config" / "git"));
+  }
+  if (!xdg.empty()) out.push_back(resolved(fs::path(xdg) / "git"));
+  return out;
+}
 
 void check_git_paths(const std::vector<std::string>& args, const fs::path& cwd,
                      const std::vector<fs::path>& protected_dirs) {

@@ -93,9 +93,10 @@ void check_git_args(const std::vector<std::string>& args);
 // check_git_paths refuses, with Error::invalid ("... is not allowed: it would write inside the
 // repository's git directory ..."), every path argument that names a place inside a protected
 // git directory: the git dir (and a linked worktree's common dir) of the repository git would
-// find from `cwd`, and `protected_dirs` (the daemon's own worktree's). A relative path counts
-// against both the cwd and the top level (git resolves some against one, some against the
-// other); symlinks are followed as far as the path exists; `..` is folded.
+// find from `cwd`, any directory named .git (another repository's), and `protected_dirs` (the
+// daemon's own worktree's git dirs, the user's configuration: git_config_locations). A relative
+// path counts against both the cwd and the top level (git resolves some against one, some against
+// the other); symlinks are followed as far as the path exists; `..` is folded.
 // - Global options: -C (cumulative) must not lead into a git directory (nor may the cwd be
 //   inside one); --git-dir must name the repository's own git dir; --work-tree must not be
 //   inside one.
@@ -115,6 +116,11 @@ void check_git_paths(const std::vector<std::string>& args, const std::filesystem
 // The git directories (the git dir, and a linked worktree's common dir) of the repository git
 // finds from `dir`, resolved; empty outside any repository.
 std::vector<std::filesystem::path> git_directories(const std::filesystem::path& dir);
+
+// Where git reads the user's configuration in environment `env`: $HOME/.gitconfig,
+// $HOME/.config/git and $XDG_CONFIG_HOME/git, resolved (for check_git_paths).
+std::vector<std::filesystem::path> git_config_locations(
+    const std::map<std::string, std::string>& env);
 
 // THE ENVIRONMENT of a git request (docs/protocol.md, "exec and git"):
 // - A partial `env`, merged over the daemon's environment (old clients): only the author's and

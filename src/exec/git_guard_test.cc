@@ -603,6 +603,29 @@ TEST_F(GitPaths, ProtectsTheDaemonsOwnRepositoryFromElsewhere) {
       check_git_paths({"archive", "-o", "x.tar", "HEAD"}, other, git_directories(repo())));
 }
 
+TEST_F(GitPaths, OtherRepositoriesAndTheUsersConfigurationAreProtectedToo) {
+  const auto top = repo();
+  refused({"checkout-index", "--prefix=../other/.git/", "-a"}, top);
+  refused({"archive", "-o", "../other/.git/config", "HEAD"}, top);
+  const auto home = root_ / "home";
+  std::filesystem::create_directories(home);
+  const auto config = git_config_locations({{"HOME", home.string()}});
+  // A committed file named "gitconfig" checked out with this prefix lands on ~/.gitconfig.
+  EXPECT_THROW(
+      check_git_paths({"checkout-index", "--prefix=" + home.string() + "/.", "-a"}, top, config),
+      Error);
+  EXPECT_THROW(
+      check_git_paths({"checkout-index", "--prefix=" + home.string() + "/.config/git/", "-a"}, top,
+                      config),
+      Error);
+  EXPECT_THROW(check_git_paths({"apply", "--directory=" + home.string(), "x.patch"}, top, config),
+               Error);
+  EXPECT_NO_THROW(check_git_paths(
+      {"checkout-index", "--prefix=" + (home / "export").string() + "/", "-a"}, top, config));
+  EXPECT_NO_THROW(check_git_paths({"checkout-index", "--prefix=build/", "-a"}, top, config));
+  EXPECT_EQ(git_config_locations({{"XDG_CONFIG_HOME", "/x"}}).size(), 1u);
+}
+
 TEST_F(GitPaths, ALinkedWorktreeProtectsItsGitDirAndTheCommonOne) {
   const auto linked = root_ / "linked";
   std::filesystem::create_directories(linked);

@@ -370,13 +370,14 @@ struct Service::Impl {
   void on(const GitRequest& r, Reply reply) {
     check_git_args(r.args);
     check_git_env(r.env, r.env_complete);
-    check_git_paths(r.args, r.cwd.value_or(options.worktree.string()),
-                    git_directories(options.worktree));
     std::vector<std::string> args{"git"};
     args.insert(args.end(), r.args.begin(), r.args.end());
     CommandSpec spec = command_spec(r, std::move(args), options.default_git_timeout);
     spec.env = git_environment(r.env, r.env_complete, process_environment());
     spec.inherit_environment = false;
+    std::vector<std::filesystem::path> protected_paths = git_directories(options.worktree);
+    for (auto& config : git_config_locations(spec.env)) protected_paths.push_back(config);
+    check_git_paths(r.args, spec.cwd, protected_paths);
     run_command("git", std::move(spec), CommandPool::Lock::kRepository, r.base64_output,
                 std::move(reply));
   }

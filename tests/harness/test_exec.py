@@ -357,3 +357,22 @@ def test_commands_die_with_the_daemon(repo, tmp_path):
     finally:
         running.kill()
         running.communicate()
+
+
+def test_git_may_not_write_the_users_configuration_or_another_repositorys(repo, tmp_path):
+    home = tmp_path / "home"
+    home.mkdir()
+    env = repo.env(HOME=str(home))
+    (repo.path / "gitconfig").write_text("[core]\n\tfsmonitor = touch /nonexistent/marker\n")
+    assert repo.run(["git", "--", "add", "gitconfig"], env=env).returncode == 0
+    assert repo.run(["git", "--", "commit", "-q", "-m", "cfg"], env=env).returncode == 0
+    other = tmp_path / "other"
+    subprocess.run(["git", "init", "-q", str(other)], check=True)
+    for args in (
+        ["checkout-index", "-f", f"--prefix={home}/.", "--", "gitconfig"],
+        ["checkout-index", "-f", f"--prefix={other}/.git/", "--", "gitconfig"],
+    ):
+        result = repo.run(["git", "--", *args], env=env)
+        assert result.returncode == 1 and "is not allowed" in result.stderr, args
+    assert not (home / ".gitconfig").exists()
+    assert not (other / ".git" / "gitconfig").exists()
