@@ -164,64 +164,30 @@ struct ChildSetup {
 constexpr int kDaemonGone = SIGUSR1;
 constexpr int kErrorFd = STDERR_FILENO + 1;
 
-// The forked processes make system calls directly, not through libc's wrappers: sanitizers
-// intercept those, and an interceptor may wait for a lock another daemon thread held at fork.
-namespace raw {
-
-using SignalSet = std::uint64_t;  // the kernel's sigset_t: bit n-1 for signal n
-constexpr SignalSet bit(int signum) { return SignalSet{1} << (signum - 1); }
-
-// The kernel's struct sigaction (x86_64, aarch64), enough for SIG_DFL.
-struct KernelSigaction {
-  void (*handler)(int);
-  unsigned long flags;
-  void (*restorer)();
-  SignalSet mask;
-};
-
-void set_default_action(int signum) {
-  const KernelSigaction action{SIG_DFL, 0, nullptr, 0};
-  syscall(SYS_rt_sigaction, signum, &action, nullptr, sizeof(SignalSet));
-}
-
-void set_mask(int how, SignalSet set) {
-  syscall(SYS_rt_sigprocmask, how, &set, nullptr, sizeof(SignalSet));
-}
-
-[[noreturn]] void exit_now(int status) {
-  while (true) syscall(SYS_exit_group, status);
-}
-
-// dup3 refuses equal descriptors, where dup2 would succeed doing nothing.
-bool move_fd(int from, int to, int flags = 0) {
-  if (from == to) return flags != 0 || syscall(SYS_fcntl, to, F_SETFD, 0) == 0;
-  return syscall(SYS_dup3, from, to, flags) >= 0;
-}
-
-}  // namespace raw
-
 [[noreturn]] void report_error_and_exit(int fd, int error) {
-  while (syscall(SYS_write, fd, &error, sizeof error) < 0 && errno == EINTR) {
+  while (::write(fd, &error, sizeof error) < 0 && errno == EINTR) {
   }
-  raw::exit_now(127);
+  _exit(127);
 }
 
 // Closes every descriptor from `first` on.
 void close_from(int first) {
   if (syscall(SYS_close_range, first, ~0U, 0) == 0) return;
   rlimit limit{};
-  syscall(SYS_prlimit64, 0, RLIMIT_NOFILE, nullptr, &limit);
-  for (rlim_t fd = first; fd < limit.rlim_cur; ++fd) syscall(SYS_close, fd);
+  getrlimit(RLIMIT_NOFILE, &limit);
+  for (rlim_t fd = first; fd < limit.rlim_cur; ++fd) close(static_cast<int>(fd));
 }
 
 // In the command's process: a clean slate of signals (the daemon may block or ignore SIGTERM,
 // SIGPIPE; a timeout's SIGTERM must reach the command), then exec.
 [[noreturn]] void exec_command(const ChildSetup& c) {
-  for (int signum = 1; signum < 65; ++signum) {
-    if (signum != SIGKILL && signum != SIGSTOP) raw::set_default_action(signum);
-  }
-  raw::set_mask(SIG_SETMASK, 0);
-  syscall(SYS_execve, c.program, c.argv, c.envp);
+  struct sigaction default_action {};
+  default_action.sa_handler = SIG_DFL;
+  for (int signum = 1; signum < NSIG; ++signum) sigaction(signum, &default_action, nullptr);
+  sigset_t none;
+  sigemptyset(&none);
+  sigprocmask(SIG_SETMASK, &none, nullptr);
+  execve(c.program, c.argv, c.envp);
   report_error_and_exit(kErrorFd, errno);
 }
 
@@ -230,38 +196,41 @@ void close_from(int first) {
   if (WIFSIGNALED(status)) {
     const int signum = WTERMSIG(status);
     const rlimit no_core{0, 0};
-    // A core of the supervisor would be a copy of the daemon.
-    syscall(SYS_prlimit64, 0, RLIMIT_CORE, &no_core, nullptr);
-    raw::set_default_action(signum);
-    syscall(SYS_kill, syscall(SYS_getpid), signum);
-    raw::set_mask(SIG_UNBLOCK, raw::bit(signum));
-    raw::exit_now(128 + signum);  // not reached for a signal that kills by default
+    setrlimit(RLIMIT_CORE, &no_core);  // a core of the supervisor would be a copy of the daemon
+    struct sigaction default_action {};
+    default_action.sa_handler = SIG_DFL;
+    sigaction(signum, &default_action, nullptr);
+    sigset_t just_this;
+    sigemptyset(&just_this);
+    sigaddset(&just_this, signum);
+    kill(getpid(), signum);
+    sigprocmask(SIG_UNBLOCK, &just_this, nullptr);
+    _exit(128 + signum);  // not reached for a signal that kills by default
   }
-  raw::exit_now(WEXITSTATUS(status));
+  _exit(WEXITSTATUS(status));
 }
 
 // The supervisor: a forked copy of the daemon that leads the command's session and process
 // group. It starts the command, waits for it, and ends as it ended. When the daemon dies
 // (kill -9 included) the kernel tells it (PR_SET_PDEATHSIG), and it kills the whole group:
-// no command outlives the daemon. All signals stay blocked in it; it waits for two.
+// no command outlives the daemon. All signals stay blocked in it but those it waits for.
 [[noreturn]] void supervise(const ChildSetup& c) {
-  syscall(SYS_setsid);
-  raw::set_default_action(SIGCHLD);  // SIG_IGN would reap the command for us
-  if (syscall(SYS_prctl, PR_SET_PDEATHSIG, kDaemonGone, 0, 0, 0) != 0 ||
-      syscall(SYS_getppid) != c.daemon) {
+  setsid();
+  struct sigaction default_action {};
+  default_action.sa_handler = SIG_DFL;
+  sigaction(SIGCHLD, &default_action, nullptr);  // SIG_IGN would reap the command for us
+  if (prctl(PR_SET_PDEATHSIG, kDaemonGone) != 0 || getppid() != c.daemon) {
     report_error_and_exit(c.error_fd, ESRCH);  // the daemon is already gone
   }
   // The command's standard streams and working directory, and nothing else of the daemon's
   // descriptors: a lock file or client socket must not live on in it. The pipes are above
-  // stderr, so the moves onto 0..2 cannot clobber them.
-  if (c.cwd_fd >= 0 && syscall(SYS_fchdir, c.cwd_fd) != 0) {
-    report_error_and_exit(c.error_fd, errno);
-  }
-  const int null_fd =
-      static_cast<int>(syscall(SYS_openat, AT_FDCWD, "/dev/null", O_RDONLY | O_CLOEXEC));
-  if (null_fd < 0 || !raw::move_fd(null_fd, STDIN_FILENO) ||
-      !raw::move_fd(c.stdout_fd, STDOUT_FILENO) || !raw::move_fd(c.stderr_fd, STDERR_FILENO) ||
-      !raw::move_fd(c.error_fd, kErrorFd, O_CLOEXEC)) {
+  // stderr, so the dups onto 0..2 cannot clobber them.
+  if (c.cwd_fd >= 0 && fchdir(c.cwd_fd) != 0) report_error_and_exit(c.error_fd, errno);
+  const int null_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+  if (null_fd < 0) report_error_and_exit(c.error_fd, errno);
+  if ((null_fd == STDIN_FILENO ? fcntl(null_fd, F_SETFD, 0) : dup2(null_fd, STDIN_FILENO)) < 0 ||
+      dup2(c.stdout_fd, STDOUT_FILENO) < 0 || dup2(c.stderr_fd, STDERR_FILENO) < 0 ||
+      (c.error_fd != kErrorFd && dup3(c.error_fd, kErrorFd, O_CLOEXEC) < 0)) {
     report_error_and_exit(c.error_fd, errno);
   }
   close_from(kErrorFd + 1);
@@ -269,21 +238,20 @@ void close_from(int first) {
   const pid_t command = _Fork();
   if (command < 0) report_error_and_exit(kErrorFd, errno);
   if (command == 0) exec_command(c);
-  // End of file on the pipes must depend on the command alone.
-  for (int fd = STDIN_FILENO; fd <= kErrorFd; ++fd) syscall(SYS_close, fd);
+  for (int fd = STDIN_FILENO; fd <= kErrorFd; ++fd) close(fd);  // EOF depends on the command
 
-  raw::SignalSet wanted = raw::bit(SIGCHLD) | raw::bit(kDaemonGone);
+  sigset_t wanted;
+  sigemptyset(&wanted);
+  sigaddset(&wanted, SIGCHLD);
+  sigaddset(&wanted, kDaemonGone);
   while (true) {
     siginfo_t info{};
-    const long signum =
-        syscall(SYS_rt_sigtimedwait, &wanted, &info, nullptr, sizeof(raw::SignalSet));
-    if (signum == kDaemonGone && syscall(SYS_getppid) != c.daemon) {
-      syscall(SYS_kill, 0, SIGKILL);  // the whole group, this process included
+    const int signum = sigwaitinfo(&wanted, &info);
+    if (signum == kDaemonGone && getppid() != c.daemon) {
+      kill(0, SIGKILL);  // the whole group, this process included
     }
     int status = 0;
-    if (signum == SIGCHLD && syscall(SYS_wait4, command, &status, WNOHANG, nullptr) == command) {
-      end_like(status);
-    }
+    if (signum == SIGCHLD && waitpid(command, &status, WNOHANG) == command) end_like(status);
   }
 }
 
