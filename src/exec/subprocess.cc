@@ -3,9 +3,8 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <spawn.h>
 #include <sys/eventfd.h>
-#include <sys/prctl.h>
-#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -48,6 +47,10 @@ constexpr milliseconds kLongestWait = std::chrono::hours(24 * 365 * 100);
 [[noreturn]] void throw_errno(int error, const std::string& what) {
   errno = error;
   throw Error::from_errno(what);
+}
+
+void check_spawn_call(int rc, const char* what) {
+  if (rc != 0) throw_errno(rc, what);
 }
 
 bool has_nul(const std::string& s) { return s.find('\0') != std::string::npos; }
@@ -142,151 +145,64 @@ Pipe make_output_pipe() {
   return pipe;
 }
 
+struct FileActions {
+  FileActions() { check_spawn_call(posix_spawn_file_actions_init(&value), "posix_spawn"); }
+  ~FileActions() { posix_spawn_file_actions_destroy(&value); }
+  FileActions(const FileActions&) = delete;
+  FileActions& operator=(const FileActions&) = delete;
+  posix_spawn_file_actions_t value;
+};
+
+struct SpawnAttributes {
+  SpawnAttributes() { check_spawn_call(posix_spawnattr_init(&value), "posix_spawn"); }
+  ~SpawnAttributes() { posix_spawnattr_destroy(&value); }
+  SpawnAttributes(const SpawnAttributes&) = delete;
+  SpawnAttributes& operator=(const SpawnAttributes&) = delete;
+  posix_spawnattr_t value;
+};
+
 struct SpawnOutcome {
   pid_t pid = -1;
   int error = 0;  // why the program could not be started (from exec or fchdir in the child)
 };
 
-// Everything the forked processes need, prepared beforehand: between fork and exec they may
-// only make system calls (the daemon is multi-threaded; no allocation, no locks).
-struct ChildSetup {
-  const char* program;
-  char* const* argv;
-  char* const* envp;
-  int cwd_fd;     // -1: stay in the daemon's directory
-  int stdout_fd;  // all three above stderr (above_stdio)
-  int stderr_fd;
-  int error_fd;  // the write end of a close-on-exec pipe: a failed start writes its errno
-  pid_t daemon;
-};
-
-// The signal the supervisor gets when the daemon thread that started it is gone.
-constexpr int kDaemonGone = SIGUSR1;
-constexpr int kErrorFd = STDERR_FILENO + 1;
-
-[[noreturn]] void report_error_and_exit(int fd, int error) {
-  while (::write(fd, &error, sizeof error) < 0 && errno == EINTR) {
-  }
-  _exit(127);
-}
-
-// Closes every descriptor from `first` on.
-void close_from(int first) {
-  if (syscall(SYS_close_range, first, ~0U, 0) == 0) return;
-  rlimit limit{};
-  getrlimit(RLIMIT_NOFILE, &limit);
-  for (rlim_t fd = first; fd < limit.rlim_cur; ++fd) close(static_cast<int>(fd));
-}
-
-// In the command's process: a clean slate of signals (the daemon may block or ignore SIGTERM,
-// SIGPIPE; a timeout's SIGTERM must reach the command), then exec.
-[[noreturn]] void exec_command(const ChildSetup& c) {
-  struct sigaction default_action {};
-  default_action.sa_handler = SIG_DFL;
-  for (int signum = 1; signum < NSIG; ++signum) sigaction(signum, &default_action, nullptr);
-  sigset_t none;
-  sigemptyset(&none);
-  sigprocmask(SIG_SETMASK, &none, nullptr);
-  execve(c.program, c.argv, c.envp);
-  report_error_and_exit(kErrorFd, errno);
-}
-
-// Ends the supervisor the way the command ended, so the daemon sees the command's status.
-[[noreturn]] void end_like(int status) {
-  if (WIFSIGNALED(status)) {
-    const int signum = WTERMSIG(status);
-    const rlimit no_core{0, 0};
-    setrlimit(RLIMIT_CORE, &no_core);  // a core of the supervisor would be a copy of the daemon
-    struct sigaction default_action {};
-    default_action.sa_handler = SIG_DFL;
-    sigaction(signum, &default_action, nullptr);
-    sigset_t just_this;
-    sigemptyset(&just_this);
-    sigaddset(&just_this, signum);
-    kill(getpid(), signum);
-    sigprocmask(SIG_UNBLOCK, &just_this, nullptr);
-    _exit(128 + signum);  // not reached for a signal that kills by default
-  }
-  _exit(WEXITSTATUS(status));
-}
-
-// The supervisor: a forked copy of the daemon that leads the command's session and process
-// group. It starts the command, waits for it, and ends as it ended. When the daemon dies
-// (kill -9 included) the kernel tells it (PR_SET_PDEATHSIG), and it kills the whole group:
-// no command outlives the daemon. All signals stay blocked in it but those it waits for.
-[[noreturn]] void supervise(const ChildSetup& c) {
-  setsid();
-  struct sigaction default_action {};
-  default_action.sa_handler = SIG_DFL;
-  sigaction(SIGCHLD, &default_action, nullptr);  // SIG_IGN would reap the command for us
-  if (prctl(PR_SET_PDEATHSIG, kDaemonGone) != 0 || getppid() != c.daemon) {
-    report_error_and_exit(c.error_fd, ESRCH);  // the daemon is already gone
-  }
-  // The command's standard streams and working directory, and nothing else of the daemon's
-  // descriptors: a lock file or client socket must not live on in it. The pipes are above
-  // stderr, so the dups onto 0..2 cannot clobber them.
-  if (c.cwd_fd >= 0 && fchdir(c.cwd_fd) != 0) report_error_and_exit(c.error_fd, errno);
-  const int null_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
-  if (null_fd < 0) report_error_and_exit(c.error_fd, errno);
-  if ((null_fd == STDIN_FILENO ? fcntl(null_fd, F_SETFD, 0) : dup2(null_fd, STDIN_FILENO)) < 0 ||
-      dup2(c.stdout_fd, STDOUT_FILENO) < 0 || dup2(c.stderr_fd, STDERR_FILENO) < 0 ||
-      (c.error_fd != kErrorFd && dup3(c.error_fd, kErrorFd, O_CLOEXEC) < 0)) {
-    report_error_and_exit(c.error_fd, errno);
-  }
-  close_from(kErrorFd + 1);
-
-  const pid_t command = _Fork();
-  if (command < 0) report_error_and_exit(kErrorFd, errno);
-  if (command == 0) exec_command(c);
-  for (int fd = STDIN_FILENO; fd <= kErrorFd; ++fd) close(fd);  // EOF depends on the command
-
-  sigset_t wanted;
-  sigemptyset(&wanted);
-  sigaddset(&wanted, SIGCHLD);
-  sigaddset(&wanted, kDaemonGone);
-  while (true) {
-    siginfo_t info{};
-    const int signum = sigwaitinfo(&wanted, &info);
-    if (signum == kDaemonGone && getppid() != c.daemon) {
-      kill(0, SIGKILL);  // the whole group, this process included
-    }
-    int status = 0;
-    if (signum == SIGCHLD && waitpid(command, &status, WNOHANG) == command) end_like(status);
-  }
-}
-
-// Starts the supervisor (which starts the command) and waits until the command runs or could
-// not be started. fork rather than posix_spawn: the supervisor must run code of ours; _Fork,
-// and only system calls in the children, keep that safe in a multi-threaded daemon.
+// posix_spawn rather than fork: the daemon is multi-threaded, and glibc's posix_spawn does
+// everything between clone and exec safely, reporting a failed exec as its return value.
 SpawnOutcome spawn(const std::string& program, char* const* argv, char* const* envp, int cwd_fd,
                    int stdout_fd, int stderr_fd) {
-  int fds[2];
-  if (pipe2(fds, O_CLOEXEC) != 0) throw Error::from_errno("pipe2");
-  UniqueFd error_read(fds[0]);
-  UniqueFd error_write = above_stdio(UniqueFd(fds[1]));
-  const ChildSetup setup{program.c_str(),   argv,      envp, cwd_fd, stdout_fd, stderr_fd,
-                         error_write.get(), ::getpid()};
-
-  // No signal handler of the daemon may run in the supervisor.
-  sigset_t all, previous;
-  sigfillset(&all);
-  pthread_sigmask(SIG_SETMASK, &all, &previous);
-  const pid_t pid = _Fork();
-  if (pid == 0) supervise(setup);
-  const int fork_error = errno;
-  pthread_sigmask(SIG_SETMASK, &previous, nullptr);
-  if (pid < 0) throw_errno(fork_error, "fork");
-
-  error_write.reset();
-  int error = 0;
-  ssize_t n;
-  while ((n = ::read(error_read.get(), &error, sizeof error)) < 0 && errno == EINTR) {
+  FileActions actions;
+  if (cwd_fd >= 0) {
+    check_spawn_call(posix_spawn_file_actions_addfchdir_np(&actions.value, cwd_fd), "posix_spawn");
   }
-  if (n == static_cast<ssize_t>(sizeof error)) {
-    while (waitpid(pid, nullptr, 0) < 0 && errno == EINTR) {
-    }
-    return {-1, error};
-  }
+  check_spawn_call(
+      posix_spawn_file_actions_addopen(&actions.value, STDIN_FILENO, "/dev/null", O_RDONLY, 0),
+      "posix_spawn");
+  check_spawn_call(posix_spawn_file_actions_adddup2(&actions.value, stdout_fd, STDOUT_FILENO),
+                   "posix_spawn");
+  check_spawn_call(posix_spawn_file_actions_adddup2(&actions.value, stderr_fd, STDERR_FILENO),
+                   "posix_spawn");
+  // A descriptor another thread opened without O_CLOEXEC (the daemon's lock file, a client
+  // socket) must not live on in a command that may outlive the daemon.
+  check_spawn_call(posix_spawn_file_actions_addclosefrom_np(&actions.value, STDERR_FILENO + 1),
+                   "posix_spawn");
+
+  // The daemon may block or ignore signals (SIGTERM for an orderly shutdown, SIGPIPE); the
+  // command must start with a clean slate, or a timeout's SIGTERM would not reach it.
+  SpawnAttributes attributes;
+  sigset_t no_signals;
+  sigset_t all_signals;
+  sigemptyset(&no_signals);
+  sigfillset(&all_signals);
+  check_spawn_call(
+      posix_spawnattr_setflags(&attributes.value,
+                               POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF),
+      "posix_spawn");
+  check_spawn_call(posix_spawnattr_setsigmask(&attributes.value, &no_signals), "posix_spawn");
+  check_spawn_call(posix_spawnattr_setsigdefault(&attributes.value, &all_signals), "posix_spawn");
+
+  pid_t pid = -1;
+  const int rc = posix_spawn(&pid, program.c_str(), &actions.value, &attributes.value, argv, envp);
+  if (rc != 0) return {-1, rc};
   return {pid, 0};
 }
 

@@ -48,13 +48,7 @@ struct CommandResult {
 
 // Runs `spec` to completion on the calling thread and reports how it ended.
 //
-// The command runs under a supervisor: a forked copy of the calling process that leads a new
-// session (so a new process group, and no controlling terminal), starts the command in it,
-// and ends the way the command ended. If the calling process dies (even by SIGKILL), the
-// supervisor kills the whole group, so no command outlives the daemon. The calling thread must
-// stay alive until run_command returns (the kernel's parent-death signal follows the thread).
-//
-// The command starts in that session with
+// The child starts in a new session (so a new process group, and no controlling terminal) with
 // stdin on /dev/null, default signal dispositions, an empty signal mask and no file descriptors
 // but 0, 1 and 2 (whatever the daemon has open). It is done when the child itself has exited:
 // output still readable then is collected for a short while (at most ~200 ms), so a background

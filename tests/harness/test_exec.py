@@ -343,22 +343,6 @@ def test_a_program_that_cannot_be_executed_is_126(repo):
     assert _data(repo.run(["exec", "--", "no-such-program-xyz"]))["returncode"] == 127
 
 
-def test_commands_die_with_the_daemon(repo, tmp_path):
-    pids = tmp_path / "pids"
-    script = f'sleep 60 & echo $$ $! > {pids}.tmp; mv {pids}.tmp {pids}; wait'
-    running = subprocess.Popen([HARNESS, "exec", "--", "sh", "-c", script], env=repo.env(), cwd=repo.path,
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    try:
-        assert _eventually(pids.exists)
-        shell, background = (int(p) for p in pids.read_text().split())
-        daemon = repo.rpc({"command": "ping"})["data"]["pid"]
-        os.kill(daemon, signal.SIGKILL)  # no chance to clean up
-        assert _eventually(lambda: not _alive(shell) and not _alive(background))
-    finally:
-        running.kill()
-        running.communicate()
-
-
 def test_git_may_not_write_the_users_configuration_or_another_repositorys(repo, tmp_path):
     home = tmp_path / "home"
     home.mkdir()
