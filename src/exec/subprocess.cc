@@ -9,13 +9,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <dirent.h>
-
 #include <algorithm>
 #include <array>
 #include <cerrno>
-#include <cstdio>
-#include <cstdlib>
 #include <cstring>
 #include <string_view>
 
@@ -291,41 +287,6 @@ class ExitWatch {
   UniqueFd pidfd_;
 };
 
-// Whether a process other than `leader` (our unreaped child) is still in process group `pgid`.
-// The kernel offers no per-group query that skips a zombie leader (kill(-pgid, 0) counts it),
-// so this reads the group of every process in /proc; it runs only once a command has exited.
-bool group_has_others(pid_t pgid, pid_t leader) {
-  DIR* proc = opendir("/proc");
-  if (proc == nullptr) return true;  // cannot tell: let the grace run out, then SIGKILL
-  bool found = false;
-  while (const dirent* entry = readdir(proc)) {
-    char* end = nullptr;
-    const long pid = std::strtol(entry->d_name, &end, 10);
-    if (*end != '\0' || pid <= 0 || pid == leader) continue;
-    char path[64];
-    std::snprintf(path, sizeof path, "/proc/%ld/stat", pid);
-    UniqueFd fd(::open(path, O_RDONLY | O_CLOEXEC));
-    if (!fd) continue;  // gone meanwhile
-    char buf[512];
-    const ssize_t n = ::read(fd.get(), buf, sizeof buf - 1);
-    if (n <= 0) continue;
-    buf[n] = '\0';
-    // "pid (comm) state ppid pgrp ...": comm may hold anything, so parse after the last ')'.
-    const char* paren = std::strrchr(buf, ')');
-    char state = 0;
-    long ppid = 0, group = 0;
-    if (paren == nullptr || std::sscanf(paren + 1, " %c %ld %ld", &state, &ppid, &group) != 3) {
-      continue;
-    }
-    if (group == pgid && state != 'Z' && state != 'X') {
-      found = true;
-      break;
-    }
-  }
-  closedir(proc);
-  return found;
-}
-
 timespec to_timespec(SteadyClock::duration d) {
   const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(d).count();
   if (ns <= 0) return {0, 0};
@@ -363,15 +324,13 @@ class Supervision {
     while (true) {
       const auto now = SteadyClock::now();
       enforce_deadlines(now);
-      if (exited_ && !leftovers_pending(now) &&
-          ((!out_.open() && !err_.open()) || now >= drain_until_)) {
-        return;
-      }
+      if (exited_ && ((!out_.open() && !err_.open()) || now >= drain_until_)) return;
       wait_for_events(now);
     }
   }
 
   CommandResult finish() {
+    signal_group(SIGKILL);  // whatever of the group outlived the command and its grace
     int status = 0;
     while (waitpid(pid_, &status, 0) < 0) {
       if (errno == EINTR) continue;
@@ -397,20 +356,6 @@ class Supervision {
   }
 
  private:
-  // After the child exited: whether what is left of its group is still being waited for (it got
-  // SIGTERM; SIGKILL follows once the grace runs out).
-  bool leftovers_pending(SteadyClock::time_point now) {
-    if (!leftovers_ || killed_) return false;
-    if (!group_has_others(pid_, pid_)) {
-      leftovers_ = false;
-      return false;
-    }
-    if (now < kill_at_) return true;
-    signal_group(SIGKILL);
-    killed_ = true;
-    return false;
-  }
-
   void enforce_deadlines(SteadyClock::time_point now) {
     if (exited_) return;
     if (deadline_ && !terminating_ && now >= *deadline_) {
@@ -431,7 +376,6 @@ class Supervision {
     };
     if (exited_) {
       consider(drain_until_);
-      if (leftovers_ && !killed_) consider(std::min(kill_at_, now + kExitPollInterval));
       return next;
     }
     if (deadline_ && !terminating_) consider(*deadline_);
@@ -483,18 +427,16 @@ class Supervision {
 
   void on_child_exited() {
     exited_ = true;
-    const auto now = SteadyClock::now();
-    drain_until_ = now + kDrainAfterExit;
     // Nothing of the command may outlive it. After a timeout or cancellation the group gets
-    // SIGKILL at once; after a normal exit, what is left of it (a background job) gets SIGTERM,
-    // then SIGKILL after the grace. The child is not reaped yet, so the group id still cannot
-    // name anyone else.
+    // SIGKILL at once. After a normal exit, what is left of it (a background job) gets
+    // SIGTERM, and the grace to close the output it holds; finish() then kills whatever is
+    // still there. The child is not reaped yet, so the group id still cannot name anyone else.
     if (terminating_) {
       signal_group(SIGKILL);
-    } else if (group_has_others(pid_, pid_)) {
+      drain_until_ = SteadyClock::now() + kDrainAfterExit;
+    } else {
       signal_group(SIGTERM);
-      leftovers_ = true;
-      kill_at_ = now + kill_grace_;
+      drain_until_ = SteadyClock::now() + std::max(kDrainAfterExit, kill_grace_);
     }
   }
 
@@ -524,7 +466,6 @@ class Supervision {
   bool timed_out_ = false;
   bool stop_seen_ = false;
   bool exited_ = false;
-  bool leftovers_ = false;  // the child exited, leaving members of its group behind
   bool reaped_ = false;
 };
 

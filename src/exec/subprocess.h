@@ -50,11 +50,11 @@ struct CommandResult {
 //
 // The child starts in a new session (so a new process group, and no controlling terminal) with
 // stdin on /dev/null, default signal dispositions, an empty signal mask and no file descriptors
-// but 0, 1 and 2 (whatever the daemon has open). It is done when the child itself has exited:
-// output still readable then is collected for a short while (at most ~200 ms), so a background
-// grandchild holding the pipes open cannot stall the caller. Whatever is left of the group then
-// (a background job) gets SIGTERM, and SIGKILL if it is still there after kill_grace: nothing
-// outlives its command but a process that left the group itself (setsid).
+// but 0, 1 and 2 (whatever the daemon has open). It is done when the child itself has exited.
+// Whatever is left of its group then (a background job) gets SIGTERM; output is collected until
+// both pipes are closed or kill_grace (at least ~200 ms) has passed, so a background grandchild
+// holding them open cannot stall the caller; then the group gets SIGKILL. Nothing outlives its
+// command but a process that left the group itself (setsid).
 //
 // Ending it early: when the timeout runs out, or when `stop` is requested (the daemon is
 // shutting down; std::stop_token{} never is), the whole process group gets SIGTERM, then
