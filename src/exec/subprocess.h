@@ -54,7 +54,9 @@ struct CommandResult {
 // Whatever is left of its group then (a background job) gets SIGTERM; output is collected until
 // both pipes are closed or kill_grace (at least ~200 ms) has passed, so a background grandchild
 // holding them open cannot stall the caller; then the group gets SIGKILL. Nothing outlives its
-// command but a process that left the group itself (setsid).
+// command but a process that left the group itself (setsid). The child also dies (SIGKILL) when
+// the thread that called run_command does, so a command does not outlive a daemon killed by
+// SIGKILL; what it started itself does (the kernel's parent-death signal reaches one process).
 //
 // Ending it early: when the timeout runs out, or when `stop` is requested (the daemon is
 // shutting down; std::stop_token{} never is), the whole process group gets SIGTERM, then

@@ -360,3 +360,19 @@ def test_git_may_not_write_the_users_configuration_or_another_repositorys(repo, 
         assert result.returncode == 1 and "is not allowed" in result.stderr, args
     assert not (home / ".gitconfig").exists()
     assert not (other / ".git" / "gitconfig").exists()
+
+
+def test_a_command_dies_with_the_daemon(repo, tmp_path):
+    pid_file = tmp_path / "pid"
+    script = f'echo $$ > {pid_file}.tmp; mv {pid_file}.tmp {pid_file}; exec sleep 60'
+    running = subprocess.Popen([HARNESS, "exec", "--", "sh", "-c", script], env=repo.env(), cwd=repo.path,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        assert _eventually(pid_file.exists)
+        command = int(pid_file.read_text())
+        daemon = repo.rpc({"command": "ping"})["data"]["pid"]
+        os.kill(daemon, signal.SIGKILL)  # no chance to clean up
+        assert _eventually(lambda: not _alive(command))
+    finally:
+        running.kill()
+        running.communicate()
