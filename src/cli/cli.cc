@@ -3,7 +3,10 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cmath>
 #include <csignal>
+#include <cstdlib>
 #include <fstream>
 #include <iostream>
 #include <optional>
@@ -17,12 +20,16 @@
 #include "cli/hooks.h"
 #include "cli/paths.h"
 #include "cli/worker_id.h"
+#include "core/base64.h"
 #include "core/error.h"
 #include "core/unique_fd.h"
 #include "exec/git_guard.h"
+#include "exec/subprocess.h"
 #include "log/trajectory_reader.h"
+#include "server/command_reply.h"
 #include "server/daemon.h"
 #include "server/daemon_lock.h"
+#include "server/protocol.h"
 #include "store/sqlite_store.h"
 #include "store/state_dir.h"
 
@@ -200,10 +207,21 @@ struct ExecArgs {
   std::vector<std::string> env;
   double timeout = 0;
   bool exclusive = false;
+  bool exit_code = false;
 };
 
-Json exec_request(const ExecArgs& a, const std::vector<std::string>& command) {
+// The caller's whole environment for a command the daemon runs, less the variables `leave_out`
+// names (docs/protocol.md, "exec and git").
+Json caller_environment(bool (*leave_out)(std::string_view)) {
   Json env = Json::object();
+  for (const auto& [name, value] : process_environment()) {
+    if (!leave_out(name)) env[name] = value;
+  }
+  return env;
+}
+
+Json exec_request(const ExecArgs& a, const std::vector<std::string>& command) {
+  Json env = caller_environment(is_git_repository_variable);
   for (const std::string& kv : a.env) {
     auto eq = kv.find('=');
     if (eq == std::string::npos || eq == 0)
@@ -214,29 +232,58 @@ Json exec_request(const ExecArgs& a, const std::vector<std::string>& command) {
                {"args", command},
                {"cwd", a.cwd.empty() ? fs::current_path().string() : fs::absolute(a.cwd).string()},
                {"env", env},
+               {"env_complete", true},
                {"exclusive", a.exclusive}};
   if (a.timeout > 0) request["timeout"] = a.timeout;
   return request;
 }
 
+// How a shell reports a command's end: its exit status, or 128 + the signal that killed it.
+int shell_status(int returncode) { return returncode >= 0 ? returncode : 128 - returncode; }
+
 int cmd_exec(Context& ctx, const ExecArgs& a, const std::vector<std::string>& command) {
   ClientOptions options = ctx.client();
   options.read_timeout.reset();  // the daemon enforces the command's own timeout
-  return print_envelope(send_request(options, exec_request(a, command)));
+  const Json reply = send_request(options, exec_request(a, command));
+  const int status = print_envelope(reply);
+  if (!a.exit_code || status != 0) return status;
+  return shell_status(reply["data"].value("returncode", 1));
 }
 
-// Behaves like git itself: its output on our stdout and stderr, its exit status as ours.
-int cmd_git(Context& ctx, const std::vector<std::string>& args) {
+// Behaves like git itself: its output, byte for byte, on our stdout and stderr, and its exit
+// status as ours. What git cannot do as git would (it timed out, its output was cut) is said on
+// stderr, with a non-zero status.
+int cmd_git(Context& ctx, double timeout, const std::vector<std::string>& args) {
   ClientOptions options = ctx.client();
   options.read_timeout.reset();
-  const Json reply = send_request(
-      options, {{"command", "git"}, {"args", args}, {"cwd", fs::current_path().string()}});
+  Json request{{"command", "git"},
+               {"args", args},
+               {"cwd", fs::current_path().string()},
+               {"env", caller_environment(is_refused_git_variable)},
+               {"env_complete", true},
+               {"output_encoding", "base64"}};
+  if (timeout > 0) request["timeout"] = timeout;
+  const Json reply = send_request(options, request);
   if (report_error(reply)) return 1;
   const Json& d = reply["data"];
-  std::cout << d.value("stdout", "");
-  std::cerr << d.value("stderr", "");
-  const int rc = d.value("returncode", 1);
-  return rc >= 0 ? rc : 128 - rc;
+  const std::string out = decode_base64(d.value("stdout", ""));
+  const std::string err = decode_base64(d.value("stderr", ""));
+  std::cout.write(out.data(), static_cast<std::streamsize>(out.size()));
+  std::cout.flush();
+  std::cerr.write(err.data(), static_cast<std::streamsize>(err.size()));
+  int status = shell_status(d.value("returncode", 1));
+  if (d.value("timed_out", false)) {
+    std::cerr << "harness: git timed out and was stopped ("
+              << d.value("signal_name", std::string("killed")) << "); give it longer with "
+              << "`harness git --timeout S -- ...`\n";
+    if (status == 0) status = 1;
+  }
+  if (d.value("truncated", false)) {
+    std::cerr << "harness: git's output was cut: the daemon keeps at most "
+              << (kCommandStreamCap >> 20) << " MiB of each stream\n";
+    if (status == 0) status = 1;
+  }
+  return status;
 }
 
 int cmd_shutdown(Context& ctx) {
@@ -318,10 +365,54 @@ int cmd_check_commit(Context& ctx) {
                                      current_head(ctx.worktree()), worker));
 }
 
-// A leading "--" separates harness's options from the command's; it is not part of it.
-std::vector<std::string> command_words(std::vector<std::string> words) {
-  if (!words.empty() && words.front() == "--") words.erase(words.begin());
-  return words;
+// --timeout of exec and git: a number of seconds, finite, above 0 and at most the protocol's
+// maximum. Returns what is wrong, or nothing (CLI11's Validator contract).
+std::string check_timeout(const std::string& text) {
+  char* end = nullptr;
+  const double seconds = std::strtod(text.c_str(), &end);
+  if (text.empty() || *end != '\0' || !std::isfinite(seconds) || !(seconds > 0) ||
+      seconds > kMaxCommandTimeoutSeconds) {
+    return "must be a number of seconds above 0 and at most 1000000000, not '" + text + "'";
+  }
+  return {};
+}
+
+// The command words of `exec` and `git`: everything after the first "--" that follows the verb,
+// whatever it looks like (-c, -e, --env=...), so CLI11 never sees it as an option.
+struct SplitArgs {
+  std::vector<std::string> harness;                 // for CLI11
+  std::optional<std::vector<std::string>> command;  // set when the verb is exec or git with "--"
+  std::string verb;
+};
+
+SplitArgs split_command(const std::vector<std::string>& args) {
+  SplitArgs split{args, std::nullopt, {}};
+  size_t i = 0;
+  for (; i < args.size(); ++i) {
+    const std::string& arg = args[i];
+    if (arg == "--socket" || arg == "--worktree") {
+      ++i;  // its value
+    } else if (!arg.starts_with("-")) {
+      split.verb = arg;
+      break;
+    }
+  }
+  if (split.verb != "exec" && split.verb != "git") return split;
+  const auto dashes = std::find(args.begin() + static_cast<std::ptrdiff_t>(i), args.end(), "--");
+  if (dashes == args.end()) return split;
+  split.harness.assign(args.begin(), dashes);
+  split.command.emplace(dashes + 1, args.end());
+  return split;
+}
+
+// The command of exec or git: words CLI11 took as positionals (a command begun before any "--",
+// which then belongs to the command: `harness git log -- file`), and the words after "--".
+std::vector<std::string> command_words(std::vector<std::string> positional,
+                                       const std::optional<std::vector<std::string>>& after) {
+  if (!after) return positional;
+  if (!positional.empty()) positional.push_back("--");
+  positional.insert(positional.end(), after->begin(), after->end());
+  return positional;
 }
 
 // The verb path of `args` ("task bogus") when its last word names no subcommand of the app
@@ -430,23 +521,53 @@ complete->callback([&] { action = [&] { return cmd_complete(ctx, task_id); }; })
 
 ExecArgs exec_args;
 std::vector<std::string> exec_command;
+const SplitArgs split = split_command(args);
+const auto command_of = [&split](const std::vector<std::string>& positional, const char* verb) {
+  std::vector<std::string> command = command_words(positional, split.command);
+  if (command.empty())
+    throw CLI::ValidationError(
+        verb, std::string("needs a command: harness ") + verb + " [OPTIONS] -- ARGS...");
+  return command;
+};
 CLI::App* exec = verb("exec", "Run a command through the daemon: exec [options] -- CMD ARGS...",
-                      [&] { return cmd_exec(ctx, exec_args, command_words(exec_command)); });
+                      [&] { return cmd_exec(ctx, exec_args, command_of(exec_command, "exec")); });
 exec->add_option("--cwd", exec_args.cwd, "Working directory (default: the current one)");
 exec->add_option("-e,--env", exec_args.env,
-                 "Set NAME=VALUE in the command's environment (repeatable)");
+                 "Set NAME=VALUE in the command's environment (repeatable); the rest of it is "
+                 "yours, less GIT_DIR and the variables like it")
+    ->allow_extra_args(false);
 exec->add_option("--timeout", exec_args.timeout,
-                 "Seconds before the command is terminated (default 600)")
-    ->check(CLI::PositiveNumber);
+                 "Seconds before the command's process group is terminated (default 600, at "
+                 "most 1000000000)")
+    ->check(CLI::Validator(check_timeout, "SECONDS"));
 exec->add_flag("--exclusive", exec_args.exclusive,
                "Run while holding the repository mutex (as git does)");
-exec->add_option("command", exec_command, "The command and its arguments")->required();
+exec->add_flag("--exit-code", exec_args.exit_code,
+               "Exit with the command's status (128+N when signal N ended it, as shells do) "
+               "instead of 0 whenever it ran");
+exec->add_option("command", exec_command, "The command and its arguments, after --");
+exec->footer(
+    "Everything after -- is the command, whatever it looks like. It runs with your environment "
+    "(less GIT_DIR, GIT_WORK_TREE, GIT_INDEX_FILE and the other variables that pick a "
+    "repository) in its own process group; when it ends, whatever it left running in that "
+    "group is terminated. Without --exit-code, harness exits 0 when the command ran (whatever "
+    "its status), 1 on an error reply, 2 on a usage error.");
 
 std::vector<std::string> git_args;
-verb("git", "Run git through the daemon, serialised with all other git calls: git -- ARGS...",
-     [&] { return cmd_git(ctx, command_words(git_args)); })
-    ->add_option("args", git_args, "git arguments")
-    ->required();
+double git_timeout = 0;
+CLI::App* git =
+    verb("git", "Run git through the daemon, serialised with all other git calls: git -- ARGS...",
+         [&] { return cmd_git(ctx, git_timeout, command_of(git_args, "git")); });
+git->add_option("--timeout", git_timeout,
+                "Seconds before git is terminated (default 120, at most 1000000000)")
+    ->check(CLI::Validator(check_timeout, "SECONDS"));
+git->add_option("args", git_args, "git arguments, after --");
+git->footer(
+    "Everything after -- goes to git. Output comes back byte for byte and the exit status is "
+    "git's (128+N when signal N ended it); a git that timed out or whose output was cut (over "
+    "16 MiB a stream) says so on stderr and exits non-zero. Git runs with your environment, "
+    "less the variables that pick the repository or name programs (GIT_DIR, GIT_CONFIG_*, "
+    "GIT_SSH_COMMAND, ...), and can open no editor or prompt: use -m, -F or --no-edit.");
 
 bool worker_id_verbose = false;
 verb("worker-id",
@@ -497,13 +618,14 @@ verb("hook",
     ->add_option("event", hook_event, "session-start, stop, subagent-stop or pre-compact")
     ->required();
 
-if (auto unknown = unknown_verb(app, args)) {
+if (auto unknown = unknown_verb(app, split.harness)) {
   std::cerr << "harness: unknown command '" << unknown->path
             << "'\nCommands: " << verb_list(*unknown->parent)
             << "\nRun 'harness --help' for more.\n";
   return 2;
 }
-std::vector<std::string> reversed(args.rbegin(), args.rend());  // CLI11 consumes from the back
+// CLI11 consumes from the back.
+std::vector<std::string> reversed(split.harness.rbegin(), split.harness.rend());
 try {
   app.parse(reversed);
 } catch (const CLI::CallForHelp& e) {
@@ -514,6 +636,11 @@ try {
   return app.exit(e);
 } catch (const CLI::ParseError& e) {
   app.exit(e);
+  const bool unexpected = dynamic_cast<const CLI::ExtrasError*>(&e) != nullptr;
+  if (unexpected && (split.verb == "exec" || split.verb == "git") && !split.command) {
+    std::cerr << "harness: put the command after '--': harness " << split.verb << " [OPTIONS] -- "
+              << (split.verb == "git" ? "ARGS..." : "CMD ARGS...") << "\n";
+  }
   return 2;
 }
 try {

@@ -1,8 +1,11 @@
 #include "exec/git_guard.h"
 
 #include <algorithm>
+#include <filesystem>
+#include <fstream>
 #include <iterator>
 #include <map>
+#include <optional>
 #include <span>
 #include <string_view>
 #include <utility>
@@ -253,6 +256,10 @@ const std::map<std::string_view, OptionRules>& option_rules() {
        {.syntax = {.optional_shorts = "O"},
         .longs = {{"tool", Danger::kSlashInValue, kTool, true, "tool-help"}},
         .shorts = {{'t', Danger::kSlashInValue, kTool}}}},
+      // -w names a file under the git directory's refs/ ("../config" leaves it).
+      {"http-fetch",
+       {.longs = {{"index-pack-args", Danger::kAlways, "it hands arguments on to index-pack"}},
+        .shorts = {{'w', Danger::kAlways, "it writes a file under the git directory"}}}},
       {"grep",
        {.syntax = {.value_shorts = "efABCm",
                    .value_longs = {"max-depth", "context", "before-context", "after-context",
@@ -504,17 +511,388 @@ void check_git_args(const std::vector<std::string>& args) {
   }
 }
 
+// ---- Writes inside the git directory ----------------------------------------------------------
+
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr std::string_view kWritesGitDir =
+    "it would write inside the repository's git directory, whose config and hooks name programs "
+    "git runs";
+
+// `path` with symlinks resolved as far as it exists, and `.`/`..` folded.
+fs::path resolved(const fs::path& path) {
+  std::error_code ignored;
+  fs::path out = fs::weakly_canonical(path, ignored);
+  return out.empty() ? path.lexically_normal() : out;
+}
+
+bool is_inside(const fs::path& path, const fs::path& dir) {
+  const auto [dir_end, path_it] = std::mismatch(dir.begin(), dir.end(), path.begin(), path.end());
+  return dir_end == dir.end() || (std::next(dir_end) == dir.end() && dir_end->empty());
+}
+
+// A repository as git would find it from `start`: its top level (empty when bare) and the git
+// directories to protect (the git dir, and a linked worktree's common dir).
+struct Repository {
+  fs::path top;
+  std::vector<fs::path> git_dirs;
+};
+
+std::string first_line(const fs::path& file) {
+  std::ifstream in(file);
+  std::string line;
+  std::getline(in, line);
+  return line;
+}
+
+void add_git_dir(Repository& repo, const fs::path& git_dir) {
+  repo.git_dirs.push_back(resolved(git_dir));
+  const fs::path commondir = git_dir / "commondir";
+  std::error_code ignored;
+  if (fs::is_regular_file(commondir, ignored)) {
+    repo.git_dirs.push_back(resolved(git_dir / first_line(commondir)));
+  }
+}
+
+bool looks_like_git_dir(const fs::path& dir) {
+  std::error_code ignored;
+  return fs::is_regular_file(dir / "HEAD", ignored) && fs::is_directory(dir / "objects", ignored) &&
+         fs::is_directory(dir / "refs", ignored);
+}
+
+Repository find_repository(const fs::path& start) {
+  Repository repo;
+  std::error_code ignored;
+  for (fs::path dir = resolved(start);; dir = dir.parent_path()) {
+    const fs::path dot_git = dir / ".git";
+    if (fs::is_directory(dot_git, ignored)) {
+      repo.top = dir;
+      add_git_dir(repo, dot_git);
+      return repo;
+    }
+    if (fs::is_regular_file(dot_git, ignored)) {
+      const std::string line = first_line(dot_git);
+      if (line.starts_with("gitdir: ")) {
+        repo.top = dir;
+        add_git_dir(repo, dir / line.substr(8));
+        return repo;
+      }
+    }
+    if (looks_like_git_dir(dir)) {
+      add_git_dir(repo, dir);
+      return repo;
+    }
+    if (dir == dir.parent_path()) return repo;
+  }
+}
+
+// Where git could put what a relative path names: it resolves some against the cwd and others
+// against the top level, so both count.
+class PathCheck {
+ public:
+  PathCheck(fs::path cwd, std::vector<fs::path> protected_dirs)
+      : cwd_(std::move(cwd)), protected_(std::move(protected_dirs)) {
+    const Repository repo = find_repository(cwd_);
+    top_ = repo.top;
+    protected_.insert(protected_.end(), repo.git_dirs.begin(), repo.git_dirs.end());
+  }
+
+  // Whether `path` names a place in a protected directory or file, or in any directory
+  // named .git (another repository's).
+  bool inside_git_dir(const fs::path& path) const {
+    for (const fs::path& base : bases()) {
+      const fs::path target = resolved(base / path);
+      for (const fs::path& dir : protected_) {
+        if (is_inside(target, dir)) return true;
+      }
+      for (const fs::path& component : target) {
+        if (component == ".git") return true;
+      }
+    }
+    return false;
+  }
+
+  // Refuses `value` of `option` when it names a place inside a git directory.
+  void check(std::string_view option, const std::string& value) const {
+    if (inside_git_dir(value)) refuse_option(std::string(option) + " " + value, kWritesGitDir);
+  }
+
+  // Where the files of a tree land: under `dir`, or, for a string prefix (checkout-index
+  // --prefix=.git/), in the directory the prefix ends in. Any file name can come out of a
+  // tree, so that directory may not be in a protected place, nor hold one below it (a
+  // committed "gitconfig" under --prefix=$HOME/. is ~/.gitconfig) — except a .git directory,
+  // which git never writes into from a tree.
+  void check_landing(std::string_view option, const std::string& value, bool prefix) const {
+    const fs::path dir = prefix ? fs::path(value + "x").parent_path() : fs::path(value);
+    bool refused = inside_git_dir(dir);
+    for (const fs::path& base : bases()) {
+      const fs::path landing = resolved(base / dir);
+      for (const fs::path& place : protected_) {
+        if (place.filename() != ".git" && is_inside(place, landing)) refused = true;
+      }
+    }
+    if (refused) refuse_option(std::string(option) + "=" + value, kWritesGitDir);
+  }
+
+  const std::vector<fs::path>& protected_dirs() const { return protected_; }
+  const fs::path& cwd() const { return cwd_; }
+
+ private:
+  std::vector<fs::path> bases() const {
+    std::vector<fs::path> out{cwd_};
+    if (!top_.empty()) out.push_back(top_);
+    return out;
+  }
+
+  fs::path cwd_;
+  fs::path top_;
+  std::vector<fs::path> protected_;
+};
+
+// A path-valued option of a subcommand: its long name (abbreviations count), its short letter
+// (0: none), and whether its value is a prefix rather than a path.
+struct PathOption {
+  enum class Kind { kFile, kPrefix, kDirectory };  // a file or a directory; where a tree lands
+  std::string_view name;
+  char letter = 0;
+  Kind kind = Kind::kFile;
+};
+
+// Subcommands that write where an option says.
+const std::map<std::string_view, std::vector<PathOption>>& path_options() {
+  static const auto* const options = new std::map<std::string_view, std::vector<PathOption>>{
+      {"checkout-index", {{"prefix", 0, PathOption::Kind::kPrefix}}},
+      {"read-tree", {{"prefix", 0, PathOption::Kind::kPrefix}}},
+      {"archive", {{"output", 'o'}}},
+      {"format-patch", {{"output-directory", 'o'}}},
+      {"bugreport", {{"output-directory", 'o'}}},
+      {"diagnose", {{"output-directory", 'o'}}},
+      {"index-pack", {{"", 'o'}}},
+      {"mailsplit", {{"", 'o'}}},
+      {"apply", {{"directory", 0, PathOption::Kind::kDirectory}}},
+      {"am", {{"directory", 0, PathOption::Kind::kDirectory}}},
+      {"init", {{"separate-git-dir"}}},
+      {"clone", {{"separate-git-dir"}}},
+      {"fast-export", {{"export-marks"}}},
+      {"fast-import", {{"export-marks"}, {"export-pack-edges"}}},
+      {"credential-store", {{"file"}}},
+      {"credential-cache", {{"socket"}}},
+  };
+  return *options;
+}
+
+// Subcommands that write to a path given as a positional argument: none of their positional
+// arguments may name a place inside a git directory (a read of one is refused too).
+bool writes_positional_paths(std::string_view subcommand) {
+  static constexpr std::string_view kNames[] = {
+      "bundle",       "clone",     "init",       "init-db",
+      "worktree",     "submodule", "merge-file", "interpret-trailers",
+      "pack-objects", "mailinfo"};
+  return is_one_of(kNames, subcommand);
+}
+
+void check_path_option(const PathCheck& paths, Args args, size_t i, const PathOption& option) {
+  const std::string& arg = args[i];
+  const bool has_next = i + 1 < args.size();
+  const std::string_view name = long_name(arg);
+  if (!option.name.empty() && !name.empty() && abbreviates(name, option.name)) {
+    const size_t eq = arg.find('=');
+    const std::string shown = "--" + std::string(option.name);
+    if (eq == std::string::npos && !has_next) return;
+    const std::string value = eq != std::string::npos ? arg.substr(eq + 1) : args[i + 1];
+    if (option.kind == PathOption::Kind::kFile) return paths.check(shown, value);
+    return paths.check_landing(shown, value, option.kind == PathOption::Kind::kPrefix);
+  }
+  if (option.letter == 0 || arg.starts_with("--") || arg.size() < 2 || arg[0] != '-') return;
+  const size_t at = arg.find(option.letter, 1);
+  if (at == std::string::npos) return;
+  const std::string shown = std::string("-") + option.letter;
+  if (at + 1 < arg.size()) return paths.check(shown, arg.substr(at + 1));
+  if (has_next) paths.check(shown, args[i + 1]);
+}
+
+void check_subcommand_paths(const PathCheck& paths, const std::string& subcommand, Args args) {
+  const auto it = path_options().find(subcommand);
+  bool options_over = false;
+  for (size_t i = 0; i < args.size(); ++i) {
+    const std::string& arg = args[i];
+    if (!options_over && is_end_of_options(arg)) {
+      options_over = true;
+      continue;
+    }
+    const bool option = !options_over && arg.size() > 1 && arg[0] == '-';
+    if (option && it != path_options().end()) {
+      for (const PathOption& path_option : it->second)
+        check_path_option(paths, args, i, path_option);
+    }
+    if (!option && writes_positional_paths(subcommand) && paths.inside_git_dir(arg)) {
+      refuse("argument", arg, kWritesGitDir);
+    }
+  }
+}
+
+}  // namespace
+
+std::vector<fs::path> git_directories(const fs::path& dir) { return find_repository(dir).git_dirs; }
+
+std::vector<fs::path> git_config_locations(const std::map<std::string, std::string>& env) {
+  std::vector<fs::path> out;
+  const auto value = [&env](const char* name) -> std::string {
+    const auto it = env.find(name);
+    return it == env.end() ? std::string() : it->second;
+  };
+  const std::string home = value("HOME");
+  const std::string xdg = value("XDG_CONFIG_HOME");
+  if (!home.empty()) {
+    out.push_back(resolved(fs::path(home) / ".gitconfig"));
+    out.push_back(resolved(fs::path(home) / ".config" / "git"));
+  }
+  if (!xdg.empty()) out.push_back(resolved(fs::path(xdg) / "git"));
+  return out;
+}
+
+void check_git_paths(const std::vector<std::string>& args, const fs::path& cwd,
+                     const std::vector<fs::path>& protected_dirs) {
+  // Global options first: -C moves the cwd (cumulatively, as in git).
+  fs::path dir = cwd;
+  const Args all(args);
+  size_t i = 0;
+  for (; i < all.size() && all[i].starts_with("-"); ++i) {
+    const std::string& arg = all[i];
+    const bool has_next = i + 1 < all.size();
+    const auto value_of = [&](std::string_view option) -> std::optional<std::string> {
+      if (arg == option) return has_next ? std::optional(all[++i]) : std::nullopt;
+      if (arg.starts_with(std::string(option) + "=")) return arg.substr(option.size() + 1);
+      return std::nullopt;
+    };
+    if (arg == "-C" && has_next) {
+      dir = dir / all[++i];
+    } else if (auto git_dir = value_of("--git-dir")) {
+      // Only this repository's own git dir: another one's config and hooks are the caller's.
+      const PathCheck here(dir, protected_dirs);
+      const fs::path target = resolved(dir / *git_dir);
+      const auto& own = here.protected_dirs();
+      if (std::find(own.begin(), own.end(), target) == own.end()) {
+        refuse_option("--git-dir " + *git_dir,
+                      "git would use another repository's configuration and hooks, which name "
+                      "programs it runs; use -C to work in another repository");
+      }
+    } else if (auto work_tree = value_of("--work-tree")) {
+      PathCheck(dir, protected_dirs).check("--work-tree", *work_tree);
+    } else if (arg == "--namespace" || arg == "--super-prefix" || arg == "--shallow-file") {
+      ++i;
+    }
+  }
+  const PathCheck paths(dir, protected_dirs);
+  for (const fs::path& git_dir : paths.protected_dirs()) {
+    if (is_inside(resolved(dir), git_dir)) {
+      refuse("working directory", dir.string(),
+             "git run inside the git directory writes its files there; run it from the worktree");
+    }
+  }
+  if (i < all.size()) check_subcommand_paths(paths, all[i], all.subspan(i + 1));
+}
+
 const std::vector<std::string> kGitIdentityVariables = {
     "GIT_AUTHOR_NAME",    "GIT_AUTHOR_EMAIL",    "GIT_AUTHOR_DATE",
     "GIT_COMMITTER_NAME", "GIT_COMMITTER_EMAIL", "GIT_COMMITTER_DATE"};
 
-void check_git_env(const std::map<std::string, std::string>& env) {
+namespace {
+
+bool is_identity_variable(std::string_view name) {
+  return std::find(kGitIdentityVariables.begin(), kGitIdentityVariables.end(), name) !=
+         kGitIdentityVariables.end();
+}
+
+// GIT_* variables that only tune how git behaves, with no program, file or configuration in
+// their value.
+bool is_harmless_git_variable(std::string_view name) {
+  static constexpr std::string_view kHarmless[] = {"GIT_TERMINAL_PROMPT",
+                                                   "GIT_FLUSH",
+                                                   "GIT_OPTIONAL_LOCKS",
+                                                   "GIT_MERGE_VERBOSITY",
+                                                   "GIT_MERGE_AUTOEDIT",
+                                                   "GIT_LITERAL_PATHSPECS",
+                                                   "GIT_GLOB_PATHSPECS",
+                                                   "GIT_NOGLOB_PATHSPECS",
+                                                   "GIT_ICASE_PATHSPECS",
+                                                   "GIT_REFLOG_ACTION",
+                                                   "GIT_DEFAULT_HASH",
+                                                   "GIT_PROGRESS_DELAY",
+                                                   "GIT_HTTP_USER_AGENT",
+                                                   "GIT_HTTP_LOW_SPEED_LIMIT",
+                                                   "GIT_HTTP_LOW_SPEED_TIME",
+                                                   "GIT_REDACT_COOKIES",
+                                                   "GIT_ADVICE"};
+  return is_one_of(kHarmless, name);
+}
+
+}  // namespace
+
+bool is_git_repository_variable(std::string_view name) {
+  static constexpr std::string_view kRepository[] = {"GIT_DIR",
+                                                     "GIT_WORK_TREE",
+                                                     "GIT_INDEX_FILE",
+                                                     "GIT_OBJECT_DIRECTORY",
+                                                     "GIT_ALTERNATE_OBJECT_DIRECTORIES",
+                                                     "GIT_COMMON_DIR",
+                                                     "GIT_NAMESPACE",
+                                                     "GIT_CEILING_DIRECTORIES",
+                                                     "GIT_DISCOVERY_ACROSS_FILESYSTEM",
+                                                     "GIT_PREFIX",
+                                                     "GIT_SHALLOW_FILE",
+                                                     "GIT_GRAFT_FILE",
+                                                     "GIT_REPLACE_REF_BASE",
+                                                     "GIT_NO_REPLACE_OBJECTS",
+                                                     "GIT_QUARANTINE_PATH",
+                                                     "GIT_INTERNAL_SUPER_PREFIX",
+                                                     "GIT_SUPER_PREFIX"};
+  return is_one_of(kRepository, name);
+}
+
+bool is_refused_git_variable(std::string_view name) {
+  static constexpr std::string_view kRunsPrograms[] = {"SSH_ASKPASS", "LD_PRELOAD", "LD_AUDIT",
+                                                       "BASH_ENV", "ENV"};
+  if (is_one_of(kRunsPrograms, name)) return true;
+  if (!name.starts_with("GIT_")) return false;
+  return !is_identity_variable(name) && !is_harmless_git_variable(name);
+}
+
+void check_git_env(const std::map<std::string, std::string>& env, bool complete) {
   for (const auto& [name, value] : env) {
-    if (std::find(kGitIdentityVariables.begin(), kGitIdentityVariables.end(), name) ==
-        kGitIdentityVariables.end())
-      throw Error::invalid("git environment variable '" + name +
-                           "' is not allowed: only author and committer identity may be set");
+    if (complete ? is_refused_git_variable(name) : !is_identity_variable(name)) {
+      throw Error::invalid(
+          "git environment variable '" + name + "' is not allowed: " +
+          (complete ? "it selects the repository, names a program for git to run or changes "
+                      "its configuration"
+                    : "only author and committer identity may be set"));
+    }
   }
+}
+
+std::map<std::string, std::string> git_environment(
+    const std::map<std::string, std::string>& env, bool complete,
+    const std::map<std::string, std::string>& daemon) {
+  std::map<std::string, std::string> out;
+  if (complete) {
+    out = env;
+  } else {
+    for (const auto& [name, value] : daemon) {
+      if (!is_refused_git_variable(name)) out.emplace(name, value);
+    }
+    for (const auto& [name, value] : env) out[name] = value;
+  }
+  // Nobody can answer an editor or a prompt: fail fast instead of holding the repository mutex
+  // until the timeout. (git uses no pager when stdout is not a terminal; these make sure.)
+  for (const char* editor : {"GIT_EDITOR", "GIT_SEQUENCE_EDITOR", "EDITOR", "VISUAL"}) {
+    out[editor] = "false";
+  }
+  out["GIT_TERMINAL_PROMPT"] = "0";
+  out["GIT_PAGER"] = "cat";
+  out["PAGER"] = "cat";
+  return out;
 }
 
 }  // namespace harness

@@ -54,6 +54,8 @@
 //    - hook run: a hook name containing '/' (it would run a file outside the hooks directory).
 //    - maintenance: only `run` (start/stop/register/unregister edit the user's global
 //      configuration and crontab or systemd timers).
+//    - http-fetch: -w (a file under the git directory's refs/, which "../" leaves) and
+//      --index-pack-args.
 //
 // 5. --output / --output=<file> before "--", in any subcommand except archive: it writes git's
 //    output to a file of the caller's choosing — .git/config, say — and the reply carries stdout
@@ -66,13 +68,16 @@
 //
 // Limits, on purpose: refusals err on the safe side, so a value that looks like a refused
 // option can be refused too (commit -m --exec, log --grep --output). And no argument check can
-// stop a repository whose configuration or hooks the caller can write (its worktree's .git, a
-// repository it creates and points -C/--git-dir at, checkout-index --prefix=.git/) from running
-// programs: sandbox the agent if that matters.
+// stop a repository whose configuration or hooks the caller can write (through exec, or a
+// repository it creates and points -C at) from running programs: sandbox the agent if that
+// matters. What git itself would write into the git directory through a path argument is
+// refused by check_git_paths below.
 #pragma once
 
+#include <filesystem>
 #include <map>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace harness {
@@ -82,12 +87,75 @@ namespace harness {
 // "git subcommand '<name>' ..." / "git hook name '<name>' ..." / "git config <name> <value> ...").
 void check_git_args(const std::vector<std::string>& args);
 
-// The environment variables a git request may set: the author's and committer's name, email and
-// date, so that each agent can commit under its own identity. Every other variable is refused
-// with Error::invalid ("git environment variable 'X' is not allowed ..."): GIT_CONFIG_*,
-// GIT_SSH_COMMAND, GIT_EXTERNAL_DIFF, GIT_EXEC_PATH, PATH and the like would run programs or
-// rewrite configuration behind check_git_args's back.
-void check_git_env(const std::map<std::string, std::string>& env);
+// WRITES INSIDE THE GIT DIRECTORY. Git writes files where some arguments say; a write inside a
+// git directory (config, hooks) could name programs git runs later (checkout-index
+// --prefix=.git/ -- config, with a committed `config` holding core.fsmonitor). So
+// check_git_paths refuses, with Error::invalid ("... is not allowed: it would write inside the
+// repository's git directory ..."), every path argument that names a place inside a protected
+// git directory: the git dir (and a linked worktree's common dir) of the repository git would
+// find from `cwd`, any directory named .git (another repository's), and `protected_dirs` (the
+// daemon's own worktree's git dirs, the user's configuration: git_config_locations). A relative
+// path counts against both the cwd and the top level (git resolves some against one, some against
+// the other); symlinks are followed as far as the path exists; `..` is folded.
+// - Global options: -C (cumulative) must not lead into a git directory (nor may the cwd be
+//   inside one); --git-dir must name the repository's own git dir; --work-tree must not be
+//   inside one.
+// - Path-valued options: checkout-index and read-tree --prefix (the directory the files land
+//   in), archive -o/--output, format-patch, bugreport and diagnose -o/--output-directory,
+//   index-pack -o, mailsplit -o, apply and am --directory, init and clone --separate-git-dir,
+//   fast-export and fast-import --export-marks, fast-import --export-pack-edges,
+//   credential-store --file, credential-cache
+//   --socket; long options also abbreviated, short ones clustered or attached.
+// - Subcommands that write to a positional path (bundle create, clone, init, worktree add/move,
+//   submodule add, merge-file, interpret-trailers --in-place, pack-objects, mailinfo): none of
+//   their positional arguments may be inside a git directory.
+// (diff/log/... --output is refused whatever its value by check_git_args.)
+void check_git_paths(const std::vector<std::string>& args, const std::filesystem::path& cwd,
+                     const std::vector<std::filesystem::path>& protected_dirs = {});
+
+// The git directories (the git dir, and a linked worktree's common dir) of the repository git
+// finds from `dir`, resolved; empty outside any repository.
+std::vector<std::filesystem::path> git_directories(const std::filesystem::path& dir);
+
+// Where git reads the user's configuration in environment `env`: $HOME/.gitconfig,
+// $HOME/.config/git and $XDG_CONFIG_HOME/git, resolved (for check_git_paths).
+std::vector<std::filesystem::path> git_config_locations(
+    const std::map<std::string, std::string>& env);
+
+// THE ENVIRONMENT of a git request (docs/protocol.md, "exec and git"):
+// - A partial `env`, merged over the daemon's environment (old clients): only the author's and
+//   committer's name, email and date may be set, so that each agent can commit under its own
+//   identity; anything else is refused.
+// - A complete `env` (`env_complete`, what the CLI sends: the caller's whole environment): any
+//   variable but those is_refused_git_variable names. The caller's PATH, HOME and the like are
+//   its own, as they would be for a git it ran itself.
+// Refusals throw Error::invalid ("git environment variable 'X' is not allowed: ...").
+void check_git_env(const std::map<std::string, std::string>& env, bool complete = false);
 extern const std::vector<std::string> kGitIdentityVariables;
+
+// The variables that pick the repository and what git sees of it: GIT_DIR, GIT_WORK_TREE,
+// GIT_INDEX_FILE, GIT_OBJECT_DIRECTORY, GIT_ALTERNATE_OBJECT_DIRECTORIES, GIT_COMMON_DIR,
+// GIT_NAMESPACE, GIT_CEILING_DIRECTORIES, GIT_DISCOVERY_ACROSS_FILESYSTEM, GIT_PREFIX,
+// GIT_SHALLOW_FILE, GIT_GRAFT_FILE, GIT_REPLACE_REF_BASE, GIT_NO_REPLACE_OBJECTS,
+// GIT_QUARANTINE_PATH, GIT_INTERNAL_SUPER_PREFIX, GIT_SUPER_PREFIX. The CLI never sends them,
+// for exec neither: a command works on the repository its cwd selects, not on one a variable
+// left over in the caller (a git hook's GIT_DIR, say) names.
+bool is_git_repository_variable(std::string_view name);
+
+// The variables a complete git environment may not hold, and the CLI leaves out of the one it
+// sends with git: every GIT_* variable but the identity ones and a few that only tune git's
+// behaviour (GIT_TERMINAL_PROMPT, GIT_FLUSH, GIT_OPTIONAL_LOCKS, *_PATHSPECS, ...) — so the
+// repository family above, GIT_CONFIG_*, GIT_EXEC_PATH, GIT_SSH(_COMMAND), GIT_ASKPASS,
+// GIT_EXTERNAL_DIFF, GIT_PROXY_COMMAND, GIT_TEMPLATE_DIR, GIT_TRACE* (a file to write) — and
+// SSH_ASKPASS, LD_PRELOAD, LD_AUDIT, BASH_ENV, ENV.
+bool is_refused_git_variable(std::string_view name);
+
+// The environment git runs with. Complete: `env` itself. Partial: `daemon` (the daemon's own
+// environment) less the refused variables, with `env` over it. Either way GIT_EDITOR,
+// GIT_SEQUENCE_EDITOR, EDITOR and VISUAL are `false` (a git that wants an editor fails at once
+// instead of waiting for one), GIT_TERMINAL_PROMPT is 0, and GIT_PAGER and PAGER are `cat`.
+std::map<std::string, std::string> git_environment(
+    const std::map<std::string, std::string>& env, bool complete,
+    const std::map<std::string, std::string>& daemon);
 
 }  // namespace harness

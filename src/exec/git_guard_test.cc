@@ -1,5 +1,10 @@
 #include "exec/git_guard.h"
 
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -400,6 +405,12 @@ TEST(GitGuard, AllowsLegitimateLookAlikes) {
   expect_allowed({"switch", "-c", "new-branch"});  // switch -c creates a branch
 }
 
+TEST(GitGuard, HttpFetchMayNotWriteUnderTheGitDirectory) {
+  expect_refused({"http-fetch", "-w", "../config", "abc", "http://x"}, "option '-w'");
+  expect_refused({"http-fetch", "--index-pack-args=-o", "http://x"}, "option '--index-pack-args'");
+  expect_allowed({"http-fetch", "-a", "abc", "http://x"});
+}
+
 TEST(GitGuard, ErrsOnTheSafeSideForValuesThatLookLikeRefusedOptions) {
   // Documented limits: these are refused although git would read them as values.
   expect_refused({"commit", "-m", "--exec"}, "option '--exec'");
@@ -422,6 +433,213 @@ TEST(GitGuardEnv, AllowsOnlyIdentity) {
       EXPECT_NE(std::string(e.what()).find(name), std::string::npos);
     }
   }
+}
+
+TEST(GitGuardEnv, ACompleteEnvironmentRefusesWhatPicksTheRepositoryOrRunsPrograms) {
+  EXPECT_NO_THROW(check_git_env({{"PATH", "/usr/bin"},
+                                 {"HOME", "/home/a"},
+                                 {"LANG", "C.UTF-8"},
+                                 {"HARNESS_WORKER_ID", "w"},
+                                 {"GIT_AUTHOR_NAME", "a"},
+                                 {"GIT_TERMINAL_PROMPT", "0"},
+                                 {"EDITOR", "vim"}},
+                                true));
+  for (const char* name :
+       {"GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "GIT_COMMON_DIR", "GIT_CEILING_DIRECTORIES",
+        "GIT_CONFIG_PARAMETERS", "GIT_CONFIG_KEY_0", "GIT_SSH_COMMAND", "GIT_ASKPASS", "GIT_TRACE",
+        "GIT_EXEC_PATH", "SSH_ASKPASS", "LD_PRELOAD", "BASH_ENV"}) {
+    EXPECT_TRUE(is_refused_git_variable(name)) << name;
+    try {
+      check_git_env({{name, "x"}}, true);
+      ADD_FAILURE() << name << " was allowed";
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find(name), std::string::npos);
+    }
+  }
+  EXPECT_TRUE(is_git_repository_variable("GIT_DIR"));
+  EXPECT_FALSE(is_git_repository_variable("GIT_AUTHOR_NAME"));
+}
+
+TEST(GitGuardEnv, GitRunsWithoutEditorPromptOrPagerAndWithoutTheDaemonsRepositoryVariables) {
+  const std::map<std::string, std::string> daemon{
+      {"PATH", "/daemon"}, {"GIT_DIR", "/nonexistent"}, {"EDITOR", "vim"}};
+  auto merged = git_environment({{"GIT_AUTHOR_NAME", "a"}}, false, daemon);
+  EXPECT_EQ(merged.at("PATH"), "/daemon");
+  EXPECT_EQ(merged.count("GIT_DIR"), 0u);
+  EXPECT_EQ(merged.at("GIT_AUTHOR_NAME"), "a");
+  auto complete = git_environment({{"PATH", "/caller"}}, true, daemon);
+  EXPECT_EQ(complete.at("PATH"), "/caller");
+  for (const auto& env : {merged, complete}) {
+    for (const char* editor : {"GIT_EDITOR", "GIT_SEQUENCE_EDITOR", "EDITOR", "VISUAL"}) {
+      EXPECT_EQ(env.at(editor), "false");
+    }
+    EXPECT_EQ(env.at("GIT_TERMINAL_PROMPT"), "0");
+    EXPECT_EQ(env.at("GIT_PAGER"), "cat");
+  }
+}
+
+// A repository laid out on disk as git would find it: R/.git with HEAD, objects and refs.
+class GitPaths : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    root_ = std::filesystem::temp_directory_path() /
+            ("harness-git-paths-" + std::to_string(::getpid()) + "-" +
+             ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    std::filesystem::remove_all(root_);
+    for (const char* dir :
+         {"repo/.git/objects", "repo/.git/refs", "repo/.git/hooks", "repo/src", "repo/build"}) {
+      std::filesystem::create_directories(root_ / dir);
+    }
+    std::ofstream(root_ / "repo/.git/HEAD") << "ref: refs/heads/main\n";
+    std::filesystem::create_directory_symlink(".git", repo() / "to-git");
+  }
+  void TearDown() override { std::filesystem::remove_all(root_); }
+  std::filesystem::path repo() const { return root_ / "repo"; }
+
+  void refused(const Args& args, const std::filesystem::path& cwd) {
+    EXPECT_THROW(check_git_paths(args, cwd), Error) << ::testing::PrintToString(args);
+  }
+  void allowed(const Args& args, const std::filesystem::path& cwd) {
+    EXPECT_NO_THROW(check_git_paths(args, cwd)) << ::testing::PrintToString(args);
+  }
+
+  std::filesystem::path root_;
+};
+
+TEST_F(GitPaths, RefusesEveryFormThatWritesInsideTheGitDirectory) {
+  const auto top = repo();
+  const auto sub = repo() / "src";
+  for (const Args& args : std::vector<Args>{
+           {"checkout-index", "-f", "--prefix=.git/", "--", "config"},
+           {"checkout-index", "--prefix", ".git/hooks/", "-a"},
+           {"checkout-index", "--pref=.git/", "-a"},
+           {"checkout-index", "--prefix=build/../.git/", "-a"},
+           {"checkout-index", "--prefix=to-git/", "-a"},
+           {"read-tree", "--prefix=.git/", "-u", "HEAD"},
+           {"archive", "-o", ".git/config", "HEAD"},
+           {"archive", "-o.git/config", "HEAD"},
+           {"archive", "-vo", ".git/config", "HEAD"},
+           {"archive", "--output", ".git/config", "HEAD"},
+           {"archive", "--out=to-git/config", "HEAD"},
+           {"bundle", "create", ".git/config", "HEAD"},
+           {"format-patch", "-o", ".git/hooks", "HEAD"},
+           {"format-patch", "--output-directory=.git", "HEAD"},
+           {"bugreport", "-o", ".git"},
+           {"diagnose", "--output-directory=.git/x"},
+           {"index-pack", "-o", ".git/x.idx", "p.pack"},
+           {"mailsplit", "-o.git/hooks", "mbox"},
+           {"apply", "--directory=.git", "x.patch"},
+           {"am", "--directory", ".git", "x.mbox"},
+           {"init", ".git/inner"},
+           {"init", "--separate-git-dir=.git/x", "elsewhere"},
+           {"clone", ".", ".git/clone"},
+           {"clone", "--separate-git-dir", ".git/y", ".", "../c"},
+           {"worktree", "add", ".git/wt"},
+           {"worktree", "move", "wt", ".git/wt"},
+           {"submodule", "add", "../other", ".git/sm"},
+           {"merge-file", ".git/config", "a", "b"},
+           {"interpret-trailers", "--in-place", ".git/config"},
+           {"pack-objects", ".git/hooks/pre"},
+           {"fast-export", "--export-marks=.git/config", "HEAD"},
+           {"fast-import", "--export-marks=.git/config"},
+           {"fast-import", "--export-pack-edges=.git/config"},
+           {"mailinfo", ".git/hooks/pre-commit", "patch"},
+           {"credential-store", "--file=.git/config", "store"},
+           {"-C", ".git", "status"},
+           {"-C", "src", "-C", "../.git", "log"},
+           {"--work-tree=.git", "checkout", "-f"},
+           {"--work-tree", "to-git", "checkout", "-f"},
+           {"--git-dir=" + root_.string(), "status"},
+           {"--git-dir", "elsewhere/.git", "status"},
+       }) {
+    refused(args, top);
+  }
+  // Relative to a subdirectory: checkout-index's prefix is taken from the top level.
+  refused({"checkout-index", "--prefix=.git/", "-a"}, sub);
+  refused({"archive", "-o", "../.git/config", "HEAD"}, sub);
+  // Absolute paths, and a cwd inside the git directory.
+  refused({"archive", "-o", (repo() / ".git/config").string(), "HEAD"}, top);
+  refused({"status"}, repo() / ".git");
+  refused({"archive", "-o", "config", "HEAD"}, repo() / ".git/hooks");
+}
+
+TEST_F(GitPaths, AllowsLegitimateLookAlikes) {
+  const auto top = repo();
+  for (const Args& args : std::vector<Args>{
+           {"checkout-index", "--prefix=build/", "-a"},
+           {"checkout-index", "--prefix=.git-export/", "-a"},
+           {"checkout-index", "--prefix=.git", "-a"},  // files named .git<path> in the top level
+           {"checkout-index", "-f", "--", ".git"},     // an index path, not a place to write
+           {"read-tree", "--prefix=vendor/", "HEAD"},
+           {"archive", "-o", "out.tar", "HEAD"},
+           {"archive", "--output=build/out.tar.gz", "HEAD"},
+           {"archive", "-o", "../out.tar", "HEAD"},
+           {"bundle", "create", "repo.bundle", "HEAD"},
+           {"format-patch", "-o", "patches", "HEAD~1"},
+           {"apply", "--directory=src", "x.patch"},
+           {"worktree", "add", "../wt"},
+           {"clone", ".", "../copy"},
+           {"init", "../fresh"},
+           {"log", "--", ".git"},
+           {"show", "HEAD:.gitignore"},
+           {"-C", "src", "status"},
+           {"-C", ".", "status"},
+           {"--git-dir=.git", "--work-tree=.", "status"},
+           {"--git-dir", "to-git", "status"},  // a symlink to the repository's own git dir
+           {"status"},
+       }) {
+    allowed(args, top);
+  }
+  allowed({"archive", "-o", "out.tar", "HEAD"}, repo() / "src");
+}
+
+TEST_F(GitPaths, ProtectsTheDaemonsOwnRepositoryFromElsewhere) {
+  const auto other = root_ / "other";
+  std::filesystem::create_directories(other);
+  EXPECT_THROW(check_git_paths({"archive", "-o", (repo() / ".git/config").string(), "HEAD"}, other,
+                               git_directories(repo())),
+               Error);
+  EXPECT_NO_THROW(
+      check_git_paths({"archive", "-o", "x.tar", "HEAD"}, other, git_directories(repo())));
+}
+
+TEST_F(GitPaths, OtherRepositoriesAndTheUsersConfigurationAreProtectedToo) {
+  const auto top = repo();
+  refused({"checkout-index", "--prefix=../other/.git/", "-a"}, top);
+  refused({"archive", "-o", "../other/.git/config", "HEAD"}, top);
+  const auto home = root_ / "home";
+  std::filesystem::create_directories(home);
+  const auto config = git_config_locations({{"HOME", home.string()}});
+  // A committed file named "gitconfig" checked out with this prefix lands on ~/.gitconfig.
+  EXPECT_THROW(
+      check_git_paths({"checkout-index", "--prefix=" + home.string() + "/.", "-a"}, top, config),
+      Error);
+  EXPECT_THROW(
+      check_git_paths({"checkout-index", "--prefix=" + home.string() + "/.config/git/", "-a"}, top,
+                      config),
+      Error);
+  EXPECT_THROW(check_git_paths({"apply", "--directory=" + home.string(), "x.patch"}, top, config),
+               Error);
+  EXPECT_NO_THROW(check_git_paths(
+      {"checkout-index", "--prefix=" + (home / "export").string() + "/", "-a"}, top, config));
+  EXPECT_NO_THROW(check_git_paths({"checkout-index", "--prefix=build/", "-a"}, top, config));
+  EXPECT_EQ(git_config_locations({{"XDG_CONFIG_HOME", "/x"}}).size(), 1u);
+}
+
+TEST_F(GitPaths, ALinkedWorktreeProtectsItsGitDirAndTheCommonOne) {
+  const auto linked = root_ / "linked";
+  std::filesystem::create_directories(linked);
+  std::filesystem::create_directories(repo() / ".git/worktrees/linked");
+  std::ofstream(linked / ".git") << "gitdir: " << (repo() / ".git/worktrees/linked").string()
+                                 << "\n";
+  std::ofstream(repo() / ".git/worktrees/linked/commondir") << "../..\n";
+  EXPECT_THROW(
+      check_git_paths({"archive", "-o", (repo() / ".git/config").string(), "HEAD"}, linked), Error);
+  EXPECT_THROW(
+      check_git_paths({"archive", "-o", (repo() / ".git/worktrees/linked/HEAD").string(), "HEAD"},
+                      linked),
+      Error);
+  EXPECT_NO_THROW(check_git_paths({"archive", "-o", "out.tar", "HEAD"}, linked));
 }
 
 }  // namespace

@@ -1,10 +1,12 @@
 #include "exec/subprocess.h"
 
 #include <fcntl.h>
+#include <linux/close_range.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
-#include <spawn.h>
 #include <sys/eventfd.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -12,8 +14,10 @@
 #include <algorithm>
 #include <array>
 #include <cerrno>
+#include <cstdint>
 #include <cstring>
 #include <string_view>
+#include <vector>
 
 #include "core/error.h"
 #include "core/unique_fd.h"
@@ -45,10 +49,6 @@ constexpr milliseconds kLongestWait = std::chrono::hours(24 * 365 * 100);
   throw Error::from_errno(what);
 }
 
-void check_spawn_call(int rc, const char* what) {
-  if (rc != 0) throw_errno(rc, what);
-}
-
 bool has_nul(const std::string& s) { return s.find('\0') != std::string::npos; }
 
 void validate(const CommandSpec& spec) {
@@ -69,16 +69,11 @@ void validate(const CommandSpec& spec) {
 
 using Environment = std::map<std::string, std::string>;
 
-// The daemon's environment with `overrides` laid over it.
-Environment merged_environment(const Environment& overrides) {
-  Environment env;
-  for (char** entry = environ; entry != nullptr && *entry != nullptr; ++entry) {
-    const std::string_view text(*entry);
-    const size_t eq = text.find('=');
-    if (eq == std::string_view::npos) continue;
-    env.emplace(text.substr(0, eq), text.substr(eq + 1));  // the first one wins, as in getenv
-  }
-  for (const auto& [name, value] : overrides) env[name] = value;
+// The child's whole environment: `spec.env`, laid over the daemon's when it inherits.
+Environment child_environment(const CommandSpec& spec) {
+  if (!spec.inherit_environment) return spec.env;
+  Environment env = process_environment();
+  for (const auto& [name, value] : spec.env) env[name] = value;
   return env;
 }
 
@@ -146,65 +141,107 @@ Pipe make_output_pipe() {
   return pipe;
 }
 
-struct FileActions {
-  FileActions() { check_spawn_call(posix_spawn_file_actions_init(&value), "posix_spawn"); }
-  ~FileActions() { posix_spawn_file_actions_destroy(&value); }
-  FileActions(const FileActions&) = delete;
-  FileActions& operator=(const FileActions&) = delete;
-  posix_spawn_file_actions_t value;
-};
-
-struct SpawnAttributes {
-  SpawnAttributes() { check_spawn_call(posix_spawnattr_init(&value), "posix_spawn"); }
-  ~SpawnAttributes() { posix_spawnattr_destroy(&value); }
-  SpawnAttributes(const SpawnAttributes&) = delete;
-  SpawnAttributes& operator=(const SpawnAttributes&) = delete;
-  posix_spawnattr_t value;
-};
-
 struct SpawnOutcome {
   pid_t pid = -1;
   int error = 0;  // why the program could not be started (from exec or fchdir in the child)
 };
 
-// posix_spawn rather than fork: the daemon is multi-threaded, and glibc's posix_spawn does
-// everything between clone and exec safely, reporting a failed exec as its return value.
-SpawnOutcome spawn(const std::string& program, char* const* argv, char* const* envp, int cwd_fd,
-                   int stdout_fd, int stderr_fd) {
-  FileActions actions;
-  if (cwd_fd >= 0) {
-    check_spawn_call(posix_spawn_file_actions_addfchdir_np(&actions.value, cwd_fd), "posix_spawn");
-  }
-  check_spawn_call(
-      posix_spawn_file_actions_addopen(&actions.value, STDIN_FILENO, "/dev/null", O_RDONLY, 0),
-      "posix_spawn");
-  check_spawn_call(posix_spawn_file_actions_adddup2(&actions.value, stdout_fd, STDOUT_FILENO),
-                   "posix_spawn");
-  check_spawn_call(posix_spawn_file_actions_adddup2(&actions.value, stderr_fd, STDERR_FILENO),
-                   "posix_spawn");
-  // A descriptor another thread opened without O_CLOEXEC (the daemon's lock file, a client
-  // socket) must not live on in a command that may outlive the daemon.
-  check_spawn_call(posix_spawn_file_actions_addclosefrom_np(&actions.value, STDERR_FILENO + 1),
-                   "posix_spawn");
+// What the child needs, prepared by the parent: the child may only make system calls.
+struct ChildSetup {
+  const char* program;
+  char* const* argv;
+  char* const* envp;
+  int cwd_fd;     // -1: stay in the daemon's directory
+  int stdout_fd;  // both above stderr (above_stdio)
+  int stderr_fd;
+  int error_fd;  // above stderr, close-on-exec: a failed start writes its errno here
+  pid_t parent;
+};
 
+// Runs in the child, which shares the daemon's memory (and the suspended parent thread's TLS)
+// until it execs: system calls only, through syscall(2) rather than libc's wrappers, which
+// sanitizers intercept.
+[[noreturn, gnu::no_sanitize("address", "thread", "undefined")]] void child_fail(
+    const ChildSetup& c, int error) {
+  syscall(SYS_write, c.error_fd, &error, sizeof error);
+  while (true) syscall(SYS_exit, 127);
+}
+
+[[gnu::no_sanitize("address", "thread", "undefined")]] int child_main(void* arg) {
+  const ChildSetup& c = *static_cast<const ChildSetup*>(arg);
+  syscall(SYS_setsid);  // a new session: a new process group, no controlling terminal
+  // If the daemon dies (even by SIGKILL), so does the command. The signal follows the thread
+  // that started it, which waits for the command in run_command.
+  if (syscall(SYS_prctl, PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0) child_fail(c, errno);
+  if (syscall(SYS_getppid) != c.parent) child_fail(c, ESRCH);  // the daemon is already gone
+  if (c.cwd_fd >= 0 && syscall(SYS_fchdir, c.cwd_fd) != 0) child_fail(c, errno);
+  const long null_fd = syscall(SYS_openat, AT_FDCWD, "/dev/null", O_RDONLY);
+  if (null_fd < 0) child_fail(c, errno);
+  if (null_fd != STDIN_FILENO && syscall(SYS_dup3, null_fd, STDIN_FILENO, 0) < 0) {
+    child_fail(c, errno);
+  }
+  if (syscall(SYS_dup3, c.stdout_fd, STDOUT_FILENO, 0) < 0 ||
+      syscall(SYS_dup3, c.stderr_fd, STDERR_FILENO, 0) < 0) {
+    child_fail(c, errno);
+  }
+  // A descriptor another thread opened without O_CLOEXEC (the daemon's lock file, a client
+  // socket) must not live on in a command: all above stderr close on exec.
+  if (syscall(SYS_close_range, STDERR_FILENO + 1, ~0U, CLOSE_RANGE_CLOEXEC) != 0) {
+    child_fail(c, errno);
+  }
   // The daemon may block or ignore signals (SIGTERM for an orderly shutdown, SIGPIPE); the
   // command must start with a clean slate, or a timeout's SIGTERM would not reach it.
-  SpawnAttributes attributes;
-  sigset_t no_signals;
-  sigset_t all_signals;
-  sigemptyset(&no_signals);
-  sigfillset(&all_signals);
-  check_spawn_call(
-      posix_spawnattr_setflags(&attributes.value, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK |
-                                                      POSIX_SPAWN_SETSIGDEF),
-      "posix_spawn");
-  check_spawn_call(posix_spawnattr_setpgroup(&attributes.value, 0), "posix_spawn");
-  check_spawn_call(posix_spawnattr_setsigmask(&attributes.value, &no_signals), "posix_spawn");
-  check_spawn_call(posix_spawnattr_setsigdefault(&attributes.value, &all_signals), "posix_spawn");
+  struct KernelSigaction {
+    void (*handler)(int);
+    unsigned long flags;
+    void (*restorer)();
+    std::uint64_t mask;
+  };
+  const KernelSigaction default_action{SIG_DFL, 0, nullptr, 0};
+  for (int signum = 1; signum <= 64; ++signum) {
+    if (signum != SIGKILL && signum != SIGSTOP) {
+      syscall(SYS_rt_sigaction, signum, &default_action, nullptr, sizeof(std::uint64_t));
+    }
+  }
+  const std::uint64_t no_signals = 0;
+  syscall(SYS_rt_sigprocmask, SIG_SETMASK, &no_signals, nullptr, sizeof no_signals);
+  syscall(SYS_execve, c.program, c.argv, c.envp);
+  child_fail(c, errno);
+}
 
-  pid_t pid = -1;
-  const int rc = posix_spawn(&pid, program.c_str(), &actions.value, &attributes.value, argv, envp);
-  if (rc != 0) return {-1, rc};
+// Like posix_spawn, which cannot set a parent-death signal: clone with CLONE_VM | CLONE_VFORK
+// (no copy of the daemon's memory; this thread waits until the child has exec'd or failed).
+SpawnOutcome spawn(const std::string& program, char* const* argv, char* const* envp, int cwd_fd,
+                   int stdout_fd, int stderr_fd) {
+  int fds[2];
+  if (pipe2(fds, O_CLOEXEC) != 0) throw Error::from_errno("pipe2");
+  UniqueFd error_read(fds[0]);
+  UniqueFd error_write = above_stdio(UniqueFd(fds[1]));
+  const ChildSetup setup{program.c_str(),   argv,      envp, cwd_fd, stdout_fd, stderr_fd,
+                         error_write.get(), ::getpid()};
+  constexpr std::size_t kStackSize = 64 * 1024;
+  std::vector<char> stack(kStackSize);
+
+  // No signal handler of the daemon may run in the child before it resets them.
+  sigset_t all, previous;
+  sigfillset(&all);
+  pthread_sigmask(SIG_SETMASK, &all, &previous);
+  const pid_t pid = clone(child_main, stack.data() + stack.size(), CLONE_VM | CLONE_VFORK | SIGCHLD,
+                          const_cast<ChildSetup*>(&setup));
+  const int clone_error = errno;
+  pthread_sigmask(SIG_SETMASK, &previous, nullptr);
+  if (pid < 0) throw_errno(clone_error, "clone");
+
+  error_write.reset();
+  int error = 0;
+  ssize_t n;
+  while ((n = ::read(error_read.get(), &error, sizeof error)) < 0 && errno == EINTR) {
+  }
+  if (n == static_cast<ssize_t>(sizeof error)) {
+    while (waitpid(pid, nullptr, 0) < 0 && errno == EINTR) {
+    }
+    return {-1, error};
+  }
   return {pid, 0};
 }
 
@@ -212,10 +249,14 @@ std::int64_t elapsed_ms(SteadyClock::time_point start) {
   return std::chrono::duration_cast<milliseconds>(SteadyClock::now() - start).count();
 }
 
+// What a shell reports: 127 for a command it cannot find (or, here, a bad cwd), 126 for one it
+// found but cannot execute.
+int cannot_start_status(int error) { return error == ENOENT || error == ENOTDIR ? 127 : 126; }
+
 CommandResult cannot_start(const CommandSpec& spec, const std::string& reason,
-                           SteadyClock::time_point start) {
+                           SteadyClock::time_point start, int returncode = 127) {
   CommandResult result;
-  result.returncode = 127;  // what a shell reports for a command it cannot run
+  result.returncode = returncode;
   result.stderr_text = "harness: cannot run '" + spec.args[0] + "': " + reason + "\n";
   result.duration_ms = elapsed_ms(start);
   return result;
@@ -332,6 +373,7 @@ class Supervision {
   }
 
   CommandResult finish() {
+    signal_group(SIGKILL);  // whatever of the group outlived the command and its grace
     int status = 0;
     while (waitpid(pid_, &status, 0) < 0) {
       if (errno == EINTR) continue;
@@ -428,10 +470,17 @@ class Supervision {
 
   void on_child_exited() {
     exited_ = true;
-    drain_until_ = SteadyClock::now() + kDrainAfterExit;
-    // After a timeout or cancellation nothing of the command may survive. The child is not
-    // reaped yet, so the group id still cannot name anyone else.
-    if (terminating_) signal_group(SIGKILL);
+    // Nothing of the command may outlive it. After a timeout or cancellation the group gets
+    // SIGKILL at once. After a normal exit, what is left of it (a background job) gets
+    // SIGTERM, and the grace to close the output it holds; finish() then kills whatever is
+    // still there. The child is not reaped yet, so the group id still cannot name anyone else.
+    if (terminating_) {
+      signal_group(SIGKILL);
+      drain_until_ = SteadyClock::now() + kDrainAfterExit;
+    } else {
+      signal_group(SIGTERM);
+      drain_until_ = SteadyClock::now() + std::max(kDrainAfterExit, kill_grace_);
+    }
   }
 
   void terminate(SteadyClock::time_point now) {
@@ -465,11 +514,22 @@ class Supervision {
 
 }  // namespace
 
+std::map<std::string, std::string> process_environment() {
+  Environment env;
+  for (char** entry = environ; entry != nullptr && *entry != nullptr; ++entry) {
+    const std::string_view text(*entry);
+    const size_t eq = text.find('=');
+    if (eq == std::string_view::npos) continue;
+    env.emplace(text.substr(0, eq), text.substr(eq + 1));  // the first one wins, as in getenv
+  }
+  return env;
+}
+
 CommandResult run_command(const CommandSpec& spec, std::stop_token stop) {
   validate(spec);
   const auto start = SteadyClock::now();
 
-  const Environment env = merged_environment(spec.env);
+  const Environment env = child_environment(spec);
   UniqueFd cwd_fd;
   if (!spec.cwd.empty()) {
     cwd_fd = open_directory(spec.cwd);
@@ -480,7 +540,10 @@ CommandResult run_command(const CommandSpec& spec, std::stop_token stop) {
   }
   const ProgramLookup program =
       find_program(spec.args[0], lookup(env, "PATH"), cwd_fd ? cwd_fd.get() : AT_FDCWD);
-  if (program.error != 0) return cannot_start(spec, std::strerror(program.error), start);
+  if (program.error != 0) {
+    return cannot_start(spec, std::strerror(program.error), start,
+                        cannot_start_status(program.error));
+  }
 
   Pipe out = make_output_pipe();
   Pipe err = make_output_pipe();
@@ -496,7 +559,10 @@ CommandResult run_command(const CommandSpec& spec, std::stop_token stop) {
   out.write.reset();
   err.write.reset();
   cwd_fd.reset();
-  if (spawned.error != 0) return cannot_start(spec, std::strerror(spawned.error), start);
+  if (spawned.error != 0) {
+    return cannot_start(spec, std::strerror(spawned.error), start,
+                        cannot_start_status(spawned.error));
+  }
 
   Supervision supervision(spawned.pid, spec, std::move(out.read), std::move(err.read), wake.get(),
                           start);

@@ -15,14 +15,16 @@
 namespace harness {
 
 struct CommandSpec {
-  // argv. args[0] is looked up in PATH like execvp does, but with the PATH of the merged
-  // environment below (the child's, not the daemon's). Never run through a shell.
+  // argv. args[0] is looked up in PATH like execvp does, but with the PATH of the child's
+  // environment below, not the daemon's. Never run through a shell.
   std::vector<std::string> args;
   // Working directory of the child; empty: the caller's. A relative path is relative to the
   // caller's working directory.
   std::string cwd;
-  // Merged over the current process environment (these win).
+  // The child's environment: merged over the current process environment (these win) when
+  // inherit_environment is true; otherwise the whole of it.
   std::map<std::string, std::string> env;
+  bool inherit_environment = true;
   // nullopt: no limit. When it runs out the process group gets SIGTERM, then SIGKILL after
   // kill_grace if the child is still alive.
   std::optional<std::chrono::milliseconds> timeout;
@@ -32,7 +34,8 @@ struct CommandSpec {
 };
 
 struct CommandResult {
-  // The exit status; -signum when a signal ended the child; 127 when it could not be started.
+  // The exit status; -signum when a signal ended the child; when it could not be started, 126
+  // if the program was found but cannot be executed, else 127 (as shells report them).
   int returncode = 0;
   std::optional<std::string> signal_name;  // "SIGTERM", ...; set iff a signal ended the child
   std::string stdout_text;
@@ -45,12 +48,15 @@ struct CommandResult {
 
 // Runs `spec` to completion on the calling thread and reports how it ended.
 //
-// The child starts in a new process group with stdin on /dev/null, default signal dispositions,
-// an empty signal mask and no file descriptors but 0, 1 and 2 (whatever the daemon has open).
-// It is done when the child itself has exited: output still readable then is collected for a
-// short while (at most ~200 ms), so a background grandchild holding the pipes open cannot
-// stall the caller; such a grandchild is left running unless the command timed out or was
-// cancelled.
+// The child starts in a new session (so a new process group, and no controlling terminal) with
+// stdin on /dev/null, default signal dispositions, an empty signal mask and no file descriptors
+// but 0, 1 and 2 (whatever the daemon has open). It is done when the child itself has exited.
+// Whatever is left of its group then (a background job) gets SIGTERM; output is collected until
+// both pipes are closed or kill_grace (at least ~200 ms) has passed, so a background grandchild
+// holding them open cannot stall the caller; then the group gets SIGKILL. Nothing outlives its
+// command but a process that left the group itself (setsid). The child also dies (SIGKILL) when
+// the thread that called run_command does, so a command does not outlive a daemon killed by
+// SIGKILL; what it started itself does (the kernel's parent-death signal reaches one process).
 //
 // Ending it early: when the timeout runs out, or when `stop` is requested (the daemon is
 // shutting down; std::stop_token{} never is), the whole process group gets SIGTERM, then
@@ -61,9 +67,12 @@ struct CommandResult {
 // Throws Error::invalid when `args` is empty or an argument, the cwd or the environment
 // contains a NUL byte (or an environment name is empty or contains '='), and Error::io when
 // the operating system fails us (out of descriptors, child not waitable). A program that cannot
-// be started — not found, not executable, bad cwd — is not an error: returncode 127 with the
-// reason on stderr_text. The caller must not reap children behind our back (waitpid(-1) or
-// SIGCHLD set to SIG_IGN).
+// be started — not found, not executable, bad cwd — is not an error: returncode 127 (126 for
+// one found but not executable) with the reason on stderr_text. The caller must not reap children
+// behind our back (waitpid(-1) or SIGCHLD set to SIG_IGN).
 CommandResult run_command(const CommandSpec& spec, std::stop_token stop = {});
+
+// The current process's environment, as a map (the first of duplicate entries wins).
+std::map<std::string, std::string> process_environment();
 
 }  // namespace harness

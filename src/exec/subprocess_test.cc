@@ -212,19 +212,20 @@ TEST(Subprocess, MissingProgramPathIsReportedAs127) {
   EXPECT_THAT(result.stderr_text, HasSubstr("No such file or directory"));
 }
 
-TEST(Subprocess, NonExecutableProgramIsReportedAs127) {
+// 126, as shells report a program they found but cannot execute (it was 127: issue 13, item 18).
+TEST(Subprocess, NonExecutableProgramIsReportedAs126) {
   TempDir dir;
   write_file((dir.path() / "not-executable").string(), "#!/bin/sh\necho hi\n", 0644);
   CommandSpec by_path = command({"./not-executable"});
   by_path.cwd = dir.path().string();
   CommandResult result = run_command(by_path);
-  EXPECT_EQ(result.returncode, 127);
+  EXPECT_EQ(result.returncode, 126);
   EXPECT_THAT(result.stderr_text, HasSubstr("Permission denied"));
 
   CommandSpec by_name = command({"not-executable"});
   by_name.env = {{"PATH", dir.path().string()}};
   result = run_command(by_name);
-  EXPECT_EQ(result.returncode, 127);
+  EXPECT_EQ(result.returncode, 126);
   EXPECT_EQ(result.stderr_text, "harness: cannot run 'not-executable': Permission denied\n");
 }
 
@@ -329,9 +330,33 @@ TEST(Subprocess, GrandchildKeepingThePipesOpenDoesNotHang) {
   EXPECT_LT(took, milliseconds{2000});
   const pid_t grandchild = std::atoi(result.stdout_text.c_str());
   ASSERT_GT(grandchild, 0);
-  // Without a timeout the background job is the command's business; clean up after the test.
-  EXPECT_TRUE(process_running(grandchild));
-  kill(grandchild, SIGKILL);
+  // Nothing of the command outlives it (issue 13, item 18: this background job was left running).
+  EXPECT_TRUE(eventually([&] { return !process_running(grandchild); }));
+}
+
+TEST(Subprocess, ABackgroundJobIgnoringSigtermGetsSigkillAfterTheGrace) {
+  CommandSpec spec = shell("(trap '' TERM; exec sleep 30) & echo $!");
+  spec.kill_grace = milliseconds{200};
+  CommandResult result = run_command(spec);
+  EXPECT_EQ(result.returncode, 0);
+  const pid_t grandchild = std::atoi(result.stdout_text.c_str());
+  ASSERT_GT(grandchild, 0);
+  EXPECT_TRUE(eventually([&] { return !process_running(grandchild); }));
+}
+
+TEST(Subprocess, AProcessThatLeftTheGroupIsNotKilled) {
+  TempDir dir;
+  const std::string pid_file = (dir.path() / "detached.pid").string();
+  // The command ends only once the job has left its group (the file is written after setsid).
+  CommandSpec spec =
+      shell("setsid sh -c 'echo $$ > \"$0\"; exec sleep 30' '" + pid_file +
+            "' >/dev/null 2>&1 & while [ ! -s '" + pid_file + "' ]; do sleep 0.01; done");
+  CommandResult result = run_command(spec);
+  EXPECT_EQ(result.returncode, 0);
+  const pid_t detached = read_pid(pid_file);
+  ASSERT_GT(detached, 0);
+  EXPECT_TRUE(process_running(detached));
+  kill(detached, SIGKILL);
 }
 
 TEST(Subprocess, StopTokenCancelsTheCommand) {

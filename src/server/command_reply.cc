@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 
+#include "core/base64.h"
 #include "server/protocol.h"
 
 namespace harness {
@@ -125,6 +126,26 @@ bool append_json_text(std::string& out, std::string_view text, std::size_t budge
   return true;
 }
 
+namespace {
+
+// Appends the fields after the two streams, up to the end of the line. `cut` says whether a
+// stream was cut while it was encoded.
+void append_reply_tail(std::string& line, const CommandResult& result, bool cut) {
+  if (result.signal_name) {
+    line += R"(,"signal_name":")";
+    append_json_text(line, *result.signal_name, kSignalNameBudget);
+    line += '"';
+  }
+  line += R"(,"duration_ms":)";
+  line += std::to_string(result.duration_ms);
+  line += R"(,"timed_out":)";
+  append_bool(line, result.timed_out);
+  line += R"(,"truncated":)";
+  append_bool(line, cut || result.stdout_truncated || result.stderr_truncated);
+}
+
+}  // namespace
+
 std::string command_reply(const CommandResult& result, std::size_t stream_cap) {
   std::string line;
   line.reserve(reply_capacity(result, stream_cap));
@@ -136,19 +157,26 @@ std::string command_reply(const CommandResult& result, std::size_t stream_cap) {
   line += R"(","stderr":")";
   const bool whole_stderr = append_json_text(line, result.stderr_text, stream_cap);
   line += '"';
-  if (result.signal_name) {
-    line += R"(,"signal_name":")";
-    append_json_text(line, *result.signal_name, kSignalNameBudget);
-    line += '"';
-  }
-  line += R"(,"duration_ms":)";
-  line += std::to_string(result.duration_ms);
-  line += R"(,"timed_out":)";
-  append_bool(line, result.timed_out);
-  line += R"(,"truncated":)";
-  append_bool(line,
-              !whole_stdout || !whole_stderr || result.stdout_truncated || result.stderr_truncated);
+  append_reply_tail(line, result, !whole_stdout || !whole_stderr);
   line += '}';
+  line += kOkReplyTail;
+  return line;
+}
+
+std::string command_reply_base64(const CommandResult& result) {
+  std::string line;
+  line.reserve(base64_size(result.stdout_text.size()) + base64_size(result.stderr_text.size()) +
+               kCommandReplyOverhead + 1);  // + '\n'
+  line += kOkReplyHead;
+  line += R"({"returncode":)";
+  line += std::to_string(result.returncode);
+  line += R"(,"stdout":")";
+  append_base64(line, result.stdout_text);
+  line += R"(","stderr":")";
+  append_base64(line, result.stderr_text);
+  line += '"';
+  append_reply_tail(line, result, false);
+  line += R"(,"encoding":"base64"})";
   line += kOkReplyTail;
   return line;
 }

@@ -39,4 +39,10 @@ bool append_json_text(std::string& out, std::string_view text, std::size_t budge
 // not copy it.
 std::string command_reply(const CommandResult& result, std::size_t stream_cap = kCommandStreamCap);
 
+// The same with each stream's raw bytes base64-encoded, whole (nothing is cut here: the capture
+// cap, kCommandStreamCap raw bytes, is the only limit), and "encoding":"base64" after
+// "truncated". The line is at most 2 * base64_size(kCommandStreamCap) + kCommandReplyOverhead
+// bytes.
+std::string command_reply_base64(const CommandResult& result);
+
 }  // namespace harness

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <random>
 
+#include "core/base64.h"
 #include "core/json.h"
 #include "server/protocol.h"
 
@@ -147,6 +148,22 @@ TEST(CommandReply, OutputCutAtCaptureStaysTruncated) {
   r.stdout_text = "short";
   r.stderr_truncated = true;
   EXPECT_EQ(parse_json(command_reply(r))["data"]["truncated"], true);
+}
+
+TEST(CommandReply, Base64CarriesEveryByteWhole) {
+  CommandResult r;
+  r.returncode = -15;
+  r.signal_name = "SIGTERM";
+  for (int b = 0; b < 256; ++b) r.stdout_text += static_cast<char>(b);
+  r.stderr_text = "\xff\xfe";
+  r.stdout_truncated = true;
+  const Json data = parse_json(command_reply_base64(r))["data"];
+  EXPECT_EQ(data["encoding"], "base64");
+  EXPECT_EQ(decode_base64(data["stdout"].get<std::string>()), r.stdout_text);
+  EXPECT_EQ(decode_base64(data["stderr"].get<std::string>()), r.stderr_text);
+  EXPECT_EQ(data["truncated"], true);
+  EXPECT_EQ(data["signal_name"], "SIGTERM");
+  EXPECT_EQ(data["returncode"], -15);
 }
 
 TEST(CommandReply, TheLineStaysWithinItsBoundWithRoomForTheNewline) {

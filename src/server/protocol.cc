@@ -91,7 +91,8 @@ class Fields {
     if (!v) return std::nullopt;
     if (!v->is_number()) wrong_type(name, "a number of seconds");
     const double s = v->get<double>();
-    if (!(s > 0) || !std::isfinite(s) || s > 1e9) wrong_type(name, "a positive number of seconds");
+    if (!(s > 0) || !std::isfinite(s) || s > kMaxCommandTimeoutSeconds)
+      wrong_type(name, "a positive number of seconds");
     return std::chrono::milliseconds(static_cast<std::int64_t>(std::ceil(s * 1000)));
   }
 
@@ -104,8 +105,14 @@ CommandRequest command_request(const Fields& f) {
   r.args = f.args("args");
   r.cwd = f.optional_os_string("cwd");
   r.env = f.env("env");
+  r.env_complete = f.flag("env_complete");
   r.timeout = f.seconds("timeout");
   r.exclusive = f.flag("exclusive");
+  if (const std::optional<std::string> encoding = f.optional_string("output_encoding")) {
+    if (*encoding != "text" && *encoding != "base64")
+      Fields::wrong_type("output_encoding", "\"text\" or \"base64\"");
+    r.base64_output = *encoding == "base64";
+  }
   return r;
 }
 

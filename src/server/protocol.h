@@ -56,13 +56,20 @@ struct CompleteRequest {
   bool operator==(const CompleteRequest&) const = default;
 };
 
+// The longest `timeout` an exec or git request may give, in seconds.
+inline constexpr double kMaxCommandTimeoutSeconds = 1e9;
+
 // exec and git share this shape; git ignores `exclusive` (it always holds the git mutex).
 struct CommandRequest {
   std::vector<std::string> args;
   std::optional<std::string> cwd;
   std::map<std::string, std::string> env;
+  // `env` is the command's whole environment, not a change to the daemon's.
+  bool env_complete = false;
   std::optional<std::chrono::milliseconds> timeout;
   bool exclusive = false;
+  // The reply carries stdout and stderr base64-encoded, byte for byte.
+  bool base64_output = false;
   bool operator==(const CommandRequest&) const = default;
 };
 

@@ -57,6 +57,23 @@ TEST(Protocol, ParsesEveryCommand) {
   EXPECT_TRUE(import.force);
 }
 
+TEST(Protocol, CommandRequestsMayCarryACompleteEnvironmentAndAskForBase64) {
+  auto exec = std::get<ExecRequest>(parse_request(
+      R"({"command":"exec","args":["true"],"env":{"A":"1"},"env_complete":true,"output_encoding":"base64"})"));
+  EXPECT_TRUE(exec.env_complete);
+  EXPECT_TRUE(exec.base64_output);
+  auto git = std::get<GitRequest>(
+      parse_request(R"({"command":"git","args":["status"],"output_encoding":"text"})"));
+  EXPECT_FALSE(git.env_complete);  // an old client's env is merged over the daemon's
+  EXPECT_FALSE(git.base64_output);
+  EXPECT_NE(parse_error(R"({"command":"exec","args":["true"],"output_encoding":"hex"})")
+                .find("output_encoding"),
+            std::string::npos);
+  EXPECT_NE(
+      parse_error(R"({"command":"exec","args":["true"],"env_complete":1})").find("env_complete"),
+      std::string::npos);
+}
+
 TEST(Protocol, NullOptionalFieldsCountAsAbsent) {
   auto exec = std::get<ExecRequest>(
       parse_request(R"({"command":"exec","args":["true"],"cwd":null,"timeout":null})"));

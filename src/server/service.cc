@@ -357,39 +357,48 @@ struct Service::Impl {
         std::move(reply));
   }
 
-  CommandSpec command_spec(const CommandRequest& r, std::vector<std::string> args) const {
+  CommandSpec command_spec(const CommandRequest& r, std::vector<std::string> args,
+                           std::chrono::milliseconds default_timeout) const {
     CommandSpec spec;
     spec.args = std::move(args);
     spec.cwd = r.cwd.value_or(options.worktree.string());
     spec.env = r.env;
-    spec.timeout = r.timeout.value_or(options.default_command_timeout);
+    spec.inherit_environment = !r.env_complete;
+    spec.timeout = r.timeout.value_or(default_timeout);
     spec.kill_grace = options.kill_grace;
     spec.output_cap = kCommandStreamCap;
     return spec;
   }
 
-  void run_command(std::string_view kind, CommandSpec spec, CommandPool::Lock lock,
+  void run_command(std::string_view kind, CommandSpec spec, CommandPool::Lock lock, bool base64,
                    std::stop_token cancelled, Reply reply) {
     auto logged = std::make_shared<CommandSpec>(spec);
-    commands.run(std::move(spec), lock, std::move(cancelled),
-                 [this, kind, logged, reply = std::move(reply)](const CommandResult& result) {
-                   reply(ready(command_reply(result)));
-                   log(command_event(kind, *logged, result));
-                 });
+    commands.run(
+        std::move(spec), lock, std::move(cancelled),
+        [this, kind, logged, base64, reply = std::move(reply)](const CommandResult& result) {
+          reply(ready(base64 ? command_reply_base64(result) : command_reply(result)));
+          log(command_event(kind, *logged, result));
+        });
   }
 
   void on(const ExecRequest& r, Reply reply, std::stop_token cancelled) {
-    run_command("exec", command_spec(r, r.args),
+    run_command("exec", command_spec(r, r.args, options.default_command_timeout),
                 r.exclusive ? CommandPool::Lock::kRepository : CommandPool::Lock::kNone,
-                std::move(cancelled), std::move(reply));
+                r.base64_output, std::move(cancelled), std::move(reply));
   }
 
   void on(const GitRequest& r, Reply reply, std::stop_token cancelled) {
     check_git_args(r.args);
-    check_git_env(r.env);
+    check_git_env(r.env, r.env_complete);
     std::vector<std::string> args{"git"};
     args.insert(args.end(), r.args.begin(), r.args.end());
-    run_command("git", command_spec(r, std::move(args)), CommandPool::Lock::kRepository,
+    CommandSpec spec = command_spec(r, std::move(args), options.default_git_timeout);
+    spec.env = git_environment(r.env, r.env_complete, process_environment());
+    spec.inherit_environment = false;
+    std::vector<std::filesystem::path> protected_paths = git_directories(options.worktree);
+    for (auto& config : git_config_locations(spec.env)) protected_paths.push_back(config);
+    check_git_paths(r.args, spec.cwd, protected_paths);
+    run_command("git", std::move(spec), CommandPool::Lock::kRepository, r.base64_output,
                 std::move(cancelled), std::move(reply));
   }
 

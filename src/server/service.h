@@ -21,8 +21,11 @@ class Service {
   struct Options {
     std::filesystem::path worktree;
     const Clock* clock = &SystemClock::instance();
-    // Applied to exec and git requests that give no timeout.
+    // Applied to exec requests that give no timeout.
     std::chrono::milliseconds default_command_timeout{600'000};
+    // Applied to git requests that give no timeout: far below exec's, because git holds the
+    // repository mutex, and every agent's git waits while it runs.
+    std::chrono::milliseconds default_git_timeout{120'000};
     // Between SIGTERM and SIGKILL for a command that timed out or is cancelled at shutdown.
     std::chrono::milliseconds kill_grace{1000};
     // exec and git requests running at once; more wait in a queue, first come first served.
