@@ -160,3 +160,62 @@ def test_cli_plan_import_of_bad_files_reports_each_and_the_daemon_stays_up(scrat
         assert good.returncode == 0, good.stderr
     finally:
         subprocess.run([harness_cli, "shutdown"], env=env, capture_output=True, timeout=30)
+
+
+def test_cli_status_counts_tasks_and_commands(scratch):
+    env = dict(os.environ, HARNESS_SOCKET=scratch["socket"], HARNESS_WORKTREE=str(scratch["worktree"]),
+               HARNESS_WORKER_ID="w1")
+    harness_cli = str(_harness_binary())
+
+    def cli(*args):
+        return subprocess.run([harness_cli, *args], env=env, capture_output=True, text=True, timeout=60)
+
+    try:
+        none = cli("status")
+        assert (none.returncode, none.stdout) == (1, "No active workflow\n"), none.stderr
+        plan = scratch["dir"] / "plan.json"
+        plan.write_text(json.dumps({"tasks": {"a": {}, "b": {"dependencies": ["a"]}, "c": {}}}))
+        assert cli("plan", "import", "-f", str(plan)).returncode == 0
+        assert cli("task", "claim").returncode == 0
+        assert cli("task", "complete", "--id", "a").returncode == 0
+        assert cli("task", "claim").returncode == 0
+        text = cli("status")
+        assert text.returncode == 0
+        assert text.stdout == "1/3 completed, 1 running, 1 pending, 0 failed\n"
+        data = json.loads(cli("status", "--json").stdout)
+        assert {k: data[k] for k in ("completed", "running", "pending", "failed", "total")} == {
+            "completed": 1, "running": 1, "pending": 1, "failed": 0, "total": 3}
+        assert data["commands"] == {"running": 0, "queued": 0, "max": 64}
+    finally:
+        cli("shutdown")
+
+
+def test_a_client_that_only_shuts_down_its_sending_side_still_gets_its_reply(scratch):
+    """docs/protocol.md: half-closing is not going away; only a closed connection cancels."""
+    import socket
+
+    env = dict(os.environ, HARNESS_SOCKET=scratch["socket"], HARNESS_WORKTREE=str(scratch["worktree"]))
+    daemon = subprocess.Popen([str(_harness_binary()), "daemon"], env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        _wait_for(lambda: os.path.exists(scratch["socket"]))
+        c = socket.socket(socket.AF_UNIX)
+        c.connect(scratch["socket"])
+        marker = scratch["dir"] / "ran"
+        request = {"command": "exec", "args": ["sh", "-c", f"sleep 0.3; echo done > '{marker}'; echo out"]}
+        c.sendall(json.dumps(request).encode() + b"\n")
+        c.shutdown(socket.SHUT_WR)
+        c.settimeout(30)
+        reply = b""
+        while not reply.endswith(b"\n"):
+            chunk = c.recv(65536)
+            assert chunk, "the daemon closed the connection without replying"
+            reply += chunk
+        c.close()
+        data = json.loads(reply)
+        assert data["status"] == "ok", data
+        assert (data["data"]["returncode"], data["data"]["stdout"]) == (0, "out\n")
+        assert marker.read_text() == "done\n"
+    finally:
+        daemon.terminate()
+        daemon.wait(30)
