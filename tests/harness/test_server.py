@@ -111,6 +111,9 @@ def test_ctrl_c_on_cli_exec_kills_the_command(scratch):
         cli = subprocess.Popen(
             [str(_harness_binary()), "exec", "--", "sh", "-c", f'echo $$ > {pid_file}; sleep 30; touch {done_file}'],
             env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            # As in a terminal: a test run in the background of a non-interactive shell (as CI
+            # may be) inherits SIGINT ignored, and Ctrl-C would then mean nothing to the CLI.
+            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
         )
         _wait_for(lambda: pid_file.exists() and pid_file.read_text().strip())
         pid = int(pid_file.read_text())
