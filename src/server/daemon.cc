@@ -15,6 +15,7 @@
 #include <asio.hpp>
 
 #include "core/error.h"
+#include "exec/reaper.h"
 #include "server/daemon_lock.h"
 #include "server/session.h"
 #include "store/state_dir.h"
@@ -118,6 +119,7 @@ struct Daemon::Impl {
   std::unique_ptr<asio::io_context> io = std::make_unique<asio::io_context>(1);
   std::mutex io_mutex;
   std::optional<DaemonLock> lock;
+  std::optional<Reaper> reaper;  // outlives the service, whose commands it watches
   std::unique_ptr<Service> service;
   std::optional<Protocol::acceptor> acceptor;
   std::optional<std::pair<dev_t, ino_t>> socket_file;  // what we bound, to notice its loss
@@ -131,6 +133,14 @@ struct Daemon::Impl {
     if (options.stop_on_signals) watch_signals();
     ensure_state_dir(options.worktree);  // moves an old W/.harness first
     lock.emplace(options.worktree, options.socket_path);
+    if (options.reap_commands && !options.service.command_runner) {
+      // Started after the lock (a daemon that loses the race starts none); it holds none of
+      // our descriptors.
+      const Reaper& started = reaper.emplace();
+      options.service.command_runner = [&started](const CommandSpec& spec, std::stop_token stop) {
+        return run_command(spec, stop, &started);
+      };
+    }
     service = std::make_unique<Service>(options.service);
     listen();
     raise_descriptor_limit();
@@ -213,6 +223,7 @@ struct Daemon::Impl {
     if (socket_file && file_identity(options.socket_path) == socket_file)
       ::unlink(options.socket_path.c_str());
     service.reset();  // commits queued writes, cancels commands
+    reaper.reset();   // nothing is left on its list: it just exits
     socket_check.reset();
     signals.reset();
     {
