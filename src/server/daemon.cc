@@ -133,17 +133,24 @@ struct Daemon::Impl {
     if (options.stop_on_signals) watch_signals();
     ensure_state_dir(options.worktree);  // moves an old W/.harness first
     lock.emplace(options.worktree, options.socket_path);
-    if (options.reap_commands && !options.service.command_runner) {
-      // Started after the lock (a daemon that loses the race starts none); it holds none of
-      // our descriptors.
+    if (options.reap_commands && !options.service.command_runner) start_reaper();
+    service = std::make_unique<Service>(options.service);
+    listen();
+    raise_descriptor_limit();
+  }
+
+  // After the lock (a daemon that loses the race starts none). Without one the daemon still
+  // serves: only what commands start in the background may then outlive a kill -9.
+  void start_reaper() {
+    try {
       const Reaper& started = reaper.emplace();
       options.service.command_runner = [&started](const CommandSpec& spec, std::stop_token stop) {
         return run_command(spec, stop, &started);
       };
+    } catch (const Error& e) {
+      std::cerr << "harness: " << e.what()
+                << "; a command's background processes may outlive a daemon killed by SIGKILL\n";
     }
-    service = std::make_unique<Service>(options.service);
-    listen();
-    raise_descriptor_limit();
   }
 
   void listen() {
