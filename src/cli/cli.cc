@@ -24,6 +24,7 @@
 #include "core/error.h"
 #include "core/unique_fd.h"
 #include "exec/git_guard.h"
+#include "exec/reaper.h"
 #include "exec/subprocess.h"
 #include "log/trajectory_reader.h"
 #include "server/command_reply.h"
@@ -317,6 +318,7 @@ int cmd_daemon(Context& ctx, int ready_fd, std::size_t max_commands) {
     options.worktree = ctx.worktree();
     options.socket_path = ctx.socket();
     options.stop_on_signals = true;
+    options.reap_commands = true;
     fs::current_path(options.worktree);  // never pin a directory the caller may delete
     daemon.emplace(std::move(options));
   } catch (const std::exception& e) {
@@ -589,6 +591,10 @@ daemon_verb
                  "exec/git commands run at once; more wait in a queue, in order")
     ->check(CLI::Range(std::size_t{1}, std::size_t{4096}))
     ->capture_default_str();
+// Started by the daemon itself (exec/reaper.h); hidden from --help.
+verb("reaper", "Kill the daemon's commands' process groups once it is gone", [] {
+  return run_reaper(kReaperFd);
+})->group("");
 long long tail = 20;
 bool follow = false;
 CLI::App* log = verb("log", "Print the trajectory (event log)",

@@ -7,6 +7,7 @@
 #include <signal.h>
 #include <sys/eventfd.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -22,6 +23,7 @@
 #include "core/error.h"
 #include "core/unique_fd.h"
 #include "exec/program_lookup.h"
+#include "exec/reaper.h"
 #include "exec/signal_name.h"
 
 extern char** environ;
@@ -156,6 +158,8 @@ struct ChildSetup {
   int stderr_fd;
   int error_fd;  // above stderr, close-on-exec: a failed start writes its errno here
   pid_t parent;
+  int reaper_fd;        // -1: no reaper; else the child announces its group there
+  int* announce_error;  // the child sets the errno of a failed announcement here
 };
 
 // Runs in the child, which shares the daemon's memory (and the suspended parent thread's TLS)
@@ -174,6 +178,17 @@ struct ChildSetup {
   // that started it, which waits for the command in run_command.
   if (syscall(SYS_prctl, PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0) child_fail(c, errno);
   if (syscall(SYS_getppid) != c.parent) child_fail(c, ESRCH);  // the daemon is already gone
+  // Its group goes on the reaper's list before the command can start anything, so that
+  // nothing it starts outlives the daemon either. From here, if the daemon dies, the child is
+  // SIGKILLed by the parent-death signal, and the reaper kills its group.
+  if (c.reaper_fd >= 0) {
+    char record[24];
+    const std::size_t size =
+        format_reaper_record('+', static_cast<pid_t>(syscall(SYS_getpid)), record);
+    if (syscall(SYS_sendto, c.reaper_fd, record, size, MSG_NOSIGNAL, nullptr, 0) < 0) {
+      *c.announce_error = errno;
+    }
+  }
   if (c.cwd_fd >= 0 && syscall(SYS_fchdir, c.cwd_fd) != 0) child_fail(c, errno);
   const long null_fd = syscall(SYS_openat, AT_FDCWD, "/dev/null", O_RDONLY);
   if (null_fd < 0) child_fail(c, errno);
@@ -212,13 +227,22 @@ struct ChildSetup {
 // Like posix_spawn, which cannot set a parent-death signal: clone with CLONE_VM | CLONE_VFORK
 // (no copy of the daemon's memory; this thread waits until the child has exec'd or failed).
 SpawnOutcome spawn(const std::string& program, char* const* argv, char* const* envp, int cwd_fd,
-                   int stdout_fd, int stderr_fd) {
+                   int stdout_fd, int stderr_fd, const Reaper* reaper) {
   int fds[2];
   if (pipe2(fds, O_CLOEXEC) != 0) throw Error::from_errno("pipe2");
   UniqueFd error_read(fds[0]);
   UniqueFd error_write = above_stdio(UniqueFd(fds[1]));
-  const ChildSetup setup{program.c_str(),   argv,      envp, cwd_fd, stdout_fd, stderr_fd,
-                         error_write.get(), ::getpid()};
+  int announce_error = 0;
+  const ChildSetup setup{program.c_str(),
+                         argv,
+                         envp,
+                         cwd_fd,
+                         stdout_fd,
+                         stderr_fd,
+                         error_write.get(),
+                         ::getpid(),
+                         reaper ? reaper->fd() : -1,
+                         &announce_error};
   constexpr std::size_t kStackSize = 64 * 1024;
   std::vector<char> stack(kStackSize);
 
@@ -231,6 +255,7 @@ SpawnOutcome spawn(const std::string& program, char* const* argv, char* const* e
   const int clone_error = errno;
   pthread_sigmask(SIG_SETMASK, &previous, nullptr);
   if (pid < 0) throw_errno(clone_error, "clone");
+  if (announce_error != 0) reaper->report_failure(announce_error);
 
   error_write.reset();
   int error = 0;
@@ -238,6 +263,7 @@ SpawnOutcome spawn(const std::string& program, char* const* argv, char* const* e
   while ((n = ::read(error_read.get(), &error, sizeof error)) < 0 && errno == EINTR) {
   }
   if (n == static_cast<ssize_t>(sizeof error)) {
+    if (reaper) reaper->forget(pid);  // it has exited, unreaped: its group id is still its own
     while (waitpid(pid, nullptr, 0) < 0 && errno == EINTR) {
     }
     return {-1, error};
@@ -342,8 +368,9 @@ timespec to_timespec(SteadyClock::duration d) {
 class Supervision {
  public:
   Supervision(pid_t pid, const CommandSpec& spec, UniqueFd stdout_fd, UniqueFd stderr_fd,
-              int wake_fd, SteadyClock::time_point start)
+              int wake_fd, SteadyClock::time_point start, const Reaper* reaper)
       : pid_(pid),
+        reaper_(reaper),
         watch_(pid),
         out_(std::move(stdout_fd), spec.output_cap),
         err_(std::move(stderr_fd), spec.output_cap),
@@ -356,6 +383,7 @@ class Supervision {
   ~Supervision() {
     if (reaped_) return;
     signal_group(SIGKILL);
+    forget_group();
     while (waitpid(pid_, nullptr, 0) < 0 && errno == EINTR) {
     }
   }
@@ -374,6 +402,7 @@ class Supervision {
 
   CommandResult finish() {
     signal_group(SIGKILL);  // whatever of the group outlived the command and its grace
+    forget_group();
     int status = 0;
     while (waitpid(pid_, &status, 0) < 0) {
       if (errno == EINTR) continue;
@@ -492,7 +521,14 @@ class Supervision {
   // ESRCH (nobody left in the group) is fine; nothing else can fail for our own child.
   void signal_group(int signum) { ::kill(-pid_, signum); }
 
+  // Once the group is killed (a SIGKILLed group can gain no member) and before the child is
+  // reaped (until then its group id cannot be reused), the reaper need not watch it any more.
+  void forget_group() {
+    if (reaper_) reaper_->forget(pid_);
+  }
+
   const pid_t pid_;
+  const Reaper* const reaper_;
   ExitWatch watch_;
   Capture out_;
   Capture err_;
@@ -525,7 +561,7 @@ std::map<std::string, std::string> process_environment() {
   return env;
 }
 
-CommandResult run_command(const CommandSpec& spec, std::stop_token stop) {
+CommandResult run_command(const CommandSpec& spec, std::stop_token stop, const Reaper* reaper) {
   validate(spec);
   const auto start = SteadyClock::now();
 
@@ -553,8 +589,8 @@ CommandResult run_command(const CommandSpec& spec, std::stop_token stop) {
   const std::vector<std::string> env_entries = flatten(env);
   const CStringArray argv(spec.args);
   const CStringArray envp(env_entries);
-  const SpawnOutcome spawned =
-      spawn(program.path, argv.get(), envp.get(), cwd_fd.get(), out.write.get(), err.write.get());
+  const SpawnOutcome spawned = spawn(program.path, argv.get(), envp.get(), cwd_fd.get(),
+                                     out.write.get(), err.write.get(), reaper);
   // The child has its own copies now; end of file must depend on the child's alone.
   out.write.reset();
   err.write.reset();
@@ -565,7 +601,7 @@ CommandResult run_command(const CommandSpec& spec, std::stop_token stop) {
   }
 
   Supervision supervision(spawned.pid, spec, std::move(out.read), std::move(err.read), wake.get(),
-                          start);
+                          start, reaper);
   // Declared after `wake`, so it is gone (and any running callback finished) before the
   // eventfd closes.
   const std::stop_callback on_stop(stop, [fd = wake.get()] {

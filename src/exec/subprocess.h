@@ -14,6 +14,8 @@
 
 namespace harness {
 
+class Reaper;
+
 struct CommandSpec {
   // argv. args[0] is looked up in PATH like execvp does, but with the PATH of the child's
   // environment below, not the daemon's. Never run through a shell.
@@ -56,7 +58,10 @@ struct CommandResult {
 // holding them open cannot stall the caller; then the group gets SIGKILL. Nothing outlives its
 // command but a process that left the group itself (setsid). The child also dies (SIGKILL) when
 // the thread that called run_command does, so a command does not outlive a daemon killed by
-// SIGKILL; what it started itself does (the kernel's parent-death signal reaches one process).
+// SIGKILL. The parent-death signal reaches that one process only: with a `reaper`, the child
+// also puts its group on the reaper's list before it execs (and run_command takes it off once
+// the group is killed), so that what the command started dies with the daemon too
+// (exec/reaper.h); without one, it does not.
 //
 // Ending it early: when the timeout runs out, or when `stop` is requested (the daemon is
 // shutting down; std::stop_token{} never is), the whole process group gets SIGTERM, then
@@ -70,7 +75,8 @@ struct CommandResult {
 // be started — not found, not executable, bad cwd — is not an error: returncode 127 (126 for
 // one found but not executable) with the reason on stderr_text. The caller must not reap children
 // behind our back (waitpid(-1) or SIGCHLD set to SIG_IGN).
-CommandResult run_command(const CommandSpec& spec, std::stop_token stop = {});
+CommandResult run_command(const CommandSpec& spec, std::stop_token stop = {},
+                          const Reaper* reaper = nullptr);
 
 // The current process's environment, as a map (the first of duplicate entries wins).
 std::map<std::string, std::string> process_environment();

@@ -23,7 +23,10 @@ constexpr const char* kCancelled = "cancelled: the client went away before the c
 
 CommandPool::CommandPool(std::size_t max_running, Runner runner)
     : max_running_(std::max<std::size_t>(1, max_running)),
-      runner_(runner ? std::move(runner) : Runner(run_command)) {}
+      runner_(runner ? std::move(runner)
+                     : Runner([](const CommandSpec& spec, std::stop_token stop) {
+                         return run_command(spec, stop);
+                       })) {}
 
 CommandPool::~CommandPool() { shutdown(); }
 

@@ -15,6 +15,7 @@
 #include <asio.hpp>
 
 #include "core/error.h"
+#include "exec/reaper.h"
 #include "server/daemon_lock.h"
 #include "server/session.h"
 #include "store/state_dir.h"
@@ -118,6 +119,7 @@ struct Daemon::Impl {
   std::unique_ptr<asio::io_context> io = std::make_unique<asio::io_context>(1);
   std::mutex io_mutex;
   std::optional<DaemonLock> lock;
+  std::optional<Reaper> reaper;  // outlives the service, whose commands it watches
   std::unique_ptr<Service> service;
   std::optional<Protocol::acceptor> acceptor;
   std::optional<std::pair<dev_t, ino_t>> socket_file;  // what we bound, to notice its loss
@@ -131,9 +133,24 @@ struct Daemon::Impl {
     if (options.stop_on_signals) watch_signals();
     ensure_state_dir(options.worktree);  // moves an old W/.harness first
     lock.emplace(options.worktree, options.socket_path);
+    if (options.reap_commands && !options.service.command_runner) start_reaper();
     service = std::make_unique<Service>(options.service);
     listen();
     raise_descriptor_limit();
+  }
+
+  // After the lock (a daemon that loses the race starts none). Without one the daemon still
+  // serves: only what commands start in the background may then outlive a kill -9.
+  void start_reaper() {
+    try {
+      const Reaper& started = reaper.emplace();
+      options.service.command_runner = [&started](const CommandSpec& spec, std::stop_token stop) {
+        return run_command(spec, stop, &started);
+      };
+    } catch (const Error& e) {
+      std::cerr << "harness: " << e.what()
+                << "; a command's background processes may outlive a daemon killed by SIGKILL\n";
+    }
   }
 
   void listen() {
@@ -213,6 +230,7 @@ struct Daemon::Impl {
     if (socket_file && file_identity(options.socket_path) == socket_file)
       ::unlink(options.socket_path.c_str());
     service.reset();  // commits queued writes, cancels commands
+    reaper.reset();   // nothing is left on its list: it just exits
     socket_check.reset();
     signals.reset();
     {

@@ -17,7 +17,11 @@ class Daemon {
     std::filesystem::path worktree;
     std::size_t max_request_bytes = 1 << 20;
     bool stop_on_signals = false;  // SIGINT/SIGTERM stop it (the CLI), not when embedded
-    Service::Options service;      // its worktree is set from `worktree`
+    // Starts a reaper (exec/reaper.h) from this program (the harness binary, not a test), so
+    // that what a command started dies with the daemon even when it is killed by SIGKILL.
+    // Ignored when service.command_runner is set.
+    bool reap_commands = false;
+    Service::Options service;  // its worktree is set from `worktree`
   };
 
   // Creates the state directory (moving an old W/.harness there), takes its lock
@@ -30,8 +34,8 @@ class Daemon {
   ~Daemon();
 
   // Serves until stop() or a shutdown request. On return its socket file is removed, queued
-  // writes are committed, running commands are cancelled and the lock is released, so a new
-  // daemon may start on the same socket at once. Call once.
+  // writes are committed, running commands are cancelled, the reaper has exited and the lock is
+  // released, so a new daemon may start on the same socket at once. Call once.
   void run();
 
   // Makes run() return soon. Thread-safe; may be called before run().

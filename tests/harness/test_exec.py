@@ -362,6 +362,14 @@ def test_git_may_not_write_the_users_configuration_or_another_repositorys(repo, 
     assert not (other / ".git" / "gitconfig").exists()
 
 
+def _kill_daemon(repo):
+    """kill -9 of the daemon; then removes the socket it left, so that teardown need not wait."""
+    daemon = repo.rpc({"command": "ping"})["data"]["pid"]
+    os.kill(daemon, signal.SIGKILL)
+    assert _eventually(lambda: not _alive(daemon))
+    os.unlink(repo.socket)
+
+
 def test_a_command_dies_with_the_daemon(repo, tmp_path):
     pid_file = tmp_path / "pid"
     script = f'echo $$ > {pid_file}.tmp; mv {pid_file}.tmp {pid_file}; exec sleep 60'
@@ -370,9 +378,80 @@ def test_a_command_dies_with_the_daemon(repo, tmp_path):
     try:
         assert _eventually(pid_file.exists)
         command = int(pid_file.read_text())
-        daemon = repo.rpc({"command": "ping"})["data"]["pid"]
-        os.kill(daemon, signal.SIGKILL)  # no chance to clean up
+        _kill_daemon(repo)  # no chance to clean up
         assert _eventually(lambda: not _alive(command))
     finally:
         running.kill()
         running.communicate()
+
+
+# What a command started dies with the daemon too, even on kill -9: the daemon's reaper kills the
+# command's whole process group once the daemon is gone (src/exec/reaper.h).
+
+
+def _reaper_of(daemon):
+    """The pid of the daemon's reaper process, or None."""
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                parent = int(f.read().rsplit(")", 1)[1].split()[1])
+            with open(f"/proc/{entry}/cmdline", "rb") as f:
+                cmdline = f.read()
+        except (FileNotFoundError, ProcessLookupError, IndexError):
+            continue
+        if parent == daemon and cmdline.split(b"\0")[1:2] == [b"reaper"]:
+            return int(entry)
+    return None
+
+
+def test_what_a_command_started_dies_with_the_daemon_unless_it_left_the_session(repo, tmp_path):
+    # A job that called setsid is no longer the command's: neither the end of the command nor of
+    # the daemon kills it (README, exec).
+    shell, job, escaped = tmp_path / "shell", tmp_path / "job", tmp_path / "escaped"
+    script = (f"echo $$ > {shell}.tmp; mv {shell}.tmp {shell}; "
+              f"sleep 300 & echo $! > {job}.tmp; mv {job}.tmp {job}; "
+              f"setsid sleep 300 & echo $! > {escaped}.tmp; mv {escaped}.tmp {escaped}; wait")
+    running = subprocess.Popen([HARNESS, "exec", "--", "sh", "-c", script], env=repo.env(), cwd=repo.path,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    pids = []
+    try:
+        assert _eventually(lambda: shell.exists() and job.exists() and escaped.exists())
+        pids = [int(f.read_text()) for f in (shell, job, escaped)]
+        command, job_pid, escaped_pid = pids
+        reaper = _reaper_of(repo.rpc({"command": "ping"})["data"]["pid"])
+        assert reaper is not None and _alive(job_pid)
+        _kill_daemon(repo)
+        assert _eventually(lambda: not _alive(command))
+        assert _eventually(lambda: not _alive(job_pid))
+        assert _eventually(lambda: not _alive(reaper))  # it has done all it will do
+        assert _alive(escaped_pid)
+    finally:
+        for pid in pids:
+            if _alive(pid):
+                os.kill(pid, signal.SIGKILL)
+        running.kill()
+        running.communicate()
+
+
+def test_shutdown_leaves_no_reaper_behind(repo):
+    assert repo.run(["ping"]).returncode == 0  # starts the daemon
+    daemon = repo.rpc({"command": "ping"})["data"]["pid"]
+    reaper = _reaper_of(daemon)
+    assert reaper is not None
+    assert repo.run(["shutdown"]).returncode == 0
+    assert _eventually(lambda: not _alive(daemon))
+    assert not _alive(reaper)  # the daemon waited for it before it exited
+
+
+def test_a_daemon_whose_reaper_died_still_runs_commands(repo):
+    assert repo.run(["ping"]).returncode == 0
+    daemon = repo.rpc({"command": "ping"})["data"]["pid"]
+    reaper = _reaper_of(daemon)
+    assert reaper is not None
+    os.kill(reaper, signal.SIGKILL)
+    assert _eventually(lambda: not _alive(reaper))
+    for word in ("one", "two"):
+        assert _data(repo.run(["exec", "--", "echo", word]))["stdout"] == word + "\n"
+    assert repo.rpc({"command": "ping"})["data"]["pid"] == daemon
