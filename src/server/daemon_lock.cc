@@ -76,8 +76,23 @@ std::optional<DaemonInfo> read_daemon_info(const fs::path& worktree) {
   }
 }
 
+namespace {
+
+// A zombie has released its lock already: a daemon killed with -9 whose parent has not reaped
+// it yet (an init that never does) is as dead as one that is gone.
+bool is_zombie(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::string stat;
+  if (!std::getline(in, stat)) return false;
+  const auto name_end = stat.rfind(')');  // the command name may hold spaces and parentheses
+  return name_end != std::string::npos && name_end + 2 < stat.size() &&
+         (stat[name_end + 2] == 'Z' || stat[name_end + 2] == 'X');
+}
+
+}  // namespace
+
 bool holder_alive(const DaemonInfo& info) {
-  return info.pid > 0 && (::kill(info.pid, 0) == 0 || errno == EPERM);
+  return info.pid > 0 && (::kill(info.pid, 0) == 0 || errno == EPERM) && !is_zombie(info.pid);
 }
 
 }  // namespace harness

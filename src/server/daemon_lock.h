@@ -52,7 +52,8 @@ class DaemonLock {
 // `worktree`; nullopt when there is none or it cannot be read.
 std::optional<DaemonInfo> read_daemon_info(const std::filesystem::path& worktree);
 
-// True when `info` names a process that still exists.
+// True when `info` names a process that still exists and is not a zombie (a daemon killed with
+// -9 that nobody has reaped yet holds no lock any more).
 bool holder_alive(const DaemonInfo& info);
 
 }  // namespace harness
