@@ -212,11 +212,20 @@ struct ExecArgs {
 };
 
 // The caller's whole environment for a command the daemon runs, less the variables `leave_out`
-// names (docs/protocol.md, "exec and git").
+// names (docs/protocol.md, "exec and git"), and with the caller's worker id: the command's
+// parent is the daemon, so a `harness task complete` inside it would otherwise find the
+// daemon, not the agent, as its agent process, and every agent's nested calls one worker.
 Json caller_environment(bool (*leave_out)(std::string_view)) {
   Json env = Json::object();
   for (const auto& [name, value] : process_environment()) {
     if (!leave_out(name)) env[name] = value;
+  }
+  if (!env.contains("HARNESS_WORKER_ID")) {
+    try {
+      env["HARNESS_WORKER_ID"] = resolve_worker_id();
+    } catch (const Error&) {
+      // No identity to pass on: a nested harness call says so itself.
+    }
   }
   return env;
 }
@@ -495,7 +504,10 @@ int run_cli(const std::vector<std::string>& args) {
   std::string update_file;
   verb("update-state", "Replace the workflow's tasks with {\"tasks\": {...}} from --file or stdin",
        [&] { return cmd_update_state(ctx, update_file); })
-      ->add_option("--file,-f", update_file, "JSON file (default: stdin)");
+      ->add_option("--file,-f", update_file, "JSON file (default: stdin, also '-')")
+      ->check(CLI::Validator(
+          [](std::string& file) { return file == "-" ? std::string() : CLI::ExistingFile(file); },
+          "FILE"));
 
   CLI::App* plan = app.add_subcommand("plan", "Plan operations");
   plan->require_subcommand(1);

@@ -273,7 +273,10 @@ void check_daemon_worktree(const Json& ping, const ClientOptions& options) {
       !(*data)["worktree"].is_string())
     return;  // an error reply: the request's own reply says what is wrong
   const fs::path theirs = (*data)["worktree"].get<std::string>();
-  if (same_directory(theirs, options.worktree)) return;
+  // Two directories of one repository share its state, hence its daemon.
+  if (same_directory(theirs, options.worktree) ||
+      same_directory(state_dir(theirs), state_dir(options.worktree)))
+    return;
   throw Error::conflict("the daemon on " + options.socket.string() + " serves " + theirs.string() +
                         ", not this worktree (" + options.worktree.string() +
                         "); nothing was sent to it. Unset HARNESS_SOCKET (or give this " +

@@ -23,6 +23,13 @@ std::string hook_output(const std::string& context) {
          Json(context).dump(-1, ' ', false, Json::error_handler_t::replace) + "}}";
 }
 
+// Unfinished, but nothing can run: every pending task waits on a failed one.
+std::string stuck_summary(const StatusCounts& c) {
+  return "Workflow stuck: " + progress(c) + " tasks completed, " + std::to_string(c.failed) +
+         " failed, and the " + std::to_string(c.pending) +
+         " pending tasks wait on failed ones; nothing can run until a failed task is retried";
+}
+
 std::string finished_summary(const StatusCounts& c) {
   std::string s = "Workflow complete: " + progress(c) + " tasks completed";
   if (c.failed > 0) s += ", " + std::to_string(c.failed) + " failed";
@@ -36,8 +43,16 @@ std::string string_field(const Json& payload, const char* name) {
   return it->get<std::string>();
 }
 
-std::string how_to_finish(const Task& t) {
-  return "When its work is done and committed, run `harness task complete --id " + t.id + "`.";
+// How to complete `t` from the agent's shell, whose commands work as `shell_worker` (empty:
+// not known). When that is not the holder, the plain command would be refused, so the one that
+// names the holder is given too.
+std::string how_to_finish(const Task& t, const std::string& shell_worker) {
+  std::string text =
+      "When its work is done and committed, run `harness task complete --id " + t.id + "`";
+  if (t.claimed_by && *t.claimed_by != shell_worker)
+    text += " as worker " + *t.claimed_by + " (`HARNESS_WORKER_ID=" + *t.claimed_by +
+            " harness task complete --id " + t.id + "` unless your shell already carries that id)";
+  return text + ".";
 }
 
 }  // namespace
@@ -45,11 +60,12 @@ std::string how_to_finish(const Task& t) {
 std::string session_start_output(const std::optional<StatusCounts>& counts) {
   if (!counts || counts->total() == 0) return "{}";
   if (!counts->unfinished()) return hook_output(finished_summary(*counts));
+  if (!counts->can_progress()) return hook_output(stuck_summary(*counts));
   return hook_output("Resuming workflow: task " + progress(*counts));
 }
 
 HookDecision check_state(const std::optional<StatusCounts>& counts) {
-  if (!counts || !counts->unfinished()) return {};
+  if (!counts || !counts->can_progress()) return {};
   return {false, "Workflow in progress (" + progress(*counts) + ")"};
 }
 
@@ -119,7 +135,8 @@ StopDecision stop_decision(const std::optional<Workflow>& workflow,
   if (mark && head && *head == mark->commit)
     d.reason += "Its work is not committed: HEAD is still the commit of your last completion (" +
                 mark->task_id + "). Commit it first. ";
-  d.reason += how_to_finish(*held) +
+  // Which of the session's ids its shell carries is known only when there is one.
+  d.reason += how_to_finish(*held, workers.size() == 1 ? workers.front() : std::string()) +
               " If you cannot finish it, say why; the task goes to another worker when its "
               "lease runs out.";
   return d;
@@ -132,6 +149,7 @@ std::string session_context(const Workflow& workflow, const std::string& worker,
   if (counts.total() == 0) return "";
   std::string text = "harness: you are worker " + worker + ". ";
   if (!counts.unfinished()) return text + finished_summary(counts) + "; nothing is left to claim.";
+  if (!counts.can_progress()) return text + stuck_summary(counts) + ".";
   text += "Plan progress: " + progress(counts) + " tasks completed, " +
           std::to_string(counts.running) + " running, " + std::to_string(counts.pending) +
           " pending";
@@ -147,7 +165,7 @@ std::string session_context(const Workflow& workflow, const std::string& worker,
   if (*held->claimed_by != worker) text += " (as worker " + *held->claimed_by + ")";
   text += ": " + held->description + "\n";
   if (held->instructions) text += "Instructions: " + *held->instructions + "\n";
-  return text + how_to_finish(*held);
+  return text + how_to_finish(*held, worker);
 }
 
 std::string session_start_json(const std::string& context) {

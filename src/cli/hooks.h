@@ -21,10 +21,11 @@ struct HookDecision {
 // SessionStart hook output: {"hookSpecificOutput": {"hookEventName": "SessionStart",
 // "additionalContext": "Resuming workflow: task C/T"}} (C completed of T tasks) while tasks are
 // pending or running, "... Workflow complete: C/T tasks completed" (and "F failed") once none
-// is, and "{}" when there is no workflow or it has no tasks.
+// is, "... Workflow stuck: ..." when tasks are pending but every one waits on a failed task,
+// and "{}" when there is no workflow or it has no tasks.
 std::string session_start_output(const std::optional<StatusCounts>& counts);
 
-// Denies while a workflow has unfinished (pending or running) tasks:
+// Denies while a workflow can still move (a task is running or ready to claim):
 // "Workflow in progress (C/T)".
 HookDecision check_state(const std::optional<StatusCounts>& counts);
 

@@ -10,6 +10,7 @@ namespace {
 StatusCounts counts(std::int64_t pending, std::int64_t running, std::int64_t completed) {
   StatusCounts c;
   c.pending = pending, c.running = running, c.completed = completed;
+  c.ready = pending;  // no task waits on another unless a test says so
   return c;
 }
 
@@ -29,6 +30,18 @@ TEST(CheckStateHook, DeniesOnlyWhileTasksAreUnfinished) {
   HookDecision d = check_state(counts(1, 1, 2));
   EXPECT_FALSE(d.allow);
   EXPECT_EQ(d.reason, "Workflow in progress (2/4)");
+}
+
+TEST(CheckStateHook, AllowsAndSaysSoWhenNothingCanRunBehindAFailedTask) {
+  StatusCounts stuck = counts(2, 0, 1);
+  stuck.ready = 0;
+  stuck.failed = 1;
+  EXPECT_TRUE(check_state(stuck).allow);
+  EXPECT_EQ(
+      session_start_output(stuck),
+      R"({"hookSpecificOutput": {"hookEventName": "SessionStart", "additionalContext": "Workflow stuck: 1/4 tasks completed, 1 failed, and the 2 pending tasks wait on failed ones; nothing can run until a failed task is retried"}})");
+  stuck.running = 1;  // a running task may still finish and release work
+  EXPECT_FALSE(check_state(stuck).allow);
 }
 
 class CheckCommitHook : public ::testing::Test {

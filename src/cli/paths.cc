@@ -51,16 +51,19 @@ std::string current_user_name() {
   return std::to_string(::geteuid());
 }
 
+// A directory inside a repository stands for the repository: its state (under the git
+// directory) is the repository's, so one repository is one worktree, one socket, one daemon,
+// whichever of its directories HARNESS_WORKTREE names.
 fs::path resolve_worktree() {
   const std::string configured = env_or_empty("HARNESS_WORKTREE");
-  if (!configured.empty()) return fs::weakly_canonical(fs::absolute(configured));
-  const fs::path cwd = fs::current_path();
-  for (fs::path dir = cwd;; dir = dir.parent_path()) {
+  const fs::path start =
+      fs::weakly_canonical(configured.empty() ? fs::current_path() : fs::absolute(configured));
+  for (fs::path dir = start;; dir = dir.parent_path()) {
     std::error_code ignored;
-    if (fs::exists(dir / ".git", ignored)) return fs::weakly_canonical(dir);
+    if (fs::exists(dir / ".git", ignored)) return dir;
     if (dir == dir.root_path()) break;
   }
-  return fs::weakly_canonical(cwd);
+  return start;
 }
 
 fs::path default_socket_path(const fs::path& worktree) {

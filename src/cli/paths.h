@@ -5,9 +5,9 @@
 
 namespace harness {
 
-// $HARNESS_WORKTREE if set, else the nearest directory upwards from the cwd that holds a
-// ".git" entry (what `git rev-parse --show-toplevel` finds, without starting git), else the
-// cwd. Always absolute and canonical.
+// The nearest directory upwards from $HARNESS_WORKTREE if set, else from the cwd, that holds a
+// ".git" entry (what `git rev-parse --show-toplevel` finds, without starting git); else that
+// starting directory itself. Always absolute and canonical.
 std::filesystem::path resolve_worktree();
 
 // $HARNESS_SOCKET if set, else default_socket_path(worktree).

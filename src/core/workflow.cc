@@ -79,10 +79,19 @@ void check_acyclic(const Workflow& workflow, const std::vector<std::vector<std::
   }
 }
 
+// A running task belongs to a worker: one without an owner would be handed out as an expired
+// lease at once, and nobody could complete it.
+void check_owners(const Workflow& workflow) {
+  for (const Task& task : workflow.tasks)
+    if (task.status == TaskStatus::kRunning && (!task.claimed_by || task.claimed_by->empty()))
+      throw Error::invalid("Task " + task.id + " is running but has no owner (claimed_by)");
+}
+
 }  // namespace
 
 void validate_workflow(const Workflow& workflow) {
   const IndexById index = index_tasks(workflow);
+  check_owners(workflow);
   check_acyclic(workflow, resolve_edges(workflow, index));
 }
 
@@ -124,7 +133,11 @@ void StatusCounts::add(TaskStatus status, std::int64_t n) {
 
 StatusCounts count_statuses(const Workflow& workflow) {
   StatusCounts counts;
-  for (const Task& task : workflow.tasks) counts.add(task.status);
+  const std::vector<std::int64_t> unmet = unmet_dependency_counts(workflow);
+  for (std::size_t i = 0; i < workflow.tasks.size(); ++i) {
+    counts.add(workflow.tasks[i].status);
+    if (workflow.tasks[i].status == TaskStatus::kPending && unmet[i] == 0) ++counts.ready;
+  }
   return counts;
 }
 

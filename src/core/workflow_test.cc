@@ -180,6 +180,13 @@ TEST(WorkflowValidate, CycleInSecondComponent) {
   EXPECT_EQ(validation_error(w), "Cycle detected at x: x -> y -> z -> x");
 }
 
+TEST(WorkflowValidate, RunningTaskWithoutOwner) {
+  Workflow w = make({{"a", {}, TaskStatus::kRunning}});
+  EXPECT_EQ(validation_error(w), "Task a is running but has no owner (claimed_by)");
+  w.tasks[0].claimed_by = "w1";
+  EXPECT_NO_THROW(validate_workflow(w));
+}
+
 TEST(WorkflowUnmet, CountsDistinctUncompletedDependencies) {
   Workflow w = make({{"a", {}, TaskStatus::kCompleted},
                      {"b", {}, TaskStatus::kRunning},

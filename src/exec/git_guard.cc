@@ -518,7 +518,7 @@ namespace fs = std::filesystem;
 namespace {
 
 constexpr std::string_view kWritesGitDir =
-    "it would write inside the repository's git directory, whose config and hooks name programs "
+    "it would write inside a git directory or the user's git configuration, which name programs "
     "git runs";
 
 // `path` with symlinks resolved as far as it exists, and `.`/`..` folded.

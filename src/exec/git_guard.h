@@ -90,13 +90,14 @@ void check_git_args(const std::vector<std::string>& args);
 // WRITES INSIDE THE GIT DIRECTORY. Git writes files where some arguments say; a write inside a
 // git directory (config, hooks) could name programs git runs later (checkout-index
 // --prefix=.git/ -- config, with a committed `config` holding core.fsmonitor). So
-// check_git_paths refuses, with Error::invalid ("... is not allowed: it would write inside the
-// repository's git directory ..."), every path argument that names a place inside a protected
-// git directory: the git dir (and a linked worktree's common dir) of the repository git would
-// find from `cwd`, any directory named .git (another repository's), and `protected_dirs` (the
-// daemon's own worktree's git dirs, the user's configuration: git_config_locations). A relative
-// path counts against both the cwd and the top level (git resolves some against one, some against
-// the other); symlinks are followed as far as the path exists; `..` is folded.
+// check_git_paths refuses, with Error::invalid ("... is not allowed: it would write inside a git
+// directory or the user's git configuration ..."), every path argument that names a place
+// inside a protected git directory: the git dir (and a linked worktree's common dir) of the
+// repository git would find from `cwd`, any directory named .git (another repository's), and
+// `protected_dirs` (the daemon's own worktree's git dirs, the user's configuration:
+// git_config_locations). A relative path counts against both the cwd and the top level (git
+// resolves some against one, some against the other); symlinks are followed as far as the path
+// exists; `..` is folded.
 // - Global options: -C (cumulative) must not lead into a git directory (nor may the cwd be
 //   inside one); --git-dir must name the repository's own git dir; --work-tree must not be
 //   inside one.

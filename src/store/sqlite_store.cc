@@ -569,6 +569,9 @@ std::optional<StatusCounts> SqliteStore::status_counts_unguarded() {
   while (q.executeStep()) {
     counts.add(parse_task_status(q.getColumn(0).getString()), q.getColumn(1).getInt64());
   }
+  SQLite::Statement ready(impl_->db,
+                          "SELECT count(*) FROM tasks WHERE status = 'pending' AND unmet = 0");
+  if (ready.executeStep()) counts.ready = ready.getColumn(0).getInt64();
   return counts;
 }
 
@@ -691,11 +694,18 @@ std::exception_ptr SqliteStore::run_store_call_in_batch(const std::function<void
 
 std::exception_ptr SqliteStore::commit_batch() {
   try {
+    // Checked before the commit too: a batch committed into files that are no longer the ones
+    // at their paths would show in reads although refused, and a replaced database would get it
+    // back from the old log at the next start.
+    if (impl_->wal) impl_->check_in_place();
     impl_->commit_transaction();
     return nullptr;
   } catch (const SQLite::Exception& e) {
     impl_->undo("ROLLBACK");
     return as_error(e);
+  } catch (const Error&) {
+    impl_->undo("ROLLBACK");
+    return std::current_exception();
   }
 }
 

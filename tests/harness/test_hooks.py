@@ -323,3 +323,59 @@ def test_save_refuses_a_running_task_without_owner(tmp_path):
     assert manager.load() is None
     manager.save(WorkflowState(tasks={"a": Task(id="a", status=TaskStatus.RUNNING, claimed_by="w")}))
     assert manager.load().tasks["a"].claimed_by == "w"
+
+
+# --- found trying the fixes as a new user ------------------------------------------------------
+
+def test_a_harness_call_inside_harness_exec_is_the_same_worker(repo, tmp_path):
+    """The command's parent is the daemon: without the id passed on, every agent's nested
+    `harness task claim` found the daemon as its agent process, one worker for all."""
+    env = {k: v for k, v in _env(repo["worktree"], repo["socket"]).items()}
+    agent = (
+        "import subprocess, sys\n"
+        "harness = [sys.executable, '-m', 'harness']\n"
+        "own = subprocess.run(harness + ['worker-id'], capture_output=True, text=True, check=True)\n"
+        "nested = subprocess.run(harness + ['exec', '--', *harness, 'worker-id'],\n"
+        "                        capture_output=True, text=True, check=True)\n"
+        "print(own.stdout.strip(), __import__('json').loads(nested.stdout)['data']['stdout'].strip())\n"
+    )
+    ids = []
+    for _ in range(2):
+        out = subprocess.run([sys.executable, "-c", agent], capture_output=True, text=True, env=env, timeout=60)
+        assert out.returncode == 0, out.stderr
+        own, nested = out.stdout.split()
+        assert nested == own  # the nested call works as the agent that ran it
+        ids.append(own)
+    assert ids[0] != ids[1]
+
+
+def test_session_start_without_an_env_file_gives_a_complete_command_that_works(repo):
+    holder = SESSION_WORKER
+    assert _cli(["task", "claim"], _env(repo["worktree"], repo["socket"], HARNESS_WORKER_ID=holder)).returncode == 0
+    start = _hook(repo, "session-start", _payload("SessionStart", repo["worktree"], source="resume"))
+    context = json.loads(start.stdout)["hookSpecificOutput"]["additionalContext"]
+    command = f"HARNESS_WORKER_ID={holder} harness task complete --id a"
+    assert command in context, context
+    # Exactly what it says, typed in a shell of the agent (which has no HARNESS_WORKER_ID).
+    env = _env(repo["worktree"], repo["socket"])
+    typed = command.replace("harness task", f"'{sys.executable}' -m harness task")
+    shell = subprocess.run(["sh", "-c", typed], capture_output=True, text=True, env=env, timeout=60)
+    assert json.loads(shell.stdout)["status"] == "ok", shell.stdout + shell.stderr
+
+
+def test_a_plan_stuck_behind_a_failed_task_is_not_in_progress(repo):
+    env = _env(repo["worktree"], repo["socket"])
+    plan = repo["worktree"].parent / "stuck.json"
+    plan.write_text(json.dumps([{"id": "t1", "status": "failed"}, {"id": "t2", "dependencies": ["t1"]}]))
+    assert _cli(["plan", "import", "-f", str(plan), "--force"], env).returncode == 0
+    claim = json.loads(_cli(["task", "claim"], dict(env, HARNESS_WORKER_ID="w")).stdout)
+    assert claim["data"]["task"] is None and claim["data"]["plan_complete"] is True
+    check = _cli(["check-state"], env)
+    assert (check.returncode, check.stdout.strip()) == (0, "allow")  # the same rule as the claim
+    start = json.loads(_cli(["session-start"], env).stdout)
+    assert "Workflow stuck: 0/2 tasks completed, 1 failed" in start["hookSpecificOutput"]["additionalContext"]
+
+
+def test_update_state_from_a_missing_file_is_a_usage_error(repo):
+    result = _cli(["update-state", "-f", "/nonexistent/plan.json"], _env(repo["worktree"], repo["socket"]))
+    assert result.returncode == 2 and "/nonexistent/plan.json" in result.stderr

@@ -222,3 +222,23 @@ def test_a_client_that_only_shuts_down_its_sending_side_still_gets_its_reply(scr
     finally:
         daemon.terminate()
         daemon.wait(30)
+
+
+def test_the_daemon_refuses_a_running_task_without_owner_as_python_does(scratch):
+    env = dict(os.environ, HARNESS_SOCKET=scratch["socket"], HARNESS_WORKTREE=str(scratch["worktree"]),
+               HARNESS_WORKER_ID="w1")
+    harness_cli = str(_harness_binary())
+    plan = scratch["dir"] / "ownerless.json"
+    plan.write_text(json.dumps([{"id": "a", "status": "running"}, {"id": "b", "dependencies": ["a"]}]))
+    try:
+        imported = subprocess.run([harness_cli, "plan", "import", "-f", str(plan)], env=env,
+                                  capture_output=True, text=True, timeout=60)
+        assert imported.returncode == 1
+        assert "Task a is running but has no owner (claimed_by)" in imported.stderr
+        updated = subprocess.run([harness_cli, "update-state"], env=env, capture_output=True, text=True,
+                                 input=json.dumps({"tasks": {"a": {"status": "running"}}}), timeout=60)
+        assert updated.returncode == 1 and "has no owner" in updated.stderr
+        state = subprocess.run([harness_cli, "get-state"], env=env, capture_output=True, text=True, timeout=60)
+        assert state.stdout == "No active workflow\n"  # nothing was written
+    finally:
+        subprocess.run([harness_cli, "shutdown"], env=env, capture_output=True, timeout=30)

@@ -5,9 +5,11 @@ of another worktree on the socket, and socket paths that are not sockets."""
 
 import json
 import os
+import pwd
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from pathlib import Path
@@ -264,9 +266,13 @@ def test_a_database_deleted_or_replaced_under_the_daemon_refuses_writes(tmp_path
             assert f"{db} was {how}" in reply["message"]
             assert "harness shutdown" in reply["message"]  # how to recover
         assert h.ok("ping").stdout.strip() == "ok"  # reads and pings go on
+        # A refused change shows nowhere: not in reads now, not after a restart.
+        assert json.loads(h.ok("get-state").stdout)["tasks"]["a"]["status"] == "running"
         if how == "replaced":
             log = (state / "daemon.log").read_text()
             assert f"{db} was replaced" in log
+            h.ok("shutdown")
+            assert json.loads(h.ok("get-state").stdout)["tasks"]["a"]["status"] == "running"
     finally:
         h.stop_all()
 
@@ -393,3 +399,25 @@ def test_a_daemon_that_exits_at_once_is_reported_with_its_log(harness):
     assert "exited before it started serving" in result.stderr, result.stderr
     assert "state.db" in result.stderr  # the daemon's own reason, from daemon.log
     assert "did not start within" not in result.stderr
+
+
+def test_a_directory_inside_the_repository_means_the_repository(harness):
+    """HARNESS_WORKTREE naming a subdirectory gave a daemon that locked the repository's state
+    but served the subdirectory: every client of the repository was then refused, in a loop."""
+    runtime = tempfile.mkdtemp(prefix="hsx-", dir="/tmp")
+    sockets = os.path.join(runtime, "harness-" + pwd.getpwuid(os.geteuid()).pw_name)
+    (harness.worktree / "sub").mkdir()
+    env = {"HARNESS_SOCKET": None, "XDG_RUNTIME_DIR": runtime}
+    try:
+        harness.ok("ping", HARNESS_WORKTREE=str(harness.worktree / "sub"), **env)
+        [socket_name] = os.listdir(sockets)
+        served = send_rpc(os.path.join(sockets, socket_name), {"command": "ping"})["data"]
+        assert served["worktree"] == str(harness.worktree)
+        # Every way of naming the repository reaches that one daemon.
+        harness.ok("ping", HARNESS_WORKTREE=None, cwd=harness.worktree / "sub", **env)
+        harness.ok("ping", HARNESS_WORKTREE=None, **env)
+        harness.ok("exec", "--", "true", **env)
+        assert os.listdir(sockets) == [socket_name]
+    finally:
+        harness.run("shutdown", **env)
+        shutil.rmtree(runtime, ignore_errors=True)
