@@ -31,6 +31,14 @@ void Session::on_read(const asio::error_code& error, std::size_t line_length) {
          false);
     return;
   }
+  if (error == asio::error::eof && buffer_.size() > 0) {
+    // A client that half-closed after a line without its newline is still reading: tell it.
+    // The line is not run: a client killed while sending may have sent only part of it.
+    send(error_reply("the connection was closed inside a request line: every request ends with "
+                     "a newline"),
+         true, false);
+    return;
+  }
   if (error) return;  // disconnected, possibly mid-request: nothing to answer
   std::string line(asio::buffers_begin(buffer_.data()),
                    asio::buffers_begin(buffer_.data()) + line_length - 1);

@@ -242,3 +242,29 @@ def test_the_daemon_refuses_a_running_task_without_owner_as_python_does(scratch)
         assert state.stdout == "No active workflow\n"  # nothing was written
     finally:
         subprocess.run([harness_cli, "shutdown"], env=env, capture_output=True, timeout=30)
+
+
+def test_a_last_line_without_its_newline_gets_an_error_not_silence(scratch):
+    import socket
+
+    env = dict(os.environ, HARNESS_SOCKET=scratch["socket"], HARNESS_WORKTREE=str(scratch["worktree"]))
+    daemon = subprocess.Popen([str(_harness_binary()), "daemon"], env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        _wait_for(lambda: os.path.exists(scratch["socket"]))
+        marker = scratch["dir"] / "ran"
+        for request in ({"command": "ping"}, {"command": "exec", "args": ["touch", str(marker)]}):
+            c = socket.socket(socket.AF_UNIX)
+            c.connect(scratch["socket"])
+            c.sendall(json.dumps(request).encode())  # no newline
+            c.shutdown(socket.SHUT_WR)
+            c.settimeout(30)
+            reply = c.recv(65536)
+            c.close()
+            data = json.loads(reply)
+            assert data["status"] == "error" and "newline" in data["message"], data
+        assert not marker.exists()  # an unterminated request is never run
+        assert send_rpc(scratch["socket"], {"command": "ping"})["status"] == "ok"
+    finally:
+        daemon.terminate()
+        daemon.wait(30)
