@@ -19,6 +19,12 @@ SESSION = "8f0c3a52-5a1e-4c7e-9d3b-0a1b2c3d4e5f"
 SESSION_WORKER = "claude-8f0c3a52-5a1"  # "claude-" + the session id's first 12 characters
 
 
+# A sanitizer run (make test-asan) preloads its runtime into this Python; the CLIs it starts
+# with an environment of their own need it too.
+SANITIZER_ENV = {k: v for k, v in os.environ.items()
+                 if k in ("LD_PRELOAD", "ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS", "TSAN_OPTIONS")}
+
+
 def _env(worktree, socket_path, **extra):
     python_path = os.pathsep.join(os.path.abspath(p) for p in sys.path if p and os.path.isdir(p))
     env = {
@@ -26,6 +32,7 @@ def _env(worktree, socket_path, **extra):
         "HARNESS_WORKTREE": str(worktree),
         "PATH": os.environ.get("PATH", ""),
         "PYTHONPATH": python_path,
+        **SANITIZER_ENV,
     }
     env.update({k: v for k, v in extra.items() if v is not None})
     return env
@@ -228,7 +235,7 @@ def test_commit_gate_is_per_worker_and_forgets_a_replaced_plan(repo):
 # --- item 15: the default worker id --------------------------------------------------------------
 
 def test_default_worker_id_is_per_agent_and_stable(tmp_path):
-    env = {"PATH": os.environ.get("PATH", ""), "XDG_RUNTIME_DIR": str(tmp_path),
+    env = {**SANITIZER_ENV, "PATH": os.environ.get("PATH", ""), "XDG_RUNTIME_DIR": str(tmp_path),
            "PYTHONPATH": os.pathsep.join(p for p in sys.path if p and os.path.isdir(p))}
     agent = (
         "import subprocess, sys\n"

@@ -50,6 +50,12 @@ def _git_repo(path):
     return path
 
 
+# A sanitizer run (make test-asan) preloads its runtime into this Python; the CLIs it starts
+# with an environment of their own need it too.
+SANITIZER_ENV = {k: v for k, v in os.environ.items()
+                 if k in ("LD_PRELOAD", "ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS", "TSAN_OPTIONS")}
+
+
 class Harness:
     """The CLI for one worktree and socket, plus cleanup of every daemon it may have started."""
 
@@ -70,6 +76,7 @@ class Harness:
             "PATH": os.environ.get("PATH", ""),
             "PYTHONPATH": python_path,
             "HOME": str(self.tmp),
+            **SANITIZER_ENV,
         }
         env.update(extra)
         if env.get("HARNESS_SOCKET"):
