@@ -5,7 +5,8 @@
 
 #include "core/error.h"
 #include "core/json.h"
-#include "server/protocol.h"
+#include "protocol/envelope.h"
+#include "protocol/request_codec.h"
 
 namespace harness::bench {
 namespace {

@@ -4,7 +4,8 @@
 
 #include "core/error.h"
 #include "core/task.h"
-#include "server/protocol.h"
+#include "protocol/envelope.h"
+#include "protocol/request_codec.h"
 
 namespace harness::bench {
 namespace {

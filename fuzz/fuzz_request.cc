@@ -12,9 +12,10 @@
 #include <variant>
 
 #include "fuzz_check.h"
-#include "server/command_reply.h"
-#include "server/flat_request.h"
-#include "server/protocol.h"
+#include "protocol/reply_encoder.h"
+#include "protocol/flat_request.h"
+#include "protocol/envelope.h"
+#include "protocol/request_codec.h"
 
 namespace harness::fuzz {
 namespace {

@@ -31,7 +31,9 @@
 #include <vector>
 
 #include "fuzz_check.h"
-#include "server/protocol.h"
+#include "protocol/envelope.h"
+#include "protocol/reply_encoder.h"
+#include "protocol/request_codec.h"
 #include "server/service.h"
 
 namespace harness::fuzz {
@@ -112,9 +114,10 @@ class World {
     must_not_throw("Service::handle never throws", [&] {
       service_->handle(
           std::move(request),
-          [replies](Service::ReplyBuilder build) {
+          [replies](Answer answer) {
             std::string reply;
-            must_not_throw("a reply builder never throws", [&] { reply = build(); });
+            must_not_throw("encoding an answer never throws",
+                           [&] { reply = encode_answer(answer); });
             std::lock_guard lock(replies->mutex);
             replies->lines.push_back(std::move(reply));
             replies->arrived.notify_all();

@@ -46,7 +46,7 @@ std::string send_rpc(const std::filesystem::path& socket, const std::string& req
   ClientOptions options = worktree ? client_options_from_env(*worktree) : ClientOptions{};
   options.socket = socket;
   if (!worktree) options.worktree.clear();
-  return send_request(options, parse_json(request)).dump();
+  return send_line(options, request);
 }
 
 // Owns a Daemon for Python; serve_forever runs it without the GIL.

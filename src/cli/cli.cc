@@ -27,10 +27,11 @@
 #include "exec/reaper.h"
 #include "exec/subprocess.h"
 #include "log/trajectory_reader.h"
-#include "server/command_reply.h"
+#include "protocol/reply_encoder.h"
 #include "server/daemon.h"
 #include "server/daemon_lock.h"
-#include "server/protocol.h"
+#include "protocol/envelope.h"
+#include "protocol/request_codec.h"
 #include "store/sqlite_store.h"
 #include "store/state_dir.h"
 
@@ -74,6 +75,10 @@ class Context {
  private:
   fs::path worktree_;
 };
+
+Json send_request(const ClientOptions& options, const Json& request) {
+  return parse_json(send_line(options, request.dump(-1, ' ', false, Json::error_handler_t::replace)));
+}
 
 // Prints the whole reply envelope on one line; exit 0 for "ok", 1 for "error".
 int print_envelope(const Json& reply) {

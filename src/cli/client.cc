@@ -18,6 +18,7 @@
 #include "cli/paths.h"
 #include "core/error.h"
 #include "log/trajectory_reader.h"
+#include "protocol/envelope.h"
 #include "server/daemon_lock.h"
 #include "store/state_dir.h"
 
@@ -247,12 +248,13 @@ std::string read_line(int fd, const std::optional<std::chrono::milliseconds>& ti
   }
 }
 
-Json exchange(int fd, const Json& request,
-              const std::optional<std::chrono::milliseconds>& timeout) {
-  const bool delivered =
-      send_all(fd, request.dump(-1, ' ', false, Json::error_handler_t::replace) + "\n");
+std::string exchange(int fd, std::string_view request_line,
+                     const std::optional<std::chrono::milliseconds>& timeout) {
+  std::string line(request_line);
+  line += '\n';
+  const bool delivered = send_all(fd, line);
   try {
-    return parse_json(read_line(fd, timeout));
+    return read_line(fd, timeout);
   } catch (const Error&) {
     if (delivered) throw;
     throw Error::io("the daemon closed the connection before taking the whole request");
@@ -267,12 +269,10 @@ bool same_directory(const fs::path& a, const fs::path& b) {
 }
 
 // Refuses a daemon whose ping reply names another worktree than the client's.
-void check_daemon_worktree(const Json& ping, const ClientOptions& options) {
-  const Json* data = ping.is_object() && ping.contains("data") ? &ping["data"] : nullptr;
-  if (!data || !data->is_object() || !data->contains("worktree") ||
-      !(*data)["worktree"].is_string())
-    return;  // an error reply: the request's own reply says what is wrong
-  const fs::path theirs = (*data)["worktree"].get<std::string>();
+void check_daemon_worktree(std::string_view ping_reply, const ClientOptions& options) {
+  const ReplyEnvelope ping = parse_reply(ping_reply);
+  if (!ping.ok) return;  // the request's own reply says what is wrong
+  const fs::path theirs = PingResponse::from_json(ping.data).worktree;
   // Two directories of one repository share its state, hence its daemon.
   if (same_directory(theirs, options.worktree) ||
       same_directory(state_dir(theirs), state_dir(options.worktree)))
@@ -302,16 +302,16 @@ ClientOptions client_options_from_env(const std::filesystem::path& worktree) {
   return options;
 }
 
-Json send_request(const ClientOptions& options, const Json& request) {
+std::string send_line(const ClientOptions& options, std::string_view request_line) {
   Fd fd(connect_or_spawn(options));
   check_daemon_owner(fd.get(), options.socket);
   const bool check = options.check_worktree && !options.worktree.empty();
-  const bool is_ping = request.is_object() && request.value("command", "") == "ping";
+  const std::string ping = encode_request(PingRequest{});
+  const bool is_ping = request_line == ping;
   // One more round trip on the same connection, before anything that could change state.
   if (check && !is_ping)
-    check_daemon_worktree(exchange(fd.get(), {{"command", "ping"}}, options.connect_timeout),
-                          options);
-  Json reply = exchange(fd.get(), request, options.read_timeout);
+    check_daemon_worktree(exchange(fd.get(), ping, options.connect_timeout), options);
+  std::string reply = exchange(fd.get(), request_line, options.read_timeout);
   if (check && is_ping) check_daemon_worktree(reply, options);
   return reply;
 }

@@ -5,8 +5,13 @@
 #include <chrono>
 #include <filesystem>
 #include <optional>
+#include <string>
+#include <string_view>
+#include <variant>
 
-#include "core/json.h"
+#include "protocol/commands.h"
+#include "protocol/envelope.h"
+#include "protocol/request_codec.h"
 
 namespace harness {
 
@@ -36,15 +41,29 @@ class DaemonNotRunning : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-// Sends `request` and returns the parsed reply envelope. If nothing listens at connect time
-// (ENOENT/ECONNREFUSED) and a worktree is given, starts a daemon and waits until it listens
-// (or, when it exits at once, reports why, with the end of its log), within connect_timeout.
-// A file at the socket path that is not a socket is an Error at once. With check_worktree,
-// the daemon's worktree is checked first (its ping reply, on the same connection) and a
-// daemon serving another one is refused with an Error::conflict. A request is sent at most
-// once: a failure after sending — read timeout, lost connection — is an Error, never a reason
-// to send again, because the daemon may already have acted on it. Throws Error or
-// DaemonNotRunning.
-Json send_request(const ClientOptions& options, const Json& request);
+// Sends one request line (no newline) and returns the daemon's reply line (no newline). If
+// nothing listens at connect time (ENOENT/ECONNREFUSED) and a worktree is given, starts a
+// daemon and waits until it listens (or, when it exits at once, reports why, with the end of
+// its log), within connect_timeout. A file at the socket path that is not a socket is an Error
+// at once. With check_worktree, the daemon's worktree is checked first (its ping reply, on the
+// same connection) and a daemon serving another one is refused with an Error::conflict. A
+// request is sent at most once: a failure after sending — read timeout, lost connection — is
+// an Error, never a reason to send again, because the daemon may already have acted on it.
+// Throws Error or DaemonNotRunning.
+std::string send_line(const ClientOptions& options, std::string_view request_line);
+
+// The daemon's answer to a request of type R: its command's response, or the error it gave.
+template <typename R>
+using AnswerTo = std::variant<ErrorAnswer, typename CommandFor<R>::Response>;
+
+// Sends `request` (send_line) and reads the answer; throws as send_line does, and Error::io
+// when the reply is not one this version understands.
+template <typename R>
+AnswerTo<R> call(const ClientOptions& options, const R& request) {
+  using Response = typename CommandFor<R>::Response;
+  const ReplyEnvelope reply = parse_reply(send_line(options, encode_request(request)));
+  if (!reply.ok) return ErrorAnswer{reply.message};
+  return Response::from_json(reply.data);
+}
 
 }  // namespace harness

@@ -67,7 +67,7 @@ TEST(Client, ReadTimeoutIsAnErrorAndTheRequestIsNeverSentTwice) {
   options.read_timeout = std::chrono::milliseconds(200);
   const std::string request = R"({"command":"exec","args":["touch","x"]})";
   try {
-    send_request(options, parse_json(request));
+    send_line(options, request);
     FAIL() << "no reply was expected";
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("no reply"), std::string::npos) << e.what();
@@ -79,7 +79,7 @@ TEST(Client, ReadTimeoutIsAnErrorAndTheRequestIsNeverSentTwice) {
 TEST(Client, NobodyListeningWithoutWorktreeMeansNotRunning) {
   ClientOptions options;
   options.socket = "/tmp/harness-client-missing-" + std::to_string(::getpid()) + ".sock";
-  EXPECT_THROW(send_request(options, Json{{"command", "ping"}}), DaemonNotRunning);
+  EXPECT_THROW(send_line(options, encode_request(PingRequest{})), DaemonNotRunning);
 }
 
 TEST(Client, TimeoutComesFromTheEnvironment) {

@@ -84,7 +84,7 @@ void CommandPool::execute(Job& job) {
       result = not_run("cannot run the command");
     }
   }
-  job.done(result);
+  job.done(std::move(result));
 }
 
 CommandPool::Counts CommandPool::counts() const {

@@ -24,7 +24,8 @@ namespace harness {
 class CommandPool {
  public:
   enum class Lock { kNone, kRepository };
-  using Done = std::function<void(const CommandResult&)>;
+  // Gets the result to keep: a command's output is moved on, not copied.
+  using Done = std::function<void(CommandResult)>;
   // What runs a command: run_command, or a stand-in that runs nothing (the service fuzzer).
   using Runner = std::function<CommandResult(const CommandSpec&, std::stop_token)>;
 

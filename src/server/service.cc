@@ -11,8 +11,8 @@
 #include "exec/git_guard.h"
 #include "log/exec_event.h"
 #include "log/trajectory_writer.h"
+#include "protocol/reply_encoder.h"
 #include "server/command_pool.h"
-#include "server/command_reply.h"
 #include "server/group_commit.h"
 #include "server/plan_file.h"
 #include "server/serial_executor.h"
@@ -45,34 +45,6 @@ void import_legacy_state(SqliteStore& store, const std::filesystem::path& worktr
   } catch (const Error& e) {
     std::cerr << "harness: not importing legacy state " << legacy << ": " << e.what() << "\n";
   }
-}
-
-// A reply that is already built.
-Service::ReplyBuilder ready(std::string line) {
-  return [line = std::move(line)]() mutable { return std::move(line); };
-}
-
-// The reply to a claim, written directly: it carries a whole task and is on the hot path.
-std::string claim_reply(const ClaimResult& r) {
-  std::string line(kOkReplyHead);
-  line += R"({"task":)";
-  if (r.task)
-    append_task_json(line, *r.task);
-  else
-    line += "null";
-  line += r.is_retry ? R"(,"is_retry":true)" : R"(,"is_retry":false)";
-  line += r.is_reclaim ? R"(,"is_reclaim":true)" : R"(,"is_reclaim":false)";
-  line += r.plan_complete ? R"(,"plan_complete":true})" : R"(,"plan_complete":false})";
-  line += kOkReplyTail;
-  return line;
-}
-
-Json counts_data(const StatusCounts& c) {
-  return Json{{"pending", c.pending},
-              {"running", c.running},
-              {"completed", c.completed},
-              {"failed", c.failed},
-              {"total", c.total()}};
 }
 
 Json command_event(std::string_view kind, const CommandSpec& spec, const CommandResult& r) {
@@ -172,152 +144,155 @@ struct Service::Impl {
   // (GroupCommitter::run_here and submit).
   enum class Length { kShort, kLong };
 
-  // Runs a mutation; on success replies with the line `reply_line(result)` writes and logs the
-  // event whose object text `event(result)` writes, if it writes one. `run(store)` makes one
-  // Store call, a write, and returns what it returned (GroupCommitter::Mutation). The three are
-  // template parameters, not std::functions: on the hot path each std::function wrapper and
-  // copy was a heap allocation more.
-  template <typename Run, typename ReplyLine, typename Event>
-  void mutate(Length length, Run run, ReplyLine reply_line, Event event, Reply reply) {
-    using Result = std::invoke_result_t<Run&, Store&>;
-    auto result = std::make_shared<Result>();
+  // Runs a mutation; on success logs the event whose object text `event(response)` writes, if it
+  // writes one, and replies with the response. `run(store)` makes one Store call, a write, and
+  // returns the response (GroupCommitter::Mutation). The two are template parameters, not
+  // std::functions: on the hot path each std::function wrapper and copy is a heap allocation.
+  template <typename Response, typename Run, typename Event>
+  void mutate(Length length, Run run, Event event, Responder<Response> respond) {
+    auto result = std::make_shared<Response>();
     GroupCommitter::Mutation mutation = [run = std::move(run), result](Store& store) {
       *result = run(store);
     };
-    // Called once: it hands what it holds over to the reply builder.
-    GroupCommitter::Done done = [this, result, reply_line = std::move(reply_line),
-                                 event = std::move(event),
-                                 reply = std::move(reply)](std::exception_ptr error) mutable {
-      if (error) return reply(ready(error_reply(describe(error))));
-      // The builder owns the result: nothing is shared between the thread that ran the
-      // mutation and the one that builds the reply.
-      reply([this, outcome = std::move(*result), reply_line = std::move(reply_line),
-             event = std::move(event)] {
-        std::string e = event(outcome);
-        if (!e.empty()) log_serialized(std::move(e));
-        return reply_line(outcome);
-      });
+    // Runs where the change is durable (the syncer thread): the reply is encoded there, never
+    // holding up the thread that runs the next mutations.
+    GroupCommitter::Done done = [this, result, event = std::move(event),
+                                 respond = std::move(respond)](std::exception_ptr error) {
+      if (error) return respond.fail(describe(error));
+      std::string e = event(*result);
+      if (!e.empty()) log_serialized(std::move(e));
+      respond(std::move(*result));
     };
     if (length == Length::kShort) return committer.run_here(std::move(mutation), std::move(done));
     committer.submit(std::move(mutation), std::move(done));
   }
 
-  void on(const PingRequest&, Reply reply) {
-    reply(ready(ok_reply(
-        Json{{"running", true}, {"pid", ::getpid()}, {"worktree", options.worktree.string()}})));
+  void on(const PingRequest&, Responder<PingResponse> respond) {
+    respond(PingResponse{::getpid(), options.worktree.string()});
   }
 
   // Replies to a read once what it saw is durable: a change is visible as soon as its batch
-  // commits, a moment before the sync that lets its own reply go.
-  void reply_when_durable(std::string line, Reply reply) {
-    committer.when_durable(
-        [line = std::move(line), reply = std::move(reply)](std::exception_ptr error) mutable {
-          reply(ready(error ? error_reply(describe(error)) : std::move(line)));
-        });
+  // commits, a moment before the sync that lets its own reply go. The reply is encoded back on
+  // the reader thread, not on the syncer, which a large workflow would hold up.
+  template <typename Response>
+  void reply_when_durable(Response response, Responder<Response> respond) {
+    committer.when_durable([this, response = std::move(response),
+                            respond = std::move(respond)](std::exception_ptr error) mutable {
+      if (error) return respond.fail(describe(error));
+      reader.post([response = std::move(response), respond = std::move(respond)]() mutable {
+        respond(std::move(response));
+      });
+    });
   }
 
-  void on(const GetStateRequest&, Reply reply) {
-    reader.post([this, reply = std::move(reply)] {
+  // Runs `read` on the reader thread and replies with what it returns once that is durable.
+  template <typename Response, typename Read>
+  void read(Read read, Responder<Response> respond) {
+    reader.post([this, read = std::move(read), respond = std::move(respond)]() mutable {
       try {
-        auto workflow = reader_store->load();
-        reply_when_durable(
-            ok_reply_serialized(workflow ? workflow_to_json(*workflow).dump() : "null"), reply);
+        reply_when_durable(read(), std::move(respond));
       } catch (const std::exception& e) {
-        reply(ready(error_reply(e.what())));
+        respond.fail(e.what());
       }
-      release_free_memory();
     });
+  }
+
+  void on(const GetStateRequest&, Responder<GetStateResponse> respond) {
+    read([this] { return GetStateResponse{reader_store->load()}; }, std::move(respond));
+    release_free_memory();
   }
 
   // A whole workflow in memory (a JSON document, then Task objects) takes ~1 KB a task; once
   // freed, glibc keeps those pages. Handing them back keeps the daemon small between bulk
-  // operations (100,000 tasks: ~120 MB resident otherwise).
+  // operations.
   void release_free_memory() {
     reader.post([] { ::malloc_trim(0); });
   }
 
-  void on(const StatusRequest&, Reply reply) {
-    reader.post([this, reply = std::move(reply)] {
-      try {
-        auto counts = reader_store->status_counts();
-        if (!counts) return reply_when_durable(ok_reply(Json(nullptr)), reply);
-        Json data = counts_data(*counts);
-        const GroupCommitter::Stats commits = committer.stats();
-        data["commits"] = Json{{"batches", commits.batches},
-                               {"mutations", commits.mutations},
-                               {"syncs", commits.syncs}};
-        const CommandPool::Counts running = commands.counts();
-        data["commands"] = Json{
-            {"running", running.running}, {"queued", running.queued}, {"max", running.max_running}};
-        reply_when_durable(ok_reply(data), reply);
-      } catch (const std::exception& e) {
-        reply(ready(error_reply(e.what())));
-      }
-    });
+  StatusResponse status() {
+    StatusResponse r;
+    const std::optional<StatusCounts> counts = reader_store->status_counts();
+    if (!counts) return r;
+    r.tasks = StatusResponse::Tasks{counts->pending, counts->running, counts->completed,
+                                    counts->failed, counts->total()};
+    const GroupCommitter::Stats commits = committer.stats();
+    r.commits = {commits.batches, commits.mutations, commits.syncs};
+    const CommandPool::Counts running = commands.counts();
+    r.commands = {running.running, running.queued, running.max_running};
+    return r;
   }
 
-  // `command` ("update_state" or "plan_import") names the event and picks the reply:
-  // update_state answers with the workflow, plan_import with the number of tasks imported.
+  void on(const StatusRequest&, Responder<StatusResponse> respond) {
+    read([this] { return status(); }, std::move(respond));
+  }
+
+  // Replaces the workflow and answers with make_response(workflow), logging the event `command`
+  // (the command's wire name).
   // `file`, when the workflow came from one, is named in the error if the store refuses it.
-  void replace(std::shared_ptr<const Workflow> workflow, ReplaceMode mode, std::string_view command,
-               Reply reply, std::string file = {}) {
+  template <typename Response, typename MakeResponse>
+  void replace(std::string_view command, std::shared_ptr<const Workflow> workflow, ReplaceMode mode,
+               MakeResponse make_response, Responder<Response> respond, std::string file = {}) {
     mutate(
         Length::kLong,
-        [workflow, mode, file = std::move(file)](Store& store) {
+        [workflow, mode, make_response, file = std::move(file)](Store& store) {
           try {
             store.replace_workflow(*workflow, mode);
           } catch (const Error& e) {
             if (file.empty()) throw;
             throw Error(e.kind(), "plan file " + file + ": " + e.what());
           }
-          return true;
+          return make_response(*workflow);
         },
-        [workflow, command](const bool&) {
-          if (command == "update_state") return ok_reply(workflow_to_json(*workflow));
-          return ok_reply(Json{{"imported", workflow->tasks.size()}});
-        },
-        [this, workflow, command](const bool&) {
+        [this, command, workflow](const Response&) {
           release_free_memory();
           return Json{{"event", command}, {"tasks", workflow->tasks.size()}}.dump();
         },
-        std::move(reply));
+        std::move(respond));
   }
 
-  void on(const UpdateStateRequest& r, Reply reply) {
-    replace(std::make_shared<const Workflow>(r.workflow), ReplaceMode::kAlways, "update_state",
-            std::move(reply));
+  void on(const UpdateStateRequest& r, Responder<UpdateStateResponse> respond) {
+    replace(
+        command_name_of<UpdateStateRequest>, std::make_shared<const Workflow>(r.workflow),
+        ReplaceMode::kAlways, [](const Workflow& w) { return UpdateStateResponse{w}; },
+        std::move(respond));
   }
 
-  void on(const PlanImportRequest& r, Reply reply, std::stop_token cancelled) {
+  static PlanImportResponse imported(const Workflow& w) { return {w.tasks.size()}; }
+
+  void on(const PlanImportRequest& r, Responder<PlanImportResponse> respond,
+          std::stop_token cancelled) {
     const ReplaceMode mode = r.force ? ReplaceMode::kAlways : ReplaceMode::kUnlessUnfinished;
     if (r.workflow)
-      return replace(std::make_shared<const Workflow>(*r.workflow), mode, "plan_import",
-                     std::move(reply));
+      return replace(command_name_of<PlanImportRequest>,
+                     std::make_shared<const Workflow>(*r.workflow), mode, imported,
+                     std::move(respond));
     // Reading and parsing a large plan file is slow: keep it off the I/O thread.
-    importer.post([this, file = *r.file, mode, cancelled, reply = std::move(reply)]() mutable {
+    importer.post([this, file = *r.file, mode, cancelled, respond = std::move(respond)]() mutable {
       const auto gone = [&] {
-        return error_reply("plan import of " + file + " cancelled: the client went away");
+        respond.fail("plan import of " + file + " cancelled: the client went away");
       };
-      if (cancelled.stop_requested()) return reply(ready(gone()));
+      if (cancelled.stop_requested()) return gone();
       std::shared_ptr<const Workflow> workflow;
       try {
         workflow = std::make_shared<const Workflow>(read_plan_file(file));
       } catch (const std::exception& e) {
-        // `reply` is still ours here: replace() below takes it only once the file is read.
-        return reply(ready(error_reply(e.what())));
+        return respond.fail(e.what());
       }
-      if (cancelled.stop_requested()) return reply(ready(gone()));
-      replace(std::move(workflow), mode, "plan_import", std::move(reply), file);
+      if (cancelled.stop_requested()) return gone();
+      replace(command_name_of<PlanImportRequest>, std::move(workflow), mode, imported,
+              std::move(respond), file);
     });
   }
 
-  void on(const ClaimRequest& r, Reply reply) {
+  void on(const ClaimRequest& r, Responder<ClaimResponse> respond) {
     const Clock* clock = options.clock;
     mutate(
         Length::kShort,
-        [worker = r.worker_id, clock](Store& store) { return store.claim(worker, clock->now()); },
-        claim_reply,
-        [worker = r.worker_id](const ClaimResult& c) {
+        [worker = r.worker_id, clock](Store& store) {
+          ClaimResult c = store.claim(worker, clock->now());
+          return ClaimResponse{std::move(c.task), c.is_retry, c.is_reclaim, c.plan_complete};
+        },
+        [worker = r.worker_id](const ClaimResponse& c) {
           if (!c.task) return std::string();
           std::string event = R"({"event":"claim","task_id":)";
           append_json_string(event, c.task->id);
@@ -327,26 +302,18 @@ struct Service::Impl {
           event += c.is_reclaim ? R"(,"is_reclaim":true})" : R"(,"is_reclaim":false})";
           return event;
         },
-        std::move(reply));
+        std::move(respond));
   }
 
-  void on(const CompleteRequest& r, Reply reply) {
+  void on(const CompleteRequest& r, Responder<CompleteResponse> respond) {
     const Clock* clock = options.clock;
     mutate(
         Length::kShort,
         [r, clock](Store& store) {
           store.complete(r.task_id, r.worker_id, clock->now(), r.commit);
-          return true;
+          return CompleteResponse{r.task_id};
         },
-        [id = r.task_id](const bool&) {
-          std::string line(kOkReplyHead);  // {"task_id":id}, written directly: the hot path
-          line += R"({"task_id":)";
-          append_json_string(line, id);
-          line += '}';
-          line += kOkReplyTail;
-          return line;
-        },
-        [r](const bool&) {
+        [r](const CompleteResponse&) {
           std::string event = R"({"event":"complete","task_id":)";
           append_json_string(event, r.task_id);
           event += R"(,"worker_id":)";
@@ -354,7 +321,7 @@ struct Service::Impl {
           event += '}';
           return event;
         },
-        std::move(reply));
+        std::move(respond));
   }
 
   CommandSpec command_spec(const CommandRequest& r, std::vector<std::string> args,
@@ -370,24 +337,33 @@ struct Service::Impl {
     return spec;
   }
 
+  template <typename Response>
   void run_command(std::string_view kind, CommandSpec spec, CommandPool::Lock lock, bool base64,
-                   std::stop_token cancelled, Reply reply) {
+                   std::stop_token cancelled, Responder<Response> respond) {
     auto logged = std::make_shared<CommandSpec>(spec);
-    commands.run(
-        std::move(spec), lock, std::move(cancelled),
-        [this, kind, logged, base64, reply = std::move(reply)](const CommandResult& result) {
-          reply(ready(base64 ? command_reply_base64(result) : command_reply(result)));
-          log(command_event(kind, *logged, result));
-        });
+    commands.run(std::move(spec), lock, std::move(cancelled),
+                 [this, kind, logged, base64, respond = std::move(respond)](CommandResult r) {
+                   log(command_event(kind, *logged, r));
+                   Response response;
+                   response.returncode = r.returncode;
+                   response.stdout_bytes = std::move(r.stdout_text);
+                   response.stderr_bytes = std::move(r.stderr_text);
+                   response.signal_name = std::move(r.signal_name);
+                   response.duration_ms = r.duration_ms;
+                   response.timed_out = r.timed_out;
+                   response.truncated = r.stdout_truncated || r.stderr_truncated;
+                   response.base64 = base64;
+                   respond(std::move(response));
+                 });
   }
 
-  void on(const ExecRequest& r, Reply reply, std::stop_token cancelled) {
+  void on(const ExecRequest& r, Responder<ExecResponse> respond, std::stop_token cancelled) {
     run_command("exec", command_spec(r, r.args, options.default_command_timeout),
                 r.exclusive ? CommandPool::Lock::kRepository : CommandPool::Lock::kNone,
-                r.base64_output, std::move(cancelled), std::move(reply));
+                r.base64_output, std::move(cancelled), std::move(respond));
   }
 
-  void on(const GitRequest& r, Reply reply, std::stop_token cancelled) {
+  void on(const GitRequest& r, Responder<GitResponse> respond, std::stop_token cancelled) {
     check_git_args(r.args);
     check_git_env(r.env, r.env_complete);
     std::vector<std::string> args{"git"};
@@ -399,10 +375,10 @@ struct Service::Impl {
     for (auto& config : git_config_locations(spec.env)) protected_paths.push_back(config);
     check_git_paths(r.args, spec.cwd, protected_paths);
     run_command("git", std::move(spec), CommandPool::Lock::kRepository, r.base64_output,
-                std::move(cancelled), std::move(reply));
+                std::move(cancelled), std::move(respond));
   }
 
-  void on(const ShutdownRequest&, Reply reply) { reply(ready(ok_reply(Json{{"shutdown", true}}))); }
+  void on(const ShutdownRequest&, Responder<ShutdownResponse> respond) { respond({}); }
 };
 
 Service::Service(Options options) : impl_(std::make_unique<Impl>(std::move(options))) {
@@ -415,19 +391,23 @@ Service::~Service() {
 }
 
 void Service::handle(Request request, Reply reply, std::stop_token cancelled) {
-  if (impl_->stopping) return reply(ready(error_reply("the daemon is shutting down")));
+  if (impl_->stopping) return reply(ErrorAnswer{"the daemon is shutting down"});
   try {
     std::visit(
         [&](const auto& r) {
-          // A copy of `reply`: a handler that throws must leave ours callable for the catch.
-          if constexpr (requires { impl_->on(r, reply, cancelled); })
-            impl_->on(r, reply, std::move(cancelled));
+          // Every command in the table (protocol/commands.h) has its handler here: a missing one
+          // fails to compile. A copy of `reply`: a handler that throws must leave ours callable
+          // for the catch.
+          using Response = typename CommandFor<std::decay_t<decltype(r)>>::Response;
+          Responder<Response> respond(reply);
+          if constexpr (requires { impl_->on(r, respond, cancelled); })
+            impl_->on(r, std::move(respond), std::move(cancelled));
           else
-            impl_->on(r, reply);
+            impl_->on(r, std::move(respond));
         },
         request);
   } catch (const std::exception& e) {
-    reply(ready(error_reply(e.what())));
+    reply(ErrorAnswer{e.what()});
   }
 }
 

@@ -11,8 +11,8 @@
 #include <string>
 
 #include "core/clock.h"
+#include "protocol/commands.h"
 #include "server/command_pool.h"
-#include "server/protocol.h"
 
 namespace harness {
 
@@ -35,11 +35,9 @@ class Service {
     CommandPool::Runner command_runner;
   };
 
-  // Builds the reply line (no newline). Replies to mutations are built by whoever writes them
-  // (the syncer thread, once the change is durable), so that serialising never holds up the
-  // thread that runs the next mutations.
-  using ReplyBuilder = std::function<std::string()>;
-  using Reply = std::function<void(ReplyBuilder build)>;
+  // Receives the answer to one request: the typed response of its command, or an error. Each
+  // front end encodes it as it speaks (the socket: protocol/reply_encoder.h).
+  using Reply = std::function<void(Answer answer)>;
 
   // Creates the state directory (store/state_dir.h), opens the store (importing the Python
   // original's state file once when no workflow exists) and the trajectory. Throws Error when the
@@ -52,9 +50,9 @@ class Service {
   // Every request handled before gets its reply, before this returns.
   ~Service();
 
-  // Serves one request. `reply` is called exactly once, on any thread, with the builder of the
-  // reply; it must not block, and runs the builder where it writes the reply. ShutdownRequest only
-  // gets its reply here: stopping is the caller's business.
+  // Serves one request. `reply` is called exactly once, on any thread (for a mutation, the
+  // thread that made it durable), and must not block. ShutdownRequest only gets its reply here:
+  // stopping is the caller's business.
   //
   // `cancelled` is stopped when nobody waits for the reply any more (the client went away): a
   // command it started is killed like one that timed out, and an exec, git or file import not yet
@@ -65,6 +63,21 @@ class Service {
  private:
   struct Impl;
   std::unique_ptr<Impl> impl_;
+};
+
+// A Service::Reply that takes only the response of one command (or an error), so that a handler
+// cannot answer with another command's response.
+template <typename Response>
+class Responder {
+ public:
+  explicit Responder(Service::Reply reply) : reply_(std::move(reply)) {}
+  void operator()(Response response) const {
+    reply_(Answer(std::in_place_type<Response>, std::move(response)));
+  }
+  void fail(std::string message) const { reply_(ErrorAnswer{std::move(message)}); }
+
+ private:
+  Service::Reply reply_;
 };
 
 }  // namespace harness

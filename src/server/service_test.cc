@@ -16,7 +16,9 @@
 #include <gtest/gtest.h>
 
 #include "core/error.h"
-#include "server/protocol.h"
+#include "protocol/envelope.h"
+#include "protocol/reply_encoder.h"
+#include "protocol/request_codec.h"
 #include "testing/temp_dir.h"
 
 namespace harness {
@@ -76,8 +78,8 @@ class ServiceTest : public ::testing::Test {
     }
     service->handle(
         std::move(request),
-        [replies](Service::ReplyBuilder build) {
-          std::string reply = build();
+        [replies](Answer answer) {
+          std::string reply = encode_answer(answer);
           std::lock_guard lock(replies->mutex);
           replies->lines.push_back(std::move(reply));
           replies->arrived.notify_all();

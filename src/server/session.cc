@@ -1,5 +1,9 @@
 #include "server/session.h"
 
+#include "protocol/envelope.h"
+#include "protocol/reply_encoder.h"
+#include "protocol/request_codec.h"
+
 #include <fcntl.h>
 #include <poll.h>
 #include <sys/socket.h>
@@ -65,10 +69,10 @@ void Session::dispatch(std::string_view line) {
   // the moment it is durable) instead of waiting for the I/O thread to be woken for it.
   service_.handle(
       std::move(request),
-      [self = shared_from_this(), is_shutdown, cancellable](Service::ReplyBuilder build) {
+      [self = shared_from_this(), is_shutdown, cancellable](Answer answer) {
         std::string reply;
         try {
-          reply = build();
+          reply = encode_answer(answer);
         } catch (const std::exception& e) {
           reply = error_reply(e.what());
         }

@@ -26,7 +26,7 @@
 
 #include "integration/fixture.h"
 #include "reliability/reliability_util.h"
-#include "server/command_reply.h"
+#include "protocol/reply_encoder.h"
 
 namespace harness::testing {
 namespace {

@@ -1,9 +1,8 @@
-#include "server/protocol.h"
+#include "protocol/requests.h"
 
 #include <cmath>
 
 #include "core/error.h"
-#include "server/flat_request.h"
 
 namespace harness {
 
@@ -100,7 +99,63 @@ class Fields {
   const Json& object_;
 };
 
-CommandRequest command_request(const Fields& f) {
+Workflow workflow_field(const Json& request, const char* field) {
+  const Json& container = Fields(request).require(field);
+  if (!container.is_object() && !container.is_array())
+    Fields::wrong_type(field, "an object holding 'tasks', or a map or list of tasks");
+  return workflow_from_json(container);
+}
+
+}  // namespace
+
+UpdateStateRequest UpdateStateRequest::from_json(const Json& request) {
+  const Json& updates = Fields(request).require("updates");
+  if (!updates.is_object() || !updates.contains("tasks"))
+    Fields::wrong_type("updates", "an object with a 'tasks' map");
+  return UpdateStateRequest{workflow_field(request, "updates")};
+}
+
+Json UpdateStateRequest::to_json() const { return Json{{"updates", workflow_to_json(workflow)}}; }
+
+PlanImportRequest PlanImportRequest::from_json(const Json& request) {
+  Fields f(request);
+  PlanImportRequest r;
+  r.force = f.flag("force");
+  r.file = f.optional_os_string("file");
+  if (f.find("tasks")) r.workflow = workflow_field(request, "tasks");
+  if (r.file.has_value() == r.workflow.has_value())
+    throw Error::invalid("give exactly one of 'tasks' and 'file'");
+  if (r.file && r.file->front() != '/') Fields::wrong_type("file", "an absolute path");
+  return r;
+}
+
+Json PlanImportRequest::to_json() const {
+  Json request = Json::object();
+  if (file) request["file"] = *file;
+  if (workflow) request["tasks"] = workflow_to_json(*workflow);
+  request["force"] = force;
+  return request;
+}
+
+ClaimRequest ClaimRequest::from_json(const Json& request) {
+  return ClaimRequest{Fields(request).string("worker_id")};
+}
+
+Json ClaimRequest::to_json() const { return Json{{"worker_id", worker_id}}; }
+
+CompleteRequest CompleteRequest::from_json(const Json& request) {
+  Fields f(request);
+  return CompleteRequest{f.string("task_id"), f.string("worker_id"), f.optional_string("commit")};
+}
+
+Json CompleteRequest::to_json() const {
+  Json request{{"task_id", task_id}, {"worker_id", worker_id}};
+  if (commit) request["commit"] = *commit;
+  return request;
+}
+
+CommandRequest CommandRequest::from_json(const Json& request) {
+  Fields f(request);
   CommandRequest r;
   r.args = f.args("args");
   r.cwd = f.optional_os_string("cwd");
@@ -116,87 +171,15 @@ CommandRequest command_request(const Fields& f) {
   return r;
 }
 
-Workflow workflow_field(const Json& request, const char* field) {
-  const Json& container = Fields(request).require(field);
-  if (!container.is_object() && !container.is_array())
-    Fields::wrong_type(field, "an object holding 'tasks', or a map or list of tasks");
-  return workflow_from_json(container);
-}
-
-UpdateStateRequest update_state_request(const Json& request) {
-  const Json& updates = Fields(request).require("updates");
-  if (!updates.is_object() || !updates.contains("tasks"))
-    Fields::wrong_type("updates", "an object with a 'tasks' map");
-  return UpdateStateRequest{workflow_field(request, "updates")};
-}
-
-PlanImportRequest plan_import_request(const Json& request) {
-  Fields f(request);
-  PlanImportRequest r;
-  r.force = f.flag("force");
-  r.file = f.optional_os_string("file");
-  if (f.find("tasks")) r.workflow = workflow_field(request, "tasks");
-  if (r.file.has_value() == r.workflow.has_value())
-    throw Error::invalid("give exactly one of 'tasks' and 'file'");
-  if (r.file && r.file->front() != '/') Fields::wrong_type("file", "an absolute path");
-  return r;
-}
-
-}  // namespace
-
-std::string_view command_name(const Request& request) {
-  static constexpr std::string_view kNames[] = {
-      "ping",       "get_state",     "status", "update_state", "plan_import",
-      "task_claim", "task_complete", "exec",   "git",          "shutdown"};
-  return kNames[request.index()];
-}
-
-Request parse_request(std::string_view line) {
-  if (std::optional<Request> flat = parse_flat_request(line)) return std::move(*flat);
-  return parse_request_fully(line);
-}
-
-Request parse_request_fully(std::string_view line) {
-  const Json request = parse_json(line);
-  if (!request.is_object()) throw Error::invalid("request must be a JSON object");
-  Fields f(request);
-  const Json& command = f.require("command");
-  if (!command.is_string()) Fields::wrong_type("command", "a string");
-  const std::string& name = command.get_ref<const std::string&>();
-
-  if (name == "ping") return PingRequest{};
-  if (name == "get_state") return GetStateRequest{};
-  if (name == "status") return StatusRequest{};
-  if (name == "shutdown") return ShutdownRequest{};
-  if (name == "update_state") return update_state_request(request);
-  if (name == "plan_import") return plan_import_request(request);
-  if (name == "task_claim") return ClaimRequest{f.string("worker_id")};
-  if (name == "task_complete")
-    return CompleteRequest{f.string("task_id"), f.string("worker_id"), f.optional_string("commit")};
-  if (name == "exec") return ExecRequest{command_request(f)};
-  if (name == "git") return GitRequest{command_request(f)};
-  throw Error::invalid("unknown command '" + name + "'");
-}
-
-// Command output may hold invalid UTF-8; it is replaced rather than failing the reply.
-std::string ok_reply(const Json& data) {
-  return ok_reply_serialized(data.dump(-1, ' ', false, Json::error_handler_t::replace));
-}
-
-std::string ok_reply_serialized(std::string_view data_json) {
-  std::string out;
-  // + 1: room for the newline the session appends, so that sending it does not copy it.
-  out.reserve(kOkReplyHead.size() + data_json.size() + kOkReplyTail.size() + 1);
-  out += kOkReplyHead;
-  out += data_json;
-  out += kOkReplyTail;
-  return out;
-}
-
-std::string error_reply(std::string_view message) {
-  // Invalid UTF-8 from a hostile request must not make the reply itself unserialisable.
-  return Json{{"status", "error"}, {"message", message}}.dump(-1, ' ', false,
-                                                              Json::error_handler_t::replace);
+Json CommandRequest::to_json() const {
+  Json request{{"args", args}};
+  if (cwd) request["cwd"] = *cwd;
+  request["env"] = env;
+  if (env_complete) request["env_complete"] = true;
+  if (timeout) request["timeout"] = static_cast<double>(timeout->count()) / 1000;
+  if (exclusive) request["exclusive"] = true;
+  if (base64_output) request["output_encoding"] = "base64";
+  return request;
 }
 
 }  // namespace harness

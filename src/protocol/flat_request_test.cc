@@ -1,4 +1,6 @@
-#include "server/flat_request.h"
+#include "protocol/flat_request.h"
+
+#include "protocol/request_codec.h"
 
 #include <gtest/gtest.h>
 

@@ -1,8 +1,10 @@
-#include "server/protocol.h"
+#include "protocol/requests.h"
 
 #include <gtest/gtest.h>
 
 #include "core/error.h"
+#include "protocol/envelope.h"
+#include "protocol/request_codec.h"
 
 namespace harness {
 namespace {
@@ -130,10 +132,44 @@ TEST(Protocol, RepliesAreSingleLineEnvelopes) {
   EXPECT_NE(ok_reply(Json{{"stdout", "\xfe"}}).find("\xEF\xBF\xBD"), std::string::npos);
 }
 
-TEST(Protocol, CommandNames) {
-  EXPECT_EQ(command_name(parse_request(R"({"command":"task_claim","worker_id":"w"})")),
-            "task_claim");
-  EXPECT_EQ(command_name(parse_request(R"({"command":"git","args":["log"]})")), "git");
+TEST(Protocol, CommandNamesComeFromTheTable) {
+  EXPECT_EQ(command_name_of<ClaimRequest>, "task_claim");
+  EXPECT_EQ(command_name_of<GitRequest>, "git");
+  EXPECT_EQ(Commands::kNames.size(), std::variant_size_v<Request>);
+}
+
+// What a client encodes, the daemon reads back as the same request: for every command.
+TEST(Protocol, EveryEncodedRequestParsesBackToItself) {
+  Workflow workflow;
+  workflow.tasks.push_back(Task{.id = "a", .description = "first"});
+  workflow.tasks.push_back(Task{.id = "b", .dependencies = {"a"}});
+  ExecRequest exec;
+  exec.args = {"ls", "-l"};
+  exec.cwd = "/tmp";
+  exec.env = {{"A", "1"}};
+  exec.env_complete = true;
+  exec.timeout = std::chrono::milliseconds(1500);
+  exec.exclusive = true;
+  GitRequest git;
+  git.args = {"status"};
+  git.base64_output = true;
+  const std::vector<Request> requests{PingRequest{},
+                                      GetStateRequest{},
+                                      StatusRequest{},
+                                      UpdateStateRequest{workflow},
+                                      PlanImportRequest{workflow, std::nullopt, true},
+                                      PlanImportRequest{std::nullopt, "/plan.md", false},
+                                      ClaimRequest{"w1"},
+                                      CompleteRequest{"a", "w1", "abc123"},
+                                      CompleteRequest{"a", "w1", std::nullopt},
+                                      exec,
+                                      git,
+                                      ShutdownRequest{}};
+  for (const Request& request : requests) {
+    const std::string line = encode_request(request);
+    EXPECT_EQ(parse_request(line), request) << line;
+    EXPECT_EQ(parse_request_fully(line), request) << line;
+  }
 }
 
 }  // namespace

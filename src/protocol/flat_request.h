@@ -12,7 +12,7 @@
 #include <optional>
 #include <string_view>
 
-#include "server/protocol.h"
+#include "protocol/commands.h"
 
 namespace harness {
 

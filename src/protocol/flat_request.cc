@@ -1,4 +1,4 @@
-#include "server/flat_request.h"
+#include "protocol/flat_request.h"
 
 #include <array>
 

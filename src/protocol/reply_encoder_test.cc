@@ -1,4 +1,4 @@
-#include "server/command_reply.h"
+#include "protocol/reply_encoder.h"
 
 #include <gtest/gtest.h>
 
@@ -8,19 +8,19 @@
 
 #include "core/base64.h"
 #include "core/json.h"
-#include "server/protocol.h"
+#include "protocol/envelope.h"
 
 namespace harness {
 namespace {
 
 // The reply as the general encoder builds it: a JSON document dumped with invalid UTF-8
 // replaced. command_reply must produce the same bytes whenever it cuts nothing.
-std::string general_reply(const CommandResult& r) {
-  Json data{{"returncode", r.returncode}, {"stdout", r.stdout_text}, {"stderr", r.stderr_text}};
+std::string general_reply(const CommandResponse& r) {
+  Json data{{"returncode", r.returncode}, {"stdout", r.stdout_bytes}, {"stderr", r.stderr_bytes}};
   if (r.signal_name) data["signal_name"] = *r.signal_name;
   data["duration_ms"] = r.duration_ms;
   data["timed_out"] = r.timed_out;
-  data["truncated"] = r.stdout_truncated || r.stderr_truncated;
+  data["truncated"] = r.truncated;
   return ok_reply(data);
 }
 
@@ -73,14 +73,14 @@ std::string encoded(std::string_view text, std::size_t budget = SIZE_MAX) {
 TEST(CommandReply, MatchesTheGeneralEncoderWhenNothingIsCut) {
   std::mt19937 rng(7);
   for (int i = 0; i < 2000; ++i) {
-    CommandResult r;
+    CommandResponse r;
     r.returncode = static_cast<int>(rng() % 512) - 256;
-    r.stdout_text = random_output(rng, rng() % 40);
-    r.stderr_text = random_output(rng, rng() % 10);
+    r.stdout_bytes = random_output(rng, rng() % 40);
+    r.stderr_bytes = random_output(rng, rng() % 10);
     if (i % 3 == 0) r.signal_name = "SIGTERM";
     r.duration_ms = rng();
     r.timed_out = i % 5 == 0;
-    r.stdout_truncated = i % 7 == 0;
+    r.truncated = i % 7 == 0;
     ASSERT_EQ(command_reply(r), general_reply(r)) << "case " << i;
   }
 }
@@ -124,9 +124,9 @@ TEST(CommandReply, CutsBeforeTheFirstCharacterThatDoesNotFit) {
 }
 
 TEST(CommandReply, ControlBytesAreCappedByTheirEncodedSize) {
-  CommandResult r;
-  r.stdout_text = std::string(1000, '\0');  // 6000 bytes encoded
-  r.stderr_text = std::string(1000, 'e');
+  CommandResponse r;
+  r.stdout_bytes = std::string(1000, '\0');  // 6000 bytes encoded
+  r.stderr_bytes = std::string(1000, 'e');
   const Json reply = parse_json(command_reply(r, 600));
   EXPECT_EQ(reply["data"]["stdout"], std::string(100, '\0'));
   EXPECT_EQ(reply["data"]["stderr"], std::string(600, 'e'));
@@ -134,33 +134,33 @@ TEST(CommandReply, ControlBytesAreCappedByTheirEncodedSize) {
 }
 
 TEST(CommandReply, OutputThatFitsExactlyIsNotTruncated) {
-  CommandResult r;
-  r.stdout_text = std::string(100, '\0');
-  r.stderr_text = std::string(600, 'e');
+  CommandResponse r;
+  r.stdout_bytes = std::string(100, '\0');
+  r.stderr_bytes = std::string(600, 'e');
   const Json reply = parse_json(command_reply(r, 600));
-  EXPECT_EQ(reply["data"]["stdout"], r.stdout_text);
-  EXPECT_EQ(reply["data"]["stderr"], r.stderr_text);
+  EXPECT_EQ(reply["data"]["stdout"], r.stdout_bytes);
+  EXPECT_EQ(reply["data"]["stderr"], r.stderr_bytes);
   EXPECT_EQ(reply["data"]["truncated"], false);
 }
 
 TEST(CommandReply, OutputCutAtCaptureStaysTruncated) {
-  CommandResult r;
-  r.stdout_text = "short";
-  r.stderr_truncated = true;
+  CommandResponse r;
+  r.stdout_bytes = "short";
+  r.truncated = true;
   EXPECT_EQ(parse_json(command_reply(r))["data"]["truncated"], true);
 }
 
 TEST(CommandReply, Base64CarriesEveryByteWhole) {
-  CommandResult r;
+  CommandResponse r;
   r.returncode = -15;
   r.signal_name = "SIGTERM";
-  for (int b = 0; b < 256; ++b) r.stdout_text += static_cast<char>(b);
-  r.stderr_text = "\xff\xfe";
-  r.stdout_truncated = true;
+  for (int b = 0; b < 256; ++b) r.stdout_bytes += static_cast<char>(b);
+  r.stderr_bytes = "\xff\xfe";
+  r.truncated = true;
   const Json data = parse_json(command_reply_base64(r))["data"];
   EXPECT_EQ(data["encoding"], "base64");
-  EXPECT_EQ(decode_base64(data["stdout"].get<std::string>()), r.stdout_text);
-  EXPECT_EQ(decode_base64(data["stderr"].get<std::string>()), r.stderr_text);
+  EXPECT_EQ(decode_base64(data["stdout"].get<std::string>()), r.stdout_bytes);
+  EXPECT_EQ(decode_base64(data["stderr"].get<std::string>()), r.stderr_bytes);
   EXPECT_EQ(data["truncated"], true);
   EXPECT_EQ(data["signal_name"], "SIGTERM");
   EXPECT_EQ(data["returncode"], -15);
@@ -168,13 +168,13 @@ TEST(CommandReply, Base64CarriesEveryByteWhole) {
 
 TEST(CommandReply, TheLineStaysWithinItsBoundWithRoomForTheNewline) {
   constexpr std::size_t kCap = 1000;
-  CommandResult r;  // every field at its longest
+  CommandResponse r;  // every field at its longest
   r.returncode = INT_MIN;
   r.duration_ms = INT64_MIN;
   r.signal_name = std::string(500, '\x01');
   r.timed_out = false;
-  r.stdout_text = std::string(4000, '\0');
-  r.stderr_text = std::string(4000, '"');
+  r.stdout_bytes = std::string(4000, '\0');
+  r.stderr_bytes = std::string(4000, '"');
   const std::string line = command_reply(r, kCap);
   EXPECT_LE(line.size(), 2 * kCap + kCommandReplyOverhead);
   EXPECT_GT(line.capacity(), line.size());

@@ -1,4 +1,7 @@
-// The reply to an exec or git request, written once, straight into the line the daemon sends.
+// Reply lines: the encoding of an Answer (commands.h) as the line the daemon sends. Most go
+// through the response's to_json; the replies on the hot path (claim, complete) and the large
+// ones (exec and git output, the workflow) are written straight into the line, each tested equal
+// to the to_json encoding.
 //
 // Command output can be any bytes, and JSON can make them six times larger (a control byte
 // becomes "\u0000"). So each stream is capped by its size *as encoded in the reply*, not by
@@ -10,7 +13,7 @@
 #include <string>
 #include <string_view>
 
-#include "exec/subprocess.h"
+#include "protocol/commands.h"
 
 namespace harness {
 
@@ -30,19 +33,23 @@ constexpr std::size_t kCommandReplyOverhead = 256;
 // appended, false when the rest was cut.
 bool append_json_text(std::string& out, std::string_view text, std::size_t budget);
 
-// The whole reply line (no newline) for `result`:
+// The reply line (no newline) for `answer`.
+std::string encode_answer(const Answer& answer);
+
+// The whole reply line (no newline) for a command's text-mode response:
 //   {"status":"ok","data":{"returncode":N,"stdout":"…","stderr":"…"[,"signal_name":"…"],
 //    "duration_ms":N,"timed_out":B,"truncated":B}}
 // Each stream keeps at most `stream_cap` encoded bytes; `truncated` is true when a stream was
 // cut here or already at capture. The line is at most 2 * stream_cap + kCommandReplyOverhead
 // bytes, and its capacity has room for one byte more, so a sender appending the newline does
 // not copy it.
-std::string command_reply(const CommandResult& result, std::size_t stream_cap = kCommandStreamCap);
+std::string command_reply(const CommandResponse& result,
+                          std::size_t stream_cap = kCommandStreamCap);
 
 // The same with each stream's raw bytes base64-encoded, whole (nothing is cut here: the capture
 // cap, kCommandStreamCap raw bytes, is the only limit), and "encoding":"base64" after
 // "truncated". The line is at most 2 * base64_size(kCommandStreamCap) + kCommandReplyOverhead
 // bytes.
-std::string command_reply_base64(const CommandResult& result);
+std::string command_reply_base64(const CommandResponse& result);
 
 }  // namespace harness

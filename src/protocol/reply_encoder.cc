@@ -1,10 +1,11 @@
-#include "server/command_reply.h"
+#include "protocol/reply_encoder.h"
 
 #include <algorithm>
 #include <array>
+#include <type_traits>
 
 #include "core/base64.h"
-#include "server/protocol.h"
+#include "protocol/envelope.h"
 
 namespace harness {
 namespace {
@@ -88,11 +89,11 @@ std::string_view escape(char c, std::array<char, kMaxEncodedPerByte>& scratch) {
 // What the reply can take at most, reserved up front so that building it never copies it.
 // Reserving this bound instead of the exact size costs no resident memory: the pages of a
 // large allocation are only backed once written.
-std::size_t reply_capacity(const CommandResult& r, std::size_t stream_cap) {
+std::size_t reply_capacity(const CommandResponse& r, std::size_t stream_cap) {
   const auto stream = [stream_cap](const std::string& text) {
     return std::min(stream_cap, text.size() * kMaxEncodedPerByte);
   };
-  return stream(r.stdout_text) + stream(r.stderr_text) + kCommandReplyOverhead + 1;  // + '\n'
+  return stream(r.stdout_bytes) + stream(r.stderr_bytes) + kCommandReplyOverhead + 1;  // + '\n'
 }
 
 void append_bool(std::string& out, bool value) { out += value ? "true" : "false"; }
@@ -130,7 +131,7 @@ namespace {
 
 // Appends the fields after the two streams, up to the end of the line. `cut` says whether a
 // stream was cut while it was encoded.
-void append_reply_tail(std::string& line, const CommandResult& result, bool cut) {
+void append_reply_tail(std::string& line, const CommandResponse& result, bool cut) {
   if (result.signal_name) {
     line += R"(,"signal_name":")";
     append_json_text(line, *result.signal_name, kSignalNameBudget);
@@ -141,21 +142,21 @@ void append_reply_tail(std::string& line, const CommandResult& result, bool cut)
   line += R"(,"timed_out":)";
   append_bool(line, result.timed_out);
   line += R"(,"truncated":)";
-  append_bool(line, cut || result.stdout_truncated || result.stderr_truncated);
+  append_bool(line, cut || result.truncated);
 }
 
 }  // namespace
 
-std::string command_reply(const CommandResult& result, std::size_t stream_cap) {
+std::string command_reply(const CommandResponse& result, std::size_t stream_cap) {
   std::string line;
   line.reserve(reply_capacity(result, stream_cap));
   line += kOkReplyHead;
   line += R"({"returncode":)";
   line += std::to_string(result.returncode);
   line += R"(,"stdout":")";
-  const bool whole_stdout = append_json_text(line, result.stdout_text, stream_cap);
+  const bool whole_stdout = append_json_text(line, result.stdout_bytes, stream_cap);
   line += R"(","stderr":")";
-  const bool whole_stderr = append_json_text(line, result.stderr_text, stream_cap);
+  const bool whole_stderr = append_json_text(line, result.stderr_bytes, stream_cap);
   line += '"';
   append_reply_tail(line, result, !whole_stdout || !whole_stderr);
   line += '}';
@@ -163,22 +164,69 @@ std::string command_reply(const CommandResult& result, std::size_t stream_cap) {
   return line;
 }
 
-std::string command_reply_base64(const CommandResult& result) {
+std::string command_reply_base64(const CommandResponse& result) {
   std::string line;
-  line.reserve(base64_size(result.stdout_text.size()) + base64_size(result.stderr_text.size()) +
+  line.reserve(base64_size(result.stdout_bytes.size()) + base64_size(result.stderr_bytes.size()) +
                kCommandReplyOverhead + 1);  // + '\n'
   line += kOkReplyHead;
   line += R"({"returncode":)";
   line += std::to_string(result.returncode);
   line += R"(,"stdout":")";
-  append_base64(line, result.stdout_text);
+  append_base64(line, result.stdout_bytes);
   line += R"(","stderr":")";
-  append_base64(line, result.stderr_text);
+  append_base64(line, result.stderr_bytes);
   line += '"';
   append_reply_tail(line, result, false);
   line += R"(,"encoding":"base64"})";
   line += kOkReplyTail;
   return line;
+}
+
+namespace {
+
+// {"task":...,"is_retry":...,"is_reclaim":...,"plan_complete":...}, written directly: a claim
+// carries a whole task and is on the hot path.
+std::string claim_reply(const ClaimResponse& r) {
+  std::string line(kOkReplyHead);
+  line += R"({"task":)";
+  if (r.task)
+    append_task_json(line, *r.task);
+  else
+    line += "null";
+  line += r.is_retry ? R"(,"is_retry":true)" : R"(,"is_retry":false)";
+  line += r.is_reclaim ? R"(,"is_reclaim":true)" : R"(,"is_reclaim":false)";
+  line += r.plan_complete ? R"(,"plan_complete":true})" : R"(,"plan_complete":false})";
+  line += kOkReplyTail;
+  return line;
+}
+
+std::string complete_reply(const CompleteResponse& r) {
+  std::string line(kOkReplyHead);
+  line += R"({"task_id":)";
+  append_json_string(line, r.task_id);
+  line += '}';
+  line += kOkReplyTail;
+  return line;
+}
+
+template <typename Response>
+std::string encode(const Response& r) {
+  if constexpr (std::is_same_v<Response, ErrorAnswer>)
+    return error_reply(r.message);
+  else if constexpr (std::is_same_v<Response, ClaimResponse>)
+    return claim_reply(r);
+  else if constexpr (std::is_same_v<Response, CompleteResponse>)
+    return complete_reply(r);
+  else if constexpr (std::is_base_of_v<CommandResponse, Response>)
+    return r.base64 ? command_reply_base64(r) : command_reply(r);
+  else
+    return ok_reply(r.to_json());
+}
+
+}  // namespace
+
+std::string encode_answer(const Answer& answer) {
+  return std::visit([](const auto& r) { return encode(r); }, answer);
 }
 
 }  // namespace harness
