@@ -286,10 +286,11 @@ void check_daemon_worktree(const Json& ping, const ClientOptions& options) {
 
 }  // namespace
 
-ClientOptions client_options_from_env(const std::filesystem::path& worktree) {
+ClientOptions client_options_from_env(const std::filesystem::path& worktree,
+                                      const std::optional<std::filesystem::path>& socket_flag) {
   ClientOptions options;
   options.worktree = worktree;
-  options.socket = resolve_socket(worktree);
+  options.socket = resolve_socket(worktree, socket_flag);
   if (const char* t = std::getenv("HARNESS_TIMEOUT"); t && *t) {
     char* end = nullptr;
     const double seconds = std::strtod(t, &end);
