@@ -105,7 +105,7 @@ int connect_until(const fs::path& socket, Clock::time_point deadline,
 
 enum class Startup { kReady, kBusy, kExited, kTimedOut };
 
-// Reads what a spawned daemon says on its readiness pipe (spawn_daemon, cmd_daemon).
+// Reads what a spawned daemon says on its readiness pipe (spawn_daemon, `harness daemon`).
 Startup await_daemon(int ready_fd, Clock::time_point deadline) {
   std::string said;
   for (;;) {
