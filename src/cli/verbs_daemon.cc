@@ -65,10 +65,12 @@ struct DaemonArgs {
   std::size_t max_commands = Service::Options{}.max_commands;
 };
 
-std::optional<Daemon> start_daemon(CliContext& ctx, const DaemonArgs& a, ReadyPipe& ready) {
+// The daemon, listening; nothing when it cannot start, which it says on stderr (and "busy" on
+// the pipe when another daemon holds the worktree).
+std::optional<Daemon> start_daemon(CliContext& ctx, const DaemonArgs& args, ReadyPipe& ready) {
   try {
     Daemon::Options options;
-    options.service.max_commands = a.max_commands;
+    options.service.max_commands = args.max_commands;
     options.worktree = ctx.worktree();
     options.socket_path = ctx.socket();
     options.stop_on_signals = true;
@@ -83,9 +85,9 @@ std::optional<Daemon> start_daemon(CliContext& ctx, const DaemonArgs& a, ReadyPi
   }
 }
 
-int run_daemon(CliContext& ctx, const DaemonArgs& a) {
-  ReadyPipe ready(a.ready_fd);
-  std::optional<Daemon> daemon = start_daemon(ctx, a, ready);
+int run_daemon(CliContext& ctx, const DaemonArgs& args) {
+  ReadyPipe ready(args.ready_fd);
+  std::optional<Daemon> daemon = start_daemon(ctx, args, ready);
   if (!daemon) return 1;
   ready.tell("ready\n");
   daemon->run();
