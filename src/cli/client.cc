@@ -106,7 +106,7 @@ int connect_until(const fs::path& socket, Clock::time_point deadline,
 
 enum class Startup { kReady, kBusy, kExited, kTimedOut };
 
-// Reads what a spawned daemon says on its readiness pipe (spawn_daemon, cmd_daemon).
+// Reads what a spawned daemon says on its readiness pipe (spawn_daemon, `harness daemon`).
 Startup await_daemon(int ready_fd, Clock::time_point deadline) {
   std::string said;
   for (;;) {
@@ -286,10 +286,11 @@ void check_daemon_worktree(std::string_view ping_reply, const ClientOptions& opt
 
 }  // namespace
 
-ClientOptions client_options_from_env(const std::filesystem::path& worktree) {
+ClientOptions client_options_from_env(const std::filesystem::path& worktree,
+                                      const std::optional<std::filesystem::path>& socket_flag) {
   ClientOptions options;
   options.worktree = worktree;
-  options.socket = resolve_socket(worktree);
+  options.socket = resolve_socket(worktree, socket_flag);
   if (const char* t = std::getenv("HARNESS_TIMEOUT"); t && *t) {
     char* end = nullptr;
     const double seconds = std::strtod(t, &end);

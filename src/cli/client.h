@@ -30,10 +30,12 @@ struct ClientOptions {
   std::optional<std::chrono::milliseconds> read_timeout;
 };
 
-// ClientOptions for `worktree` from the environment: the socket from resolve_socket,
-// connect_timeout from $HARNESS_TIMEOUT (seconds), check_worktree off when
-// $HARNESS_ANY_WORKTREE is 1.
-ClientOptions client_options_from_env(const std::filesystem::path& worktree);
+// ClientOptions for `worktree` from the environment: the socket from
+// resolve_socket(worktree, socket_flag), connect_timeout from $HARNESS_TIMEOUT (seconds),
+// check_worktree off when $HARNESS_ANY_WORKTREE is 1.
+ClientOptions client_options_from_env(
+    const std::filesystem::path& worktree,
+    const std::optional<std::filesystem::path>& socket_flag = std::nullopt);
 
 // Thrown when no daemon listens and the options forbid starting one.
 class DaemonNotRunning : public std::runtime_error {

@@ -53,9 +53,9 @@ std::string current_user_name() {
 
 // A directory inside a repository stands for the repository: its state (under the git
 // directory) is the repository's, so one repository is one worktree, one socket, one daemon,
-// whichever of its directories HARNESS_WORKTREE names.
-fs::path resolve_worktree() {
-  const std::string configured = env_or_empty("HARNESS_WORKTREE");
+// whichever of its directories --worktree or HARNESS_WORKTREE names.
+fs::path resolve_worktree(const std::optional<fs::path>& flag) {
+  const fs::path configured = flag ? *flag : fs::path(env_or_empty("HARNESS_WORKTREE"));
   const fs::path start =
       fs::weakly_canonical(configured.empty() ? fs::current_path() : fs::absolute(configured));
   for (fs::path dir = start;; dir = dir.parent_path()) {
@@ -74,8 +74,8 @@ fs::path default_socket_path(const fs::path& worktree) {
   return dir / (short_hash(worktree.string()) + ".sock");
 }
 
-fs::path resolve_socket(const fs::path& worktree) {
-  const std::string configured = env_or_empty("HARNESS_SOCKET");
+fs::path resolve_socket(const fs::path& worktree, const std::optional<fs::path>& flag) {
+  const fs::path configured = flag ? *flag : fs::path(env_or_empty("HARNESS_SOCKET"));
   if (!configured.empty()) return fs::absolute(configured);
   return default_socket_path(worktree);
 }

@@ -2,16 +2,20 @@
 #pragma once
 
 #include <filesystem>
+#include <optional>
 
 namespace harness {
 
-// The nearest directory upwards from $HARNESS_WORKTREE if set, else from the cwd, that holds a
-// ".git" entry (what `git rev-parse --show-toplevel` finds, without starting git); else that
-// starting directory itself. Always absolute and canonical.
-std::filesystem::path resolve_worktree();
+// The nearest directory upwards from `flag` (the --worktree of this call) if given, else from
+// $HARNESS_WORKTREE if set, else from the cwd, that holds a ".git" entry (what `git rev-parse
+// --show-toplevel` finds, without starting git); else that starting directory itself. Always
+// absolute and canonical.
+std::filesystem::path resolve_worktree(const std::optional<std::filesystem::path>& flag);
 
-// $HARNESS_SOCKET if set, else default_socket_path(worktree).
-std::filesystem::path resolve_socket(const std::filesystem::path& worktree);
+// `flag` (the --socket of this call) if given, else $HARNESS_SOCKET if set, else
+// default_socket_path(worktree). Always absolute.
+std::filesystem::path resolve_socket(const std::filesystem::path& worktree,
+                                     const std::optional<std::filesystem::path>& flag);
 
 // ${XDG_RUNTIME_DIR:-/tmp}/harness-$USER/<12 hex digits of a hash of the worktree>.sock: one
 // daemon per worktree, so two repositories never share one by accident. Creates the

@@ -92,7 +92,7 @@ class Fields {
     const double s = v->get<double>();
     if (!(s > 0) || !std::isfinite(s) || s > kMaxCommandTimeoutSeconds)
       wrong_type(name, "a positive number of seconds");
-    return std::chrono::milliseconds(static_cast<std::int64_t>(std::ceil(s * 1000)));
+    return command_timeout(s);
   }
 
  private:
@@ -107,6 +107,10 @@ Workflow workflow_field(const Json& request, const char* field) {
 }
 
 }  // namespace
+
+std::chrono::milliseconds command_timeout(double seconds) {
+  return std::chrono::milliseconds(static_cast<std::int64_t>(std::ceil(seconds * 1000)));
+}
 
 UpdateStateRequest UpdateStateRequest::from_json(const Json& request) {
   const Json& updates = Fields(request).require("updates");

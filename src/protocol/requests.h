@@ -72,6 +72,9 @@ struct CompleteRequest {
 
 // The longest `timeout` an exec or git request may give, in seconds.
 inline constexpr double kMaxCommandTimeoutSeconds = 1e9;
+// A `timeout` of `seconds` (above 0, at most kMaxCommandTimeoutSeconds), rounded up to whole
+// milliseconds.
+std::chrono::milliseconds command_timeout(double seconds);
 
 // exec and git share this shape; git ignores `exclusive` (it always holds the git mutex).
 struct CommandRequest {

@@ -455,3 +455,20 @@ def test_a_daemon_whose_reaper_died_still_runs_commands(repo):
     for word in ("one", "two"):
         assert _data(repo.run(["exec", "--", "echo", word]))["stdout"] == word + "\n"
     assert repo.rpc({"command": "ping"})["data"]["pid"] == daemon
+
+
+# ---- --worktree and --socket pick the daemon for this call only ------------------------------
+
+
+def test_worktree_and_socket_flags_do_not_reach_the_commands_environment(repo, tmp_path):
+    env = repo.env()
+    del env["HARNESS_WORKTREE"], env["HARNESS_SOCKET"]
+    flags = ["--worktree", str(repo.path), "--socket", repo.socket]
+    result = subprocess.run(
+        [HARNESS, *flags, "exec", "--", "env"],
+        capture_output=True, text=True, env=env, cwd=tmp_path, timeout=60,
+    )
+    names = {line.split("=", 1)[0] for line in _data(result)["stdout"].splitlines()}
+    assert "HARNESS_WORKTREE" not in names
+    assert "HARNESS_SOCKET" not in names
+    assert repo.rpc({"command": "ping"})["data"]["worktree"] == str(repo.path)

@@ -1,0 +1,38 @@
+#include "cli/cli_context.h"
+
+#include <chrono>
+
+#include "cli/paths.h"
+
+namespace harness {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+// How long a verb waits for its reply (exec and git wait as long as their command runs).
+constexpr auto kStateReplyTimeout = std::chrono::seconds(120);
+
+std::optional<fs::path> given(const std::string& flag) {
+  if (flag.empty()) return std::nullopt;
+  return fs::path(flag);
+}
+
+}  // namespace
+
+const fs::path& CliContext::worktree() {
+  if (!worktree_) worktree_ = resolve_worktree(given(flags.worktree));
+  return *worktree_;
+}
+
+fs::path CliContext::socket() { return resolve_socket(worktree(), given(flags.socket)); }
+
+ClientOptions CliContext::client(bool autospawn) {
+  ClientOptions options = client_options_from_env(worktree(), given(flags.socket));
+  options.read_timeout = kStateReplyTimeout;
+  options.autospawn = autospawn;
+  if (flags.any_worktree) options.check_worktree = false;
+  return options;
+}
+
+}  // namespace harness

@@ -1,0 +1,44 @@
+// What the CLI's verbs share: the global options (--socket, --worktree, --any-worktree) and
+// what they resolve to. The options apply to this call only: they are handed to the resolvers
+// (paths.h, client.h) as arguments and never exported, so a command that `exec` runs, or a
+// later call in the same process (`python -m harness`), does not inherit them.
+#pragma once
+
+#include <filesystem>
+#include <optional>
+#include <string>
+
+#include "cli/client.h"
+
+namespace harness {
+
+// The global options as CLI11 fills them; an empty value counts as not given.
+struct GlobalFlags {
+  std::string socket;
+  std::string worktree;
+  bool any_worktree = false;
+};
+
+// Resolves the worktree, socket and client options only when a verb first asks for them:
+// `worker-id` and `log` must work without a daemon, `log` without a socket directory, and
+// `hook` resolves the worktree after moving to its payload's directory.
+class CliContext {
+ public:
+  GlobalFlags flags;
+
+  // resolve_worktree with --worktree; resolved once, on the first call.
+  const std::filesystem::path& worktree();
+
+  // resolve_socket with --socket, for worktree().
+  std::filesystem::path socket();
+
+  // The options for one request to worktree()'s daemon: the socket from --socket or the
+  // environment, a reply awaited for up to two minutes, a daemon started when none listens
+  // (`autospawn`), and --any-worktree.
+  ClientOptions client(bool autospawn = true);
+
+ private:
+  std::optional<std::filesystem::path> worktree_;
+};
+
+}  // namespace harness

@@ -1,0 +1,162 @@
+#include "cli/verbs_daemon.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <iostream>
+#include <memory>
+#include <optional>
+#include <stop_token>
+
+#include "core/unique_fd.h"
+#include "exec/reaper.h"
+#include "log/trajectory_reader.h"
+#include "server/daemon.h"
+#include "server/daemon_lock.h"
+#include "store/state_dir.h"
+
+namespace harness {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+// Never starts a daemon only to stop it.
+int run_shutdown(CliContext& ctx, const CLI::App&) {
+  try {
+    if (!response_or_report(call(ctx.client(false), ShutdownRequest{}))) return 1;
+    std::cout << "Shutdown requested\n";
+  } catch (const DaemonNotRunning&) {
+    std::cout << "Daemon not running\n";
+  }
+  return 0;
+}
+
+constexpr CommandVerb kCommandVerbs[] = {
+    {"shutdown", "Stop the daemon", run_shutdown},
+};
+
+// The pipe of the client that spawned this daemon (spawn_daemon), if any: it learns "ready"
+// once the socket listens, "busy" when another daemon holds the worktree, and end of file
+// when this one failed.
+class ReadyPipe {
+ public:
+  // `fd` -1: no client waits.
+  explicit ReadyPipe(int fd) : fd_(fd) {
+    if (fd_) ::fcntl(fd_.get(), F_SETFD, FD_CLOEXEC);  // no command of ours inherits it
+  }
+
+  // Says `word` and closes the pipe; a client that gave up waiting has closed its end: nothing
+  // to tell then.
+  void tell(std::string_view word) {
+    if (!fd_) return;
+    [[maybe_unused]] auto n = ::write(fd_.get(), word.data(), word.size());
+    fd_.reset();
+  }
+
+ private:
+  UniqueFd fd_;
+};
+
+struct DaemonArgs {
+  int ready_fd = -1;
+  std::size_t max_commands = Service::Options{}.max_commands;
+};
+
+// The daemon, listening; nothing when it cannot start, which it says on stderr (and "busy" on
+// the pipe when another daemon holds the worktree).
+std::optional<Daemon> start_daemon(CliContext& ctx, const DaemonArgs& args, ReadyPipe& ready) {
+  try {
+    Daemon::Options options;
+    options.service.max_commands = args.max_commands;
+    options.worktree = ctx.worktree();
+    options.socket_path = ctx.socket();
+    options.stop_on_signals = true;
+    options.reap_commands = true;
+    fs::current_path(options.worktree);  // never pin a directory the caller may delete
+    return std::optional<Daemon>(std::in_place, std::move(options));
+  } catch (const std::exception& e) {
+    // In daemon.log before the pipe closes: the client shows it as the reason.
+    std::cerr << "harness: " << e.what() << std::endl;
+    if (dynamic_cast<const DaemonBusy*>(&e)) ready.tell("busy\n");
+    return std::nullopt;
+  }
+}
+
+int run_daemon(CliContext& ctx, const DaemonArgs& args) {
+  ReadyPipe ready(args.ready_fd);
+  std::optional<Daemon> daemon = start_daemon(ctx, args, ready);
+  if (!daemon) return 1;
+  ready.tell("ready\n");
+  daemon->run();
+  return 0;
+}
+
+void add_daemon(CLI::App& app, CliContext& ctx, Action& action) {
+  auto args = std::make_shared<DaemonArgs>();
+  CLI::App* verb = add_verb(app, "daemon", "Run the daemon in the foreground", action,
+                            [&ctx, args] { return run_daemon(ctx, *args); });
+  verb->add_option("--ready-fd", args->ready_fd,
+                   "Descriptor to write 'ready' to once listening (used when a client spawns it)")
+      ->group("");
+  verb->add_option("--max-commands", args->max_commands,
+                   "exec/git commands run at once; more wait in a queue, in order")
+      ->check(CLI::Range(std::size_t{1}, std::size_t{4096}))
+      ->capture_default_str();
+}
+
+// Started by the daemon itself (exec/reaper.h); hidden from --help.
+void add_reaper(CLI::App& app, Action& action) {
+  add_verb(app, "reaper", "Kill the daemon's commands' process groups once it is gone", action, [] {
+    return run_reaper(kReaperFd);
+  })->group("");
+}
+
+bool print_line(std::string_view line) {
+  std::cout << line << std::endl;
+  return true;
+}
+
+int print_log(CliContext& ctx, std::size_t tail, bool follow) {
+  const fs::path file = trajectory_path(ctx.worktree());
+  for (const std::string& line : read_last_lines(file, tail)) std::cout << line << "\n";
+  std::cout.flush();
+  if (!follow) return 0;
+  std::stop_source never;  // ends with the process (Ctrl-C)
+  follow_lines(file, file_size_or_zero(file), print_line, never.get_token());
+  return 0;
+}
+
+// --tail of log: CLI11 would take a negative count for a huge one.
+std::string check_not_negative(std::string& value) {
+  return value.starts_with('-') ? "must be 0 or more, not " + value : std::string();
+}
+
+struct LogArgs {
+  long long tail = 20;
+  bool follow = false;
+};
+
+void add_log(CLI::App& app, CliContext& ctx, Action& action) {
+  auto args = std::make_shared<LogArgs>();
+  Action run = [&ctx, args] {
+    return print_log(ctx, static_cast<std::size_t>(args->tail), args->follow);
+  };
+  CLI::App* verb = add_verb(app, "log", "Print the trajectory (event log)", action, std::move(run));
+  verb->add_option("--tail,-n", args->tail, "Number of last events to print")
+      ->capture_default_str()
+      ->check(CLI::Validator(check_not_negative, "N>=0"));
+  verb->add_flag("--follow,-f", args->follow, "Keep printing new events");
+}
+
+}  // namespace
+
+void register_daemon_verbs(CLI::App& app, CliContext& ctx, Action& action) {
+  add_command_verbs(app, kCommandVerbs, ctx, action);
+  add_daemon(app, ctx, action);
+  add_reaper(app, action);
+  add_log(app, ctx, action);
+}
+
+}  // namespace harness

@@ -1,0 +1,152 @@
+#include "cli/verbs_state.h"
+
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <memory>
+#include <sstream>
+
+#include "core/error.h"
+
+namespace harness {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+int run_ping(CliContext& ctx, const CLI::App&) {
+  if (!response_or_report(call(ctx.client(), PingRequest{}))) return 1;
+  std::cout << "ok\n";
+  return 0;
+}
+
+int run_get_state(CliContext& ctx, const CLI::App&) {
+  const auto answer = call(ctx.client(), GetStateRequest{});
+  const GetStateResponse* state = response_or_report(answer);
+  if (!state) return 1;
+  if (!state->workflow) {
+    std::cout << "No active workflow\n";
+    return 1;
+  }
+  std::cout << state->to_json().dump(2, ' ', false, Json::error_handler_t::replace) << "\n";
+  return 0;
+}
+
+void add_status_options(CLI::App& verb) {
+  verb.add_flag("--json")->description("Print the counts as JSON");
+}
+
+int run_status(CliContext& ctx, const CLI::App& verb) {
+  const bool as_json = verb.count("--json") > 0;
+  const auto answer = call(ctx.client(), StatusRequest{});
+  const StatusResponse* status = response_or_report(answer);
+  if (!status) return 1;
+  if (!status->tasks) {
+    std::cout << (as_json ? "null" : "No active workflow") << "\n";
+    return 1;
+  }
+  if (as_json) {
+    std::cout << status->to_json().dump() << "\n";
+  } else {
+    const StatusResponse::Tasks& c = *status->tasks;
+    std::cout << c.completed << "/" << c.total << " completed, " << c.running << " running, "
+              << c.pending << " pending, " << c.failed << " failed\n";
+  }
+  return 0;
+}
+
+constexpr CommandVerb kCommandVerbs[] = {
+    {"ping", "Check that the daemon answers (starts it if needed); prints 'ok'", run_ping},
+    {"get-state", "Print the workflow as JSON ('No active workflow' and exit 1 when none)",
+     run_get_state},
+    {"status", "Print task counts by status", run_status, add_status_options},
+};
+
+std::string read_input(const std::string& file) {
+  std::stringstream text;
+  if (file.empty() || file == "-") {
+    text << std::cin.rdbuf();
+  } else {
+    std::ifstream in(file, std::ios::binary);
+    if (!in) throw Error::invalid("cannot read " + file);
+    text << in.rdbuf();
+  }
+  return text.str();
+}
+
+// The plan `update-state` sends, checked here so that errors speak of the input, not of the
+// request field it travels in.
+Json read_updates(const std::string& file) {
+  const std::string where = file.empty() || file == "-" ? "stdin" : file;
+  const std::string text = read_input(file);
+  Json updates;
+  try {
+    updates = parse_json(text);
+  } catch (const Error& e) {
+    if (e.kind() != Error::Kind::kInvalidArgument) throw;
+    throw Error::invalid(where + " is not valid JSON: " + e.what());
+  }
+  if (!updates.is_object() || !updates.contains("tasks"))
+    throw Error::invalid(where + " must hold a JSON object {\"tasks\": {ID: TASK, ...}}, not " +
+                         (updates.is_object() ? std::string("an object without 'tasks'")
+                                              : std::string("a JSON ") + updates.type_name()));
+  return updates;
+}
+
+int update_state(CliContext& ctx, const std::string& file) {
+  const UpdateStateRequest request{workflow_from_json(read_updates(file))};
+  const auto answer = call(ctx.client(), request);
+  const UpdateStateResponse* updated = response_or_report(answer);
+  if (!updated) return 1;
+  std::cout << updated->to_json().dump(2, ' ', false, Json::error_handler_t::replace) << "\n";
+  return 0;
+}
+
+// --file of update-state: an existing file, or "-" for stdin.
+std::string check_input_file(std::string& file) {
+  return file == "-" ? std::string() : CLI::ExistingFile(file);
+}
+
+void add_update_state(CLI::App& app, CliContext& ctx, Action& action) {
+  auto file = std::make_shared<std::string>();
+  add_verb(app, "update-state",
+           "Replace the workflow's tasks with {\"tasks\": {...}} from --file or stdin", action,
+           [&ctx, file] { return update_state(ctx, *file); })
+      ->add_option("--file,-f", *file, "JSON file (default: stdin, also '-')")
+      ->check(CLI::Validator(check_input_file, "FILE"));
+}
+
+int plan_import(CliContext& ctx, const std::string& file, bool force) {
+  const auto answer =
+      call(ctx.client(), PlanImportRequest{std::nullopt, fs::absolute(file).string(), force});
+  const PlanImportResponse* imported = response_or_report(answer);
+  if (!imported) return 1;
+  std::cout << "Imported " << imported->imported << " tasks from " << file << "\n";
+  return 0;
+}
+
+struct PlanImportArgs {
+  std::string file;
+  bool force = false;
+};
+
+void add_plan(CLI::App& app, CliContext& ctx, Action& action) {
+  CLI::App* plan = app.add_subcommand("plan", "Plan operations");
+  plan->require_subcommand(1);
+  auto args = std::make_shared<PlanImportArgs>();
+  CLI::App* import =
+      add_verb(*plan, "import", "Import a plan: a JSON list or map of tasks (or {\"tasks\": ...})",
+               action, [&ctx, args] { return plan_import(ctx, args->file, args->force); });
+  import->add_option("--file,-f", args->file, "Plan file")->required()->check(CLI::ExistingFile);
+  import->add_flag("--force", args->force, "Replace a workflow that still has unfinished tasks");
+}
+
+}  // namespace
+
+void register_state_verbs(CLI::App& app, CliContext& ctx, Action& action) {
+  add_command_verbs(app, kCommandVerbs, ctx, action);
+  add_update_state(app, ctx, action);
+  add_plan(app, ctx, action);
+}
+
+}  // namespace harness
