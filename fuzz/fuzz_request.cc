@@ -12,9 +12,9 @@
 #include <variant>
 
 #include "fuzz_check.h"
-#include "protocol/reply_encoder.h"
-#include "protocol/flat_request.h"
 #include "protocol/envelope.h"
+#include "protocol/flat_request.h"
+#include "protocol/reply_encoder.h"
 #include "protocol/request_codec.h"
 
 namespace harness::fuzz {
@@ -44,13 +44,13 @@ void check_error_reply(const std::string& reply, std::string_view text) {
 // writes for the same data; cut to a small cap, within its bound, valid JSON, and each stream
 // the start of the uncut one, as encoded, within the cap.
 void check_command_reply(std::string_view output) {
-  CommandResult r;
-  r.stdout_text = std::string(output);
-  r.stderr_text = std::string(output.substr(output.size() / 2));
+  CommandResponse r;
+  r.stdout_bytes = std::string(output);
+  r.stderr_bytes = std::string(output.substr(output.size() / 2));
   const std::string whole = command_reply(r);
   FUZZ_CHECK(whole == ok_reply(Json{{"returncode", 0},
-                                    {"stdout", r.stdout_text},
-                                    {"stderr", r.stderr_text},
+                                    {"stdout", r.stdout_bytes},
+                                    {"stderr", r.stderr_bytes},
                                     {"duration_ms", 0},
                                     {"timed_out", false},
                                     {"truncated", false}}),
@@ -88,7 +88,8 @@ void check_command(const CommandRequest& r) {
 }
 
 void check_request(const Request& request) {
-  FUZZ_CHECK(!command_name(request).empty(), "every request has a name");
+  FUZZ_CHECK(parse_request_fully(encode_request(request)) == request,
+             "an accepted request encodes to a line that reads back as itself");
   if (auto* r = std::get_if<UpdateStateRequest>(&request)) check_workflow(r->workflow);
   if (auto* r = std::get_if<PlanImportRequest>(&request)) {
     FUZZ_CHECK(r->workflow.has_value() != r->file.has_value(), "plan_import: tasks xor file");

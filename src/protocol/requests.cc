@@ -109,7 +109,12 @@ Workflow workflow_field(const Json& request, const char* field) {
 }  // namespace
 
 std::chrono::milliseconds command_timeout(double seconds) {
-  return std::chrono::milliseconds(static_cast<std::int64_t>(std::ceil(seconds * 1000)));
+  const double ms = seconds * 1000;
+  const double nearest = std::round(ms);
+  // A whole number of milliseconds written as seconds (2.007) need not multiply back to a whole
+  // number: it must read back as itself, not one more.
+  const double whole = std::abs(ms - nearest) < 1e-6 ? nearest : std::ceil(ms);
+  return std::chrono::milliseconds(static_cast<std::int64_t>(whole));
 }
 
 UpdateStateRequest UpdateStateRequest::from_json(const Json& request) {

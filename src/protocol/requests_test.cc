@@ -165,6 +165,10 @@ TEST(Protocol, EveryEncodedRequestParsesBackToItself) {
                                       exec,
                                       git,
                                       ShutdownRequest{}};
+  for (const std::int64_t ms : {1, 999, 2007, 2011, 1'000'000'000'000}) {
+    exec.timeout = std::chrono::milliseconds(ms);
+    requests.push_back(exec);
+  }
   for (const Request& request : requests) {
     const std::string line = encode_request(request);
     EXPECT_EQ(parse_request(line), request) << line;
