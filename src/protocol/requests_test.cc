@@ -153,19 +153,20 @@ TEST(Protocol, EveryEncodedRequestParsesBackToItself) {
   GitRequest git;
   git.args = {"status"};
   git.base64_output = true;
-  const std::vector<Request> requests{PingRequest{},
-                                      GetStateRequest{},
-                                      StatusRequest{},
-                                      UpdateStateRequest{workflow},
-                                      PlanImportRequest{workflow, std::nullopt, true},
-                                      PlanImportRequest{std::nullopt, "/plan.md", false},
-                                      ClaimRequest{"w1"},
-                                      CompleteRequest{"a", "w1", "abc123"},
-                                      CompleteRequest{"a", "w1", std::nullopt},
-                                      exec,
-                                      git,
-                                      ShutdownRequest{}};
-  for (const std::int64_t ms : {1, 999, 2007, 2011, 1'000'000'000'000}) {
+  std::vector<Request> requests{PingRequest{},
+                                GetStateRequest{},
+                                StatusRequest{},
+                                UpdateStateRequest{workflow},
+                                PlanImportRequest{workflow, std::nullopt, true},
+                                PlanImportRequest{std::nullopt, "/plan.md", false},
+                                ClaimRequest{"w1"},
+                                CompleteRequest{"a", "w1", "abc123"},
+                                CompleteRequest{"a", "w1", std::nullopt},
+                                exec,
+                                git,
+                                ShutdownRequest{}};
+  for (const std::int64_t ms :
+       std::initializer_list<std::int64_t>{1, 999, 2007, 2011, 1'000'000'000'000}) {
     exec.timeout = std::chrono::milliseconds(ms);
     requests.push_back(exec);
   }
