@@ -6,12 +6,13 @@
 
 #include <cerrno>
 #include <chrono>
-#include <cstdio>
 #include <cstring>
+#include <string>
 #include <string_view>
 #include <utility>
 
 #include "core/error.h"
+#include "core/logger.h"
 
 namespace harness {
 namespace {
@@ -153,7 +154,7 @@ void TrajectoryWriter::run() {
     try {
       write_batch(batch);
     } catch (const std::exception& e) {  // e.g. bad_alloc: lose the batch, not the daemon
-      std::fprintf(stderr, "harness: dropping trajectory events: %s\n", e.what());
+      log_error("dropping trajectory events", e.what());
     }
     const std::size_t count = batch.size();
     batch.clear();
@@ -169,7 +170,7 @@ void TrajectoryWriter::write_batch(std::vector<Queued>& batch) {
     try {
       append_line(bytes, q.ts, q.object_text);
     } catch (const std::exception& e) {  // never let one bad event stop the log
-      std::fprintf(stderr, "harness: dropping trajectory event: %s\n", e.what());
+      log_error("dropping trajectory event", e.what());
     }
     if (bytes.size() >= kMaxWriteBytes) {
       write_bytes(bytes);
@@ -196,8 +197,8 @@ void TrajectoryWriter::write_bytes(const std::string& bytes) {
   }
   const int saved_errno = errno;
   if (!failing_) {  // once per run of failures, so a full disk does not flood the daemon log
-    std::fprintf(stderr, "harness: cannot write trajectory %s: %s (events are dropped)\n",
-                 path_.c_str(), std::strerror(saved_errno));
+    log_error("cannot write trajectory " + path_.string(),
+              std::string(std::strerror(saved_errno)) + " (events are dropped)");
     failing_ = true;
   }
 }
