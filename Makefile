@@ -47,8 +47,8 @@ SAN_TARGETS = harness_tests harness_bench_tests harness_python
 LIBSTDCXX = $$(g++ -print-file-name=libstdc++.so)
 TSAN_SUPPRESSIONS = suppressions=$(CURDIR)/tests/tsan.supp
 
-# At -O0 (Debug): g++ compiles with ASan and UBSan about four times faster than at -O2 (the
-# build takes ~2.5 min instead of ~11 on two cores), and the suite runs only ~20% longer.
+# At -O0 (Debug): g++ compiles with ASan and UBSan several times faster than at -O2, and the
+# suite runs only a little longer.
 test-asan: bootstrap
 	@cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DHARNESS_SANITIZE=address,undefined >/dev/null
 	@cmake --build build-asan -j $(JOBS) --target $(SAN_TARGETS)

@@ -1,6 +1,6 @@
 // How fast the machine's cores are right now. On a shared virtual machine a core's speed moves
-// with the neighbours' load (a spin loop's rate here swings by 2× from one 10 ms to the next),
-// so a run's figures are only comparable with another run's next to this one's.
+// with the neighbours' load (a spin loop's rate can change from one moment to the next), so a
+// run's figures are only comparable with another run's next to this one's.
 #pragma once
 
 #include <chrono>

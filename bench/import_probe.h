@@ -1,5 +1,5 @@
 // Importing a plan through the daemon: `plan_import` with a "file", the way a plan of any size
-// gets in (an inline update_state is bound by the 1 MiB request limit: ~10,000 tasks).
+// gets in (an inline update_state is bound by the 1 MiB request limit).
 #pragma once
 
 #include <cstddef>

@@ -1,7 +1,7 @@
 // What a drain worker needs from a reply to task_claim or task_complete, read with nlohmann's
-// SAX parser instead of building a JSON value: the load generator shares two cores with the
-// daemon it measures, and building the value of a claim reply (a whole task) cost it ~7 µs of
-// CPU per claim against ~3 µs for this.
+// SAX parser instead of building a JSON value: the load generator shares the cores with the
+// daemon it measures, and building the value of a claim reply (a whole task) for each claim
+// would take CPU from the daemon.
 #pragma once
 
 #include <string>

@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <cctype>
 
-#include "core/clock.h"
 #include "core/error.h"
 #include "core/json.h"
 

@@ -12,7 +12,6 @@
 #include <optional>
 #include <random>
 #include <string_view>
-#include <vector>
 
 #include "cli/agent_process.h"
 #include "core/error.h"

@@ -53,8 +53,8 @@ char* put_digits(char* out, std::uint64_t value, int width) {
 
 }  // namespace
 
-// Written digit by digit: it runs for every claim reply and every trajectory event, and
-// snprintf took a few hundred nanoseconds of it.
+// Written digit by digit rather than with snprintf: it runs for every claim reply and every
+// trajectory event.
 std::string format_iso8601(Micros t) {
   using namespace std::chrono;
   const std::int64_t micros_per_day = 86'400LL * kMicrosPerSecond;

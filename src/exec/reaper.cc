@@ -10,11 +10,13 @@
 #include <cerrno>
 #include <charconv>
 #include <cstring>
-#include <iostream>
+#include <new>
 #include <set>
+#include <string>
 #include <string_view>
 
 #include "core/error.h"
+#include "core/logger.h"
 
 extern char** environ;
 
@@ -118,8 +120,12 @@ void Reaper::forget(pid_t pgid) const {
 
 void Reaper::report_failure(int error) const {
   if (warned_.exchange(true)) return;
-  std::cerr << "harness: cannot reach the reaper (pid " << pid_ << "): " << std::strerror(error)
-            << "; a command's background processes may outlive a daemon killed by SIGKILL\n";
+  try {
+    log_warning("cannot reach the reaper (pid " + std::to_string(pid_) + ")",
+                std::string(std::strerror(error)) +
+                    "; a command's background processes may outlive a daemon killed by SIGKILL");
+  } catch (const std::bad_alloc&) {  // never throws: the warning is lost instead
+  }
 }
 
 // Called in a command's child before exec: plain arithmetic on the stack only.

@@ -50,9 +50,10 @@ class Reaper {
   pid_t pid() const { return pid_; }
 
   // Takes `pgid` off the list. Call only once the group has been killed and before its leader
-  // is reaped. Never throws; if the reaper cannot be told, says so once on stderr.
+  // is reaped. Never throws; if the reaper cannot be told, says so once in the daemon's log
+  // (core/logger.h).
   void forget(pid_t pgid) const;
-  // Reports that a child could not announce its group (errno `error`): once, on stderr.
+  // Reports that a child could not announce its group (errno `error`): once, in the log.
   void report_failure(int error) const;
 
  private:

@@ -16,6 +16,9 @@ namespace harness {
 
 class Reaper;
 
+// Between SIGTERM and SIGKILL, unless a caller says otherwise (docs/protocol.md, "Timeouts").
+inline constexpr std::chrono::milliseconds kDefaultKillGrace{1000};
+
 struct CommandSpec {
   // argv. args[0] is looked up in PATH like execvp does, but with the PATH of the child's
   // environment below, not the daemon's. Never run through a shell.
@@ -30,7 +33,7 @@ struct CommandSpec {
   // nullopt: no limit. When it runs out the process group gets SIGTERM, then SIGKILL after
   // kill_grace if the child is still alive.
   std::optional<std::chrono::milliseconds> timeout;
-  std::chrono::milliseconds kill_grace{2000};
+  std::chrono::milliseconds kill_grace = kDefaultKillGrace;
   // Bytes kept per stream; the rest is still read (so the child never blocks) but dropped.
   std::size_t output_cap = 16 << 20;
 };

@@ -6,12 +6,13 @@
 
 #include <cerrno>
 #include <chrono>
-#include <cstdio>
 #include <cstring>
+#include <string>
 #include <string_view>
 #include <utility>
 
 #include "core/error.h"
+#include "core/logger.h"
 
 namespace harness {
 namespace {
@@ -21,8 +22,8 @@ namespace {
 constexpr std::size_t kMaxWriteBytes = 1 << 20;
 
 // How long the writer thread lets events gather after the first one arrives. Under load the
-// daemon logs tens of thousands of events a second, one at a time; writing them a window at a
-// time costs one wake-up per window instead of one (a context switch) per event.
+// daemon logs events one at a time, many per millisecond; writing them a window at a time
+// costs one wake-up per window instead of one (a context switch) per event.
 constexpr auto kGatherWindow = std::chrono::milliseconds(2);
 
 int open_for_append(const std::filesystem::path& path) {
@@ -125,20 +126,10 @@ void TrajectoryWriter::append_serialized(std::string object_text) {
     // Reading the clock under the lock keeps timestamps in file order.
     was_empty = queue_.empty();
     queue_.push_back(Queued{clock_.now(), std::move(object_text)});
-    ++appended_seq_;
   }
   // Only the first event of a batch needs to wake the writer thread: until it takes the queue,
   // later events join the same batch. This saves a wake-up (a context switch) per event.
   if (was_empty) queued_cv_.notify_one();
-}
-
-void TrajectoryWriter::flush() {
-  std::unique_lock lock(mu_);
-  const std::uint64_t target = appended_seq_;
-  ++flush_waiters_;
-  queued_cv_.notify_one();  // cut the gathering window short
-  written_cv_.wait(lock, [&] { return written_seq_ >= target; });
-  --flush_waiters_;
 }
 
 void TrajectoryWriter::run() {
@@ -147,19 +138,16 @@ void TrajectoryWriter::run() {
   for (;;) {
     queued_cv_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
     if (queue_.empty()) return;  // stopping, and everything is written
-    queued_cv_.wait_for(lock, kGatherWindow, [&] { return stopping_ || flush_waiters_ > 0; });
+    queued_cv_.wait_for(lock, kGatherWindow, [&] { return stopping_; });
     batch.swap(queue_);
     lock.unlock();
     try {
       write_batch(batch);
     } catch (const std::exception& e) {  // e.g. bad_alloc: lose the batch, not the daemon
-      std::fprintf(stderr, "harness: dropping trajectory events: %s\n", e.what());
+      log_error("dropping trajectory events", e.what());
     }
-    const std::size_t count = batch.size();
     batch.clear();
     lock.lock();
-    written_seq_ += count;
-    written_cv_.notify_all();
   }
 }
 
@@ -169,7 +157,7 @@ void TrajectoryWriter::write_batch(std::vector<Queued>& batch) {
     try {
       append_line(bytes, q.ts, q.object_text);
     } catch (const std::exception& e) {  // never let one bad event stop the log
-      std::fprintf(stderr, "harness: dropping trajectory event: %s\n", e.what());
+      log_error("dropping trajectory event", e.what());
     }
     if (bytes.size() >= kMaxWriteBytes) {
       write_bytes(bytes);
@@ -196,8 +184,8 @@ void TrajectoryWriter::write_bytes(const std::string& bytes) {
   }
   const int saved_errno = errno;
   if (!failing_) {  // once per run of failures, so a full disk does not flood the daemon log
-    std::fprintf(stderr, "harness: cannot write trajectory %s: %s (events are dropped)\n",
-                 path_.c_str(), std::strerror(saved_errno));
+    log_error("cannot write trajectory " + path_.string(),
+              std::string(std::strerror(saved_errno)) + " (events are dropped)");
     failing_ = true;
   }
 }

@@ -6,7 +6,6 @@
 #pragma once
 
 #include <condition_variable>
-#include <cstdint>
 #include <filesystem>
 #include <mutex>
 #include <string>
@@ -46,10 +45,6 @@ class TrajectoryWriter {
   // Json::dump writes it ("{...}", valid UTF-8). The hot path writes its events' text directly.
   void append_serialized(std::string object_text);
 
-  // Blocks until every event appended before the call has been handed to write(2) (or
-  // dropped because the write failed). Thread-safe.
-  void flush();
-
   const std::filesystem::path& path() const { return path_; }
 
  private:
@@ -67,13 +62,9 @@ class TrajectoryWriter {
   int fd_ = -1;
 
   std::mutex mu_;
-  std::condition_variable queued_cv_;   // the background thread waits for work or stop
-  std::condition_variable written_cv_;  // flush() waits for written_seq_ to catch up
-  std::vector<Queued> queue_;           // guarded by mu_
-  std::uint64_t appended_seq_ = 0;      // guarded by mu_: events appended so far
-  std::uint64_t written_seq_ = 0;       // guarded by mu_: events written (or dropped) so far
-  int flush_waiters_ = 0;               // guarded by mu_: flush() calls waiting
-  bool stopping_ = false;               // guarded by mu_
+  std::condition_variable queued_cv_;  // the background thread waits for work or stop
+  std::vector<Queued> queue_;          // guarded by mu_
+  bool stopping_ = false;              // guarded by mu_
 
   // Owned by the background thread.
   bool file_ends_mid_line_ = false;  // a failed write left a partial line behind

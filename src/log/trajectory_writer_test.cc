@@ -56,9 +56,10 @@ class TrajectoryWriterTest : public ::testing::Test {
 };
 
 TEST_F(TrajectoryWriterTest, WritesTsFirstThenTheEventFields) {
-  TrajectoryWriter writer(file_, clock_);
-  writer.append({{"event", "claim"}, {"task_id", "t1"}, {"worker_id", "w"}});
-  writer.flush();
+  {
+    TrajectoryWriter writer(file_, clock_);
+    writer.append({{"event", "claim"}, {"task_id", "t1"}, {"worker_id", "w"}});
+  }
   EXPECT_EQ(read_file(file_),
             std::string("{\"ts\":\"") + kT0Text +
                 "\",\"event\":\"claim\",\"task_id\":\"t1\",\"worker_id\":\"w\"}\n");
@@ -69,11 +70,12 @@ TEST_F(TrajectoryWriterTest, WritesTsFirstThenTheEventFields) {
 }
 
 TEST_F(TrajectoryWriterTest, TimestampsFollowTheClock) {
-  TrajectoryWriter writer(file_, clock_);
-  writer.append({{"n", 1}});
-  clock_.advance(1'500'000);
-  writer.append({{"n", 2}});
-  writer.flush();
+  {
+    TrajectoryWriter writer(file_, clock_);
+    writer.append({{"n", 1}});
+    clock_.advance(1'500'000);
+    writer.append({{"n", 2}});
+  }
   const auto lines = read_lines(file_);
   ASSERT_EQ(lines.size(), 2u);
   EXPECT_EQ(json::parse(lines[0])["ts"], "2023-11-14T22:13:20.123456+00:00");
@@ -81,10 +83,11 @@ TEST_F(TrajectoryWriterTest, TimestampsFollowTheClock) {
 }
 
 TEST_F(TrajectoryWriterTest, DefaultClockIsTheWallClock) {
-  TrajectoryWriter writer(file_);
   const Micros before = SystemClock::instance().now();
-  writer.append({{"event", "ping"}});
-  writer.flush();
+  {
+    TrajectoryWriter writer(file_);
+    writer.append({{"event", "ping"}});
+  }
   const auto ts = parse_iso8601(json::parse(read_lines(file_).at(0))["ts"].get<std::string>());
   ASSERT_TRUE(ts.has_value());
   EXPECT_GE(*ts, before);
@@ -92,11 +95,12 @@ TEST_F(TrajectoryWriterTest, DefaultClockIsTheWallClock) {
 }
 
 TEST_F(TrajectoryWriterTest, OneLinePerEventEvenWithNewlinesInValues) {
-  TrajectoryWriter writer(file_, clock_);
-  writer.append({{"event", "exec"}, {"stdout", "line 1\nline 2\n"}});
-  writer.append(json::object());
-  writer.append({{"nested", {{"a", {1, 2, 3}}}}});
-  writer.flush();
+  {
+    TrajectoryWriter writer(file_, clock_);
+    writer.append({{"event", "exec"}, {"stdout", "line 1\nline 2\n"}});
+    writer.append(json::object());
+    writer.append({{"nested", {{"a", {1, 2, 3}}}}});
+  }
   const auto lines = read_lines(file_);
   ASSERT_EQ(lines.size(), 3u);
   EXPECT_EQ(json::parse(lines[0])["stdout"], "line 1\nline 2\n");
@@ -105,10 +109,11 @@ TEST_F(TrajectoryWriterTest, OneLinePerEventEvenWithNewlinesInValues) {
 }
 
 TEST_F(TrajectoryWriterTest, InvalidUtf8IsReplacedNotFatal) {
-  TrajectoryWriter writer(file_, clock_);
-  writer.append({{"stdout", "bad \xFF\xFE bytes"}});
-  writer.append({{"event", "after"}});
-  writer.flush();
+  {
+    TrajectoryWriter writer(file_, clock_);
+    writer.append({{"stdout", "bad \xFF\xFE bytes"}});
+    writer.append({{"event", "after"}});
+  }
   const auto lines = read_lines(file_);
   ASSERT_EQ(lines.size(), 2u);
   EXPECT_EQ(json::parse(lines[0])["stdout"], "bad \xEF\xBF\xBD\xEF\xBF\xBD bytes");
@@ -116,15 +121,16 @@ TEST_F(TrajectoryWriterTest, InvalidUtf8IsReplacedNotFatal) {
 }
 
 TEST_F(TrajectoryWriterTest, RejectsEventsThatAreNotObjects) {
-  TrajectoryWriter writer(file_, clock_);
-  try {
-    writer.append(json::array({1, 2}));
-    FAIL() << "expected Error";
-  } catch (const Error& e) {
-    EXPECT_EQ(e.kind(), Error::Kind::kInvalidArgument);
+  {
+    TrajectoryWriter writer(file_, clock_);
+    try {
+      writer.append(json::array({1, 2}));
+      FAIL() << "expected Error";
+    } catch (const Error& e) {
+      EXPECT_EQ(e.kind(), Error::Kind::kInvalidArgument);
+    }
+    EXPECT_THROW(writer.append("text"), Error);
   }
-  EXPECT_THROW(writer.append("text"), Error);
-  writer.flush();
   EXPECT_EQ(read_file(file_), "");
 }
 
@@ -143,20 +149,19 @@ TEST_F(TrajectoryWriterTest, ManyThreadsAppendConcurrently) {
       });
     }
     for (auto& th : threads) th.join();
-    writer.flush();
-    const auto lines = read_lines(file_);
-    ASSERT_EQ(lines.size(), static_cast<std::size_t>(kThreads * kPerThread));
-    std::set<std::pair<int, int>> seen;
-    std::vector<int> next(kThreads, 0);
-    for (const auto& line : lines) {
-      ASSERT_EQ(line.rfind("{\"ts\":\"", 0), 0u) << line;
-      const json j = json::parse(line);  // throws (fails the test) on a torn or merged line
-      const int t = j["thread"], i = j["i"];
-      EXPECT_EQ(i, next[t]++) << "each thread's events stay in order";
-      seen.emplace(t, i);
-    }
-    EXPECT_EQ(seen.size(), lines.size());
   }
+  const auto lines = read_lines(file_);
+  ASSERT_EQ(lines.size(), static_cast<std::size_t>(kThreads * kPerThread));
+  std::set<std::pair<int, int>> seen;
+  std::vector<int> next(kThreads, 0);
+  for (const auto& line : lines) {
+    ASSERT_EQ(line.rfind("{\"ts\":\"", 0), 0u) << line;
+    const json j = json::parse(line);  // throws (fails the test) on a torn or merged line
+    const int t = j["thread"], i = j["i"];
+    EXPECT_EQ(i, next[t]++) << "each thread's events stay in order";
+    seen.emplace(t, i);
+  }
+  EXPECT_EQ(seen.size(), lines.size());
 }
 
 TEST_F(TrajectoryWriterTest, RepairsATornLastLine) {
@@ -204,20 +209,6 @@ TEST_F(TrajectoryWriterTest, FailsToOpenInAMissingDirectory) {
   EXPECT_THROW(TrajectoryWriter(dir_.path() / "missing" / "t.jsonl", clock_), Error);
 }
 
-TEST_F(TrajectoryWriterTest, FlushWaitsUntilEverythingAppendedIsWritten) {
-  TrajectoryWriter writer(file_, clock_);
-  writer.flush();  // nothing queued: returns at once
-  EXPECT_EQ(read_file(file_), "");
-  constexpr std::size_t kEvents = 20000;
-  for (std::size_t round = 1; round <= 3; ++round) {
-    for (std::size_t i = 0; i < kEvents; ++i)
-      writer.append({{"i", i}, {"pad", std::string(64, 'p')}});
-    writer.flush();
-    // Read through another descriptor: the bytes are in the file, not in a user buffer.
-    EXPECT_EQ(read_lines(file_).size(), round * kEvents);
-  }
-}
-
 TEST_F(TrajectoryWriterTest, DestructorWritesEverythingStillQueued) {
   constexpr int kEvents = 20000;
   {
@@ -230,10 +221,12 @@ TEST_F(TrajectoryWriterTest, DestructorWritesEverythingStillQueued) {
 }
 
 // A file size limit makes write(2) fail with EFBIG after a partial write, as a full disk does.
+// Each lost event is larger than a write, so each is a write of its own that fails.
 TEST_F(TrajectoryWriterTest, WriteFailuresAreReportedOnceAndLoggingRecovers) {
-  TrajectoryWriter writer(file_, clock_);
-  writer.append({{"event", "before"}});
-  writer.flush();
+  // Padded so that the limit leaves room for the report: the captured stderr is a file too.
+  {
+    TrajectoryWriter(file_, clock_).append({{"event", "before"}, {"pad", std::string(4096, 'p')}});
+  }
   const auto size = fs::file_size(file_);
 
   struct sigaction ignore {
@@ -247,13 +240,13 @@ TEST_F(TrajectoryWriterTest, WriteFailuresAreReportedOnceAndLoggingRecovers) {
 
   testing::internal::CaptureStderr();
   ASSERT_EQ(::setrlimit(RLIMIT_FSIZE, &limit), 0);
-  for (int i = 0; i < 3; ++i) {
-    writer.append({{"event", "lost"}, {"i", i}});
-    writer.flush();  // must not hang although nothing can be written
-  }
+  {
+    TrajectoryWriter writer(file_, clock_);
+    for (int i = 0; i < 3; ++i)
+      writer.append({{"event", "lost"}, {"i", i}, {"pad", std::string(2 << 20, 'p')}});
+  }  // must not hang although nothing can be written
   ASSERT_EQ(::setrlimit(RLIMIT_FSIZE, &old_limit), 0);
-  writer.append({{"event", "after"}});
-  writer.flush();
+  { TrajectoryWriter(file_, clock_).append({{"event", "after"}}); }
   const std::string err = testing::internal::GetCapturedStderr();
   ASSERT_EQ(::sigaction(SIGXFSZ, &old_action, nullptr), 0);
 

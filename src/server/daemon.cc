@@ -7,14 +7,15 @@
 #include <unistd.h>
 
 #include <chrono>
-#include <iostream>
 #include <mutex>
 #include <optional>
+#include <string>
 #include <utility>
 
 #include <asio.hpp>
 
 #include "core/error.h"
+#include "core/logger.h"
 #include "exec/reaper.h"
 #include "server/daemon_lock.h"
 #include "server/session.h"
@@ -148,8 +149,8 @@ struct Daemon::Impl {
         return run_command(spec, stop, &started);
       };
     } catch (const Error& e) {
-      std::cerr << "harness: " << e.what()
-                << "; a command's background processes may outlive a daemon killed by SIGKILL\n";
+      log_warning(std::string(e.what()) +
+                  "; a command's background processes may outlive a daemon killed by SIGKILL");
     }
   }
 
@@ -174,16 +175,15 @@ struct Daemon::Impl {
     if (now == socket_file) return true;
     const std::string path = options.socket_path.string();
     if (now) {
-      std::cerr << "harness: the socket " << path << " was replaced by another file; stopping\n";
+      log_error("the socket " + path + " was replaced by another file; stopping");
     } else {
-      std::cerr << "harness: the socket " << path << " was deleted; listening on it again\n";
+      log_warning("the socket " + path + " was deleted; listening on it again");
       try {
         listen();
         accept();
         return true;
       } catch (const std::exception& e) {
-        std::cerr << "harness: cannot listen on " << path << " again (" << e.what()
-                  << "); stopping\n";
+        log_error("cannot listen on " + path + " again (" + e.what() + "); stopping");
       }
     }
     stop();
@@ -250,11 +250,11 @@ Daemon::~Daemon() {
 void Daemon::run() {
   impl_->accept();
   impl_->check_socket_periodically();
-  std::cerr << "harness: daemon " << ::getpid() << " serving " << impl_->options.worktree.string()
-            << " on " << impl_->options.socket_path.string() << "\n";
+  log_info("daemon " + std::to_string(::getpid()) + " serving " + impl_->options.worktree.string() +
+           " on " + impl_->options.socket_path.string());
   impl_->io->run();
   impl_->release();
-  std::cerr << "harness: daemon " << ::getpid() << " stopped\n";
+  log_info("daemon " + std::to_string(::getpid()) + " stopped");
 }
 
 void Daemon::stop() { impl_->stop(); }

@@ -1,11 +1,11 @@
 #include "server/group_commit.h"
 
-#include <iostream>
 #include <iterator>
 #include <string>
 #include <utility>
 
 #include "core/error.h"
+#include "core/logger.h"
 
 namespace harness {
 
@@ -203,8 +203,7 @@ void GroupCommitter::sync_and_report(std::vector<Outcome>& outcomes, std::uint64
         "; changes are refused from now on: restart the daemon once the storage is healthy";
     failure = std::make_exception_ptr(Error::io(message));
     // Said in the daemon's log too: the clients' error replies may go unread.
-    if (!std::exchange(sync_failure_logged_, true))
-      std::cerr << "harness: " << message << std::endl;
+    if (!std::exchange(sync_failure_logged_, true)) log_error(message);
   }
   {
     std::lock_guard lock(mutex_);

@@ -27,7 +27,7 @@ class Service {
     // repository mutex, and every agent's git waits while it runs.
     std::chrono::milliseconds default_git_timeout{120'000};
     // Between SIGTERM and SIGKILL for a command that timed out or is cancelled at shutdown.
-    std::chrono::milliseconds kill_grace{1000};
+    std::chrono::milliseconds kill_grace = kDefaultKillGrace;
     // exec and git requests running at once; more wait in a queue, first come first served.
     std::size_t max_commands = 64;
     // Runs exec and git commands; empty: run_command. A stand-in that runs nothing lets the
