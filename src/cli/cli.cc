@@ -22,7 +22,7 @@
 #include "cli/worker_id.h"
 #include "core/base64.h"
 #include "core/error.h"
-#include "core/unique_fd.h"
+#include "core/posix.h"
 #include "exec/git_guard.h"
 #include "exec/reaper.h"
 #include "exec/subprocess.h"

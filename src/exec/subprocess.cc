@@ -21,7 +21,7 @@
 #include <vector>
 
 #include "core/error.h"
-#include "core/unique_fd.h"
+#include "core/posix.h"
 #include "exec/program_lookup.h"
 #include "exec/reaper.h"
 #include "exec/signal_name.h"
@@ -319,8 +319,8 @@ class Capture {
     const std::size_t room = cap_ - std::min(cap_, text_.size());
     const std::size_t kept = std::min(room, n);
     // Reserved whole on the first byte: growing by reallocation would leave the outgrown
-    // buffers behind in the allocator (2 x 16 MiB of output cost the daemon ~90 MiB rather
-    // than ~65 MiB), while pages of the reservation that are never written cost nothing.
+    // buffers behind in the allocator, while pages of the reservation that are never written
+    // cost nothing.
     if (text_.empty() && kept > 0) text_.reserve(cap_);
     text_.append(data, kept);
     if (kept < n) truncated_ = true;

@@ -23,11 +23,13 @@
 #include "integration/fixture.h"
 #include "reliability/reliability_util.h"
 #include "store/state_dir.h"
+#include "testing/scoped_env.h"
 
 namespace harness::testing {
 namespace {
 
 using namespace reliability;  // NOLINT: the helpers of this directory
+using test_support::ScopedUmask;
 
 namespace fs = std::filesystem;
 
@@ -202,13 +204,6 @@ TEST_F(SecurityTest, TheClientRefusesADaemonRunByAnotherUser) {
 }
 
 // ---- private files -----------------------------------------------------------------------------
-
-// Restores the umask when the test ends.
-struct ScopedUmask {
-  explicit ScopedUmask(mode_t mask) : old(::umask(mask)) {}
-  ~ScopedUmask() { ::umask(old); }
-  mode_t old;
-};
 
 TEST_F(SecurityTest, StateFilesArePrivateEvenUnderAPermissiveUmask) {
   ScopedUmask open_umask(0);  // inherited by the CLI and the daemon it spawns
