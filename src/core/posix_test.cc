@@ -20,9 +20,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-using test_support::ScopedEnv;
-using test_support::ScopedUmask;
-using test_support::TempDir;
+using namespace test_support;  // NOLINT: the test library (tests/testing)
 
 bool is_open(int fd) { return ::fcntl(fd, F_GETFD) != -1; }
 

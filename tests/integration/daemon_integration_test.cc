@@ -19,12 +19,7 @@
 namespace harness::testing {
 namespace {
 
-using test_support::independent_tasks_request;
-using test_support::run_harness;
-using test_support::RunResult;
-using test_support::ScratchWorktree;
-using test_support::SocketClient;
-using test_support::TestDaemon;
+using namespace test_support;  // NOLINT: the test library (tests/testing)
 
 namespace fs = std::filesystem;
 

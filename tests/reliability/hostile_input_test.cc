@@ -34,14 +34,8 @@
 namespace harness::testing {
 namespace {
 
-using namespace reliability;  // NOLINT: the helpers of this directory
-using test_support::independent_tasks_request;
-using test_support::ping_ok;
-using test_support::run_harness;
-using test_support::RunResult;
-using test_support::ScratchWorktree;
-using test_support::SocketClient;
-using test_support::TestDaemon;
+using namespace reliability;   // NOLINT: the helpers of this directory
+using namespace test_support;  // NOLINT: the test library (tests/testing)
 
 namespace fs = std::filesystem;
 using SteadyClock = std::chrono::steady_clock;

@@ -32,15 +32,8 @@
 namespace harness::testing {
 namespace {
 
-using namespace reliability;  // NOLINT: the helpers of this directory
-using test_support::independent_tasks_request;
-using test_support::run_harness;
-using test_support::run_program;
-using test_support::RunResult;
-using test_support::ScopedUmask;
-using test_support::ScratchWorktree;
-using test_support::SocketClient;
-using test_support::TestDaemon;
+using namespace reliability;   // NOLINT: the helpers of this directory
+using namespace test_support;  // NOLINT: the test library (tests/testing)
 
 namespace fs = std::filesystem;
 

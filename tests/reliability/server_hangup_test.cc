@@ -20,11 +20,7 @@
 namespace harness::testing {
 namespace {
 
-using test_support::ping_ok;
-using test_support::run_harness;
-using test_support::RunResult;
-using test_support::ScratchWorktree;
-using test_support::TestDaemon;
+using namespace test_support;  // NOLINT: the test library (tests/testing)
 
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;

@@ -29,15 +29,8 @@
 namespace harness::testing {
 namespace {
 
-using namespace reliability;  // NOLINT: the helpers of this directory
-using test_support::one_shot;
-using test_support::ping_ok;
-using test_support::run_harness;
-using test_support::run_program;
-using test_support::RunResult;
-using test_support::ScratchWorktree;
-using test_support::SocketClient;
-using test_support::TestDaemon;
+using namespace reliability;   // NOLINT: the helpers of this directory
+using namespace test_support;  // NOLINT: the test library (tests/testing)
 
 namespace fs = std::filesystem;
 
