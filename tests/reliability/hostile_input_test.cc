@@ -753,10 +753,9 @@ TEST_F(HostileInputTest, ASixteenMebibyteExecReplyStaysWithinTheMemoryBound) {
 
 // Command output is capped by its size as encoded in the reply (docs/protocol.md), not by its
 // raw size: JSON turns each control byte into a six-byte \u00XX escape, so 16 MiB of NUL bytes
-// on each stream would otherwise make a ~192 MiB reply, held several times over (this drove
-// the daemon's peak to ~480 MiB). Now each stream keeps what encodes to 16 MiB, the line stays
-// within its documented bound, and the daemon holds at most the raw capture (16 MiB a stream)
-// and the reply line once.
+// on each stream would otherwise make a reply six times the cap, held several times over. Each
+// stream keeps what encodes to 16 MiB, so the line stays within its documented bound, and the
+// daemon holds at most the raw capture (16 MiB a stream) and the reply line once.
 TEST_F(HostileInputTest, AnExecReplyFullOfControlBytesStaysWithinTheMemoryBound) {
   const long peak_before = proc_status_kib(daemon->pid(), "VmHWM");
   SocketClient c(socket());
