@@ -2,13 +2,13 @@
 
 #include <poll.h>
 #include <sys/socket.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
 
 #include "core/error.h"
+#include "core/posix.h"
 
 namespace harness::bench {
 
@@ -18,25 +18,15 @@ Connection::Connection(std::filesystem::path socket, ConnectionMode mode)
 Connection::~Connection() { disconnect(); }
 
 void Connection::connect() {
-  sockaddr_un addr{};
-  addr.sun_family = AF_UNIX;
-  if (socket_.string().size() >= sizeof addr.sun_path)
-    throw Error::invalid("socket path too long: " + socket_.string());
-  std::strcpy(addr.sun_path, socket_.c_str());
-  fd_ = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd_ < 0) throw Error::from_errno("socket");
-  if (::connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0) return;
+  fd_ = connect_unix_socket(socket_);
+  if (fd_) return;
   const int err = errno;
-  disconnect();
   const std::string what = "cannot connect to " + socket_.string() + ": " + std::strerror(err);
   if (err == ENOENT || err == ECONNREFUSED) throw Error::not_found(what);
   throw Error::io(what);
 }
 
-void Connection::disconnect() {
-  if (fd_ >= 0) ::close(fd_);
-  fd_ = -1;
-}
+void Connection::disconnect() { fd_.reset(); }
 
 template <typename Step>
 auto Connection::closing_on_failure(Step step) {
@@ -57,7 +47,7 @@ std::string Connection::round_trip(std::string_view request) {
     // kernel signals that send buffer space came free on the same wait queue), a wake-up and
     // two context switches per request for nothing; poll() waits for input alone.
     closing_on_failure([this] {
-      pollfd ready{fd_, POLLIN, 0};
+      pollfd ready{fd_.get(), POLLIN, 0};
       if (::poll(&ready, 1, -1) < 0 && errno != EINTR)
         throw Error::from_errno("cannot wait for the daemon");
     });
@@ -65,7 +55,7 @@ std::string Connection::round_trip(std::string_view request) {
 }
 
 void Connection::send_request(std::string_view request) {
-  if (fd_ < 0) connect();
+  if (!fd_) connect();
   closing_on_failure([&] { send_line(request); });
 }
 
@@ -77,19 +67,15 @@ void Connection::send_line(std::string_view request) {
   received_.clear();
   std::string line(request);
   line += '\n';
-  for (std::size_t sent = 0; sent < line.size();) {
-    const ssize_t n = ::send(fd_, line.data() + sent, line.size() - sent, MSG_NOSIGNAL);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) throw Error::from_errno("cannot send to the daemon");
-    sent += static_cast<std::size_t>(n);
-  }
+  if (send_all(fd_.get(), line) != line.size())
+    throw Error::from_errno("cannot send to the daemon");
 }
 
 // One request is outstanding at a time, so nothing follows the reply's newline.
 std::optional<std::string> Connection::take_line() {
   char chunk[64 * 1024];
   for (;;) {
-    const ssize_t n = ::recv(fd_, chunk, sizeof chunk, MSG_DONTWAIT);
+    const ssize_t n = ::recv(fd_.get(), chunk, sizeof chunk, MSG_DONTWAIT);
     if (n < 0 && errno == EINTR) continue;
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return std::nullopt;
     if (n < 0) throw Error::from_errno("cannot read from the daemon");

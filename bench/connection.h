@@ -8,6 +8,7 @@
 #include <string_view>
 
 #include "core/json.h"
+#include "core/posix.h"
 
 namespace harness::bench {
 
@@ -38,8 +39,8 @@ class Connection {
   void send_request(std::string_view request);
   std::optional<std::string> try_read_reply();
 
-  bool is_open() const { return fd_ >= 0; }
-  int fd() const { return fd_; }  // -1 when not open
+  bool is_open() const { return static_cast<bool>(fd_); }
+  int fd() const { return fd_.get(); }  // -1 when not open
 
  private:
   void connect();
@@ -51,7 +52,7 @@ class Connection {
 
   std::filesystem::path socket_;
   ConnectionMode mode_;
-  int fd_ = -1;
+  UniqueFd fd_;
   std::string received_;  // of the reply being read
 };
 

@@ -8,7 +8,7 @@
 #include <thread>
 
 #include "core/error.h"
-#include "core/unique_fd.h"
+#include "core/posix.h"
 
 namespace harness::bench {
 

@@ -3,12 +3,10 @@
 #include <poll.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstdlib>
-#include <cstring>
 #include <fstream>
 #include <functional>
 #include <sstream>
@@ -17,6 +15,7 @@
 #include "cli/daemon_spawn.h"
 #include "cli/paths.h"
 #include "core/error.h"
+#include "core/posix.h"
 #include "log/trajectory_reader.h"
 #include "protocol/envelope.h"
 #include "server/daemon_lock.h"
@@ -28,38 +27,6 @@ namespace {
 
 namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
-
-class Fd {
- public:
-  explicit Fd(int fd) : fd_(fd) {}
-  ~Fd() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  int get() const { return fd_; }
-
- private:
-  int fd_;
-};
-
-// Returns a connected socket, or -1 with errno set.
-int try_connect(const std::filesystem::path& path) {
-  sockaddr_un addr{};
-  addr.sun_family = AF_UNIX;
-  if (path.string().size() >= sizeof addr.sun_path) {
-    errno = ENAMETOOLONG;
-    return -1;
-  }
-  std::strcpy(addr.sun_path, path.c_str());
-  const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return -1;
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0) return fd;
-  const int err = errno;
-  ::close(fd);
-  errno = err;
-  return -1;
-}
 
 bool nobody_listening(int err) { return err == ENOENT || err == ECONNREFUSED; }
 
@@ -90,12 +57,11 @@ std::string log_since(const fs::path& log, std::uint64_t offset) {
 }
 
 // Tries to connect until `deadline`; then throws Error::io(why_not()).
-int connect_until(const fs::path& socket, Clock::time_point deadline,
-                  const std::function<std::string()>& why_not) {
+UniqueFd connect_until(const fs::path& socket, Clock::time_point deadline,
+                       const std::function<std::string()>& why_not) {
   auto backoff = std::chrono::milliseconds(2);
   for (;;) {
-    const int fd = try_connect(socket);
-    if (fd >= 0) return fd;
+    if (UniqueFd fd = connect_unix_socket(socket)) return fd;
     if (!nobody_listening(errno)) throw Error::from_errno("cannot connect to " + socket.string());
     if (Clock::now() >= deadline) throw Error::io(why_not());
     // Waiting for another process to start listening: there is nothing to await but time.
@@ -131,7 +97,7 @@ Startup await_daemon(int ready_fd, Clock::time_point deadline) {
 
 // Another daemon holds the worktree: reach it if it serves our socket (it is starting, or is
 // making its deleted socket again), else say where it is. Throws Error.
-int reach_holder(const ClientOptions& options, Clock::time_point deadline) {
+UniqueFd reach_holder(const ClientOptions& options, Clock::time_point deadline) {
   const std::optional<DaemonInfo> holder = read_daemon_info(options.worktree);
   const std::string socket = options.socket.string();
   if (holder && holder->socket.lexically_normal() != options.socket.lexically_normal())
@@ -147,9 +113,8 @@ int reach_holder(const ClientOptions& options, Clock::time_point deadline) {
   });
 }
 
-int connect_or_spawn(const ClientOptions& options) {
-  int fd = try_connect(options.socket);
-  if (fd >= 0) return fd;
+UniqueFd connect_or_spawn(const ClientOptions& options) {
+  if (UniqueFd fd = connect_unix_socket(options.socket)) return fd;
   const int connect_errno = errno;
   refuse_non_socket(options.socket);
   errno = connect_errno;
@@ -193,16 +158,10 @@ int connect_or_spawn(const ClientOptions& options) {
 
 // Sends the request. Returns false when the daemon closed the connection before taking all of
 // it (it refuses over-long lines that way): its reply, which says why, is still to be read.
-bool send_all(int fd, const std::string& data) {
-  std::size_t sent = 0;
-  while (sent < data.size()) {
-    const ssize_t n = ::send(fd, data.data() + sent, data.size() - sent, MSG_NOSIGNAL);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0 && (errno == EPIPE || errno == ECONNRESET)) return false;
-    if (n < 0) throw Error::from_errno("cannot send the request");
-    sent += static_cast<std::size_t>(n);
-  }
-  return true;
+bool deliver(int fd, const std::string& data) {
+  if (send_all(fd, data) == data.size()) return true;
+  if (errno == EPIPE || errno == ECONNRESET) return false;
+  throw Error::from_errno("cannot send the request");
 }
 
 // The daemon must run as this user: with HARNESS_SOCKET in a shared directory, anyone could
@@ -252,7 +211,7 @@ std::string exchange(int fd, std::string_view request_line,
                      const std::optional<std::chrono::milliseconds>& timeout) {
   std::string line(request_line);
   line += '\n';
-  const bool delivered = send_all(fd, line);
+  const bool delivered = deliver(fd, line);
   try {
     return read_line(fd, timeout);
   } catch (const Error&) {
@@ -304,7 +263,7 @@ ClientOptions client_options_from_env(const std::filesystem::path& worktree,
 }
 
 std::string send_line(const ClientOptions& options, std::string_view request_line) {
-  Fd fd(connect_or_spawn(options));
+  const UniqueFd fd = connect_or_spawn(options);
   check_daemon_owner(fd.get(), options.socket);
   const bool check = options.check_worktree && !options.worktree.empty();
   const std::string ping = encode_request(PingRequest{});

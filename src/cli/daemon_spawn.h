@@ -3,7 +3,7 @@
 
 #include <filesystem>
 
-#include "core/unique_fd.h"
+#include "core/posix.h"
 
 namespace harness {
 

@@ -1,15 +1,11 @@
 #include "cli/paths.h"
 
-#include <pwd.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
-#include <cerrno>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 
 #include "core/error.h"
+#include "core/posix.h"
 
 namespace harness {
 
@@ -31,25 +27,7 @@ std::string short_hash(const std::string& text) {
   return std::string(buf, 12);
 }
 
-void ensure_private_dir(const fs::path& dir) {
-  if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST)
-    throw Error::from_errno("cannot create " + dir.string());
-  struct stat st;
-  if (::lstat(dir.c_str(), &st) != 0) throw Error::from_errno("cannot inspect " + dir.string());
-  if (!S_ISDIR(st.st_mode) || st.st_uid != ::geteuid() || (st.st_mode & 077) != 0)
-    throw Error::io(
-        dir.string() +
-        " must be a directory owned by you with mode 0700; remove it or set HARNESS_SOCKET");
-}
-
 }  // namespace
-
-std::string current_user_name() {
-  std::string user = env_or_empty("USER");
-  if (!user.empty()) return user;
-  if (const passwd* pw = ::getpwuid(::geteuid())) return pw->pw_name;
-  return std::to_string(::geteuid());
-}
 
 // A directory inside a repository stands for the repository: its state (under the git
 // directory) is the repository's, so one repository is one worktree, one socket, one daemon,
@@ -70,7 +48,10 @@ fs::path default_socket_path(const fs::path& worktree) {
   std::string base = env_or_empty("XDG_RUNTIME_DIR");
   if (base.empty()) base = "/tmp";
   const fs::path dir = fs::path(base) / ("harness-" + current_user_name());
-  ensure_private_dir(dir);
+  if (ensure_private_dir(dir) != DirState::kPrivate)
+    throw Error::io(
+        dir.string() +
+        " must be a directory owned by you with mode 0700; remove it or set HARNESS_SOCKET");
   return dir / (short_hash(worktree.string()) + ".sock");
 }
 

@@ -20,10 +20,8 @@ std::filesystem::path resolve_socket(const std::filesystem::path& worktree,
 // ${XDG_RUNTIME_DIR:-/tmp}/harness-$USER/<12 hex digits of a hash of the worktree>.sock: one
 // daemon per worktree, so two repositories never share one by accident. Creates the
 // directory with mode 0700; throws Error::io when it exists but is not a directory owned by
-// this user with no access for others.
+// this user with no access for others, and Error::invalid when $USER cannot name a directory
+// (current_user_name).
 std::filesystem::path default_socket_path(const std::filesystem::path& worktree);
-
-// The user name for file names: $USER, else the password database, else the numeric uid.
-std::string current_user_name();
 
 }  // namespace harness

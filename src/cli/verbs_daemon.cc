@@ -9,7 +9,7 @@
 #include <optional>
 #include <stop_token>
 
-#include "core/unique_fd.h"
+#include "core/posix.h"
 #include "exec/reaper.h"
 #include "log/trajectory_reader.h"
 #include "server/daemon.h"

@@ -15,6 +15,7 @@
 
 #include "cli/agent_process.h"
 #include "core/error.h"
+#include "core/posix.h"
 
 namespace harness {
 namespace {
@@ -53,21 +54,6 @@ std::string_view trim(std::string_view s) {
   while (!s.empty() && space(s.back())) s.remove_suffix(1);
   return s;
 }
-
-// Closes a file descriptor when it goes out of scope.
-class ScopedFd {
- public:
-  explicit ScopedFd(int fd) : fd_(fd) {}
-  ~ScopedFd() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  ScopedFd(const ScopedFd&) = delete;
-  ScopedFd& operator=(const ScopedFd&) = delete;
-  int get() const { return fd_; }
-
- private:
-  int fd_;
-};
 
 // Removes the temporary file whatever happens after it was created.
 class ScopedUnlink {
@@ -120,13 +106,12 @@ std::string parse_id(const std::string& content, const std::filesystem::path& fi
 // The id in an existing file, or nullopt if there is no file.
 std::optional<std::string> load_worker_id(const std::filesystem::path& file) {
   // O_NONBLOCK so that a FIFO planted at the path cannot hang us before the type check.
-  const int raw = ::open(file.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
-  if (raw < 0) {
+  const UniqueFd fd(::open(file.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK));
+  if (!fd) {
     if (errno == ENOENT) return std::nullopt;
     if (errno == ELOOP) throw untrusted_file(file, "is a symlink; refusing to follow it");
     throw Error::from_errno("cannot open worker id file " + file.string());
   }
-  ScopedFd fd(raw);
   struct stat st {};
   if (::fstat(fd.get(), &st) != 0) {
     throw Error::from_errno("cannot stat worker id file " + file.string());
@@ -139,28 +124,12 @@ std::optional<std::string> load_worker_id(const std::filesystem::path& file) {
   return parse_id(read_all(fd.get(), file), file);
 }
 
-// mkdir -p, with mode 0700 for every directory it creates.
+// mkdir -p, with mode 0700 for every directory it creates. An existing directory may be
+// shared (the file's own owner is checked when it is read), but it must be a directory.
 void create_private_dirs(const std::filesystem::path& dir) {
   if (dir.empty()) return;
-  struct stat st {};
-  if (::stat(dir.c_str(), &st) == 0) {
-    if (!S_ISDIR(st.st_mode)) throw Error::io(dir.string() + " is not a directory");
-    return;
-  }
-  create_private_dirs(dir.parent_path() == dir ? std::filesystem::path() : dir.parent_path());
-  if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) {
-    throw Error::from_errno("cannot create directory " + dir.string());
-  }
-}
-
-void write_all(int fd, const std::string& data, const std::filesystem::path& file) {
-  std::size_t done = 0;
-  while (done < data.size()) {
-    const ssize_t n = ::write(fd, data.data() + done, data.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) throw Error::from_errno("cannot write " + file.string());
-    done += static_cast<std::size_t>(n);
-  }
+  if (ensure_private_dir(dir, MissingParents::kCreate) == DirState::kNotADirectory)
+    throw Error::io(dir.string() + " is not a directory");
 }
 
 // Writes `id` to a private temporary file and links it in as `file`. Returns false if
@@ -168,16 +137,16 @@ void write_all(int fd, const std::string& data, const std::filesystem::path& fil
 bool publish_worker_id(const std::filesystem::path& file, const std::string& id) {
   std::filesystem::path tmp = file;
   tmp += ".tmp-" + std::to_string(::getpid()) + "-" + hex8(random_u32());
-  const int raw = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
-  if (raw < 0) throw Error::from_errno("cannot create " + tmp.string());
+  const UniqueFd fd(
+      ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600));
+  if (!fd) throw Error::from_errno("cannot create " + tmp.string());
   ScopedUnlink remove_tmp(tmp);
-  {
-    ScopedFd fd(raw);
-    write_all(fd.get(), id + "\n", tmp);
-    // A reader may find `file` the moment it is linked: its content must already be there,
-    // and must survive a crash rather than leave an empty id file behind.
-    if (::fsync(fd.get()) != 0) throw Error::from_errno("cannot fsync " + tmp.string());
-  }
+  const std::string line = id + "\n";
+  if (write_all(fd.get(), line) != line.size())
+    throw Error::from_errno("cannot write " + tmp.string());
+  // A reader may find `file` the moment it is linked: its content must already be there,
+  // and must survive a crash rather than leave an empty id file behind.
+  if (::fsync(fd.get()) != 0) throw Error::from_errno("cannot fsync " + tmp.string());
   if (::link(tmp.c_str(), file.c_str()) == 0) return true;
   if (errno == EEXIST) return false;
   throw Error::from_errno("cannot create worker id file " + file.string());

@@ -6,7 +6,6 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
-#include "testing/temp_dir.h"
 
 #include <filesystem>
 #include <fstream>
@@ -20,47 +19,17 @@
 #include <vector>
 
 #include "core/error.h"
+#include "testing/scoped_env.h"
+#include "testing/temp_dir.h"
 
 namespace harness {
 namespace {
 
 namespace fs = std::filesystem;
 
+using test_support::ScopedEnv;
+using test_support::ScopedUmask;
 using test_support::TempDir;
-
-// Sets (or, with nullopt, unsets) an environment variable for the scope.
-class ScopedEnv {
- public:
-  ScopedEnv(const char* name, std::optional<std::string> value) : name_(name) {
-    if (const char* old = std::getenv(name)) old_ = old;
-    if (value) {
-      ::setenv(name, value->c_str(), 1);
-    } else {
-      ::unsetenv(name);
-    }
-  }
-  ~ScopedEnv() {
-    if (old_) {
-      ::setenv(name_, old_->c_str(), 1);
-    } else {
-      ::unsetenv(name_);
-    }
-  }
-
- private:
-  const char* name_;
-  std::optional<std::string> old_;
-};
-
-// Sets the umask for the scope, so that tests see the modes the code asks for.
-class ScopedUmask {
- public:
-  explicit ScopedUmask(mode_t mask) : old_(::umask(mask)) {}
-  ~ScopedUmask() { ::umask(old_); }
-
- private:
-  mode_t old_;
-};
 
 std::string read_file(const fs::path& p) {
   std::ifstream in(p, std::ios::binary);

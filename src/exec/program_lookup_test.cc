@@ -10,7 +10,7 @@
 
 #include <gtest/gtest.h>
 
-#include "core/unique_fd.h"
+#include "core/posix.h"
 
 namespace harness {
 namespace {

@@ -24,7 +24,7 @@
 #include <atomic>
 #include <string>
 
-#include "core/unique_fd.h"
+#include "core/posix.h"
 
 namespace harness {
 

@@ -21,7 +21,7 @@
 #include <vector>
 
 #include "core/error.h"
-#include "core/unique_fd.h"
+#include "core/posix.h"
 #include "exec/program_lookup.h"
 #include "exec/reaper.h"
 #include "exec/signal_name.h"

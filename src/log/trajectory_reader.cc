@@ -13,6 +13,7 @@
 #include <utility>
 
 #include "core/error.h"
+#include "core/posix.h"
 
 namespace harness {
 namespace {
@@ -20,33 +21,11 @@ namespace {
 constexpr std::size_t kBlockSize = 64 * 1024;
 constexpr int kPollFallbackMillis = 100;
 
-// Closes a file descriptor when it goes out of scope.
-class Fd {
- public:
-  explicit Fd(int fd = -1) : fd_(fd) {}
-  ~Fd() { reset(); }
-  Fd(Fd&& other) noexcept : fd_(std::exchange(other.fd_, -1)) {}
-  Fd& operator=(Fd&& other) noexcept {
-    if (this != &other) reset(std::exchange(other.fd_, -1));
-    return *this;
-  }
-
-  int get() const { return fd_; }
-  bool valid() const { return fd_ >= 0; }
-  void reset(int fd = -1) {
-    if (fd_ >= 0) ::close(fd_);
-    fd_ = fd;
-  }
-
- private:
-  int fd_;
-};
-
-// Opens `file` for reading; an invalid Fd if it does not exist.
-Fd open_if_exists(const std::filesystem::path& file) {
+// Opens `file` for reading; an empty UniqueFd if it does not exist.
+UniqueFd open_if_exists(const std::filesystem::path& file) {
   int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0 && errno != ENOENT) throw Error::from_errno("cannot open " + file.string());
-  return Fd(fd);
+  return UniqueFd(fd);
 }
 
 // Reads up to size bytes at offset; fewer only at end of file.
@@ -88,8 +67,8 @@ std::vector<std::string> read_last_lines(const std::filesystem::path& file, std:
   TailReadStats local_stats;
   if (stats == nullptr) stats = &local_stats;
   *stats = {};
-  Fd fd = open_if_exists(file);
-  if (!fd.valid() || n == 0) return {};
+  UniqueFd fd = open_if_exists(file);
+  if (!fd || n == 0) return {};
   struct stat st {};
   if (::fstat(fd.get(), &st) != 0) throw Error::from_errno("cannot stat " + file.string());
 
@@ -154,7 +133,7 @@ class ChangeWaiter {
         inotify_(::inotify_init1(IN_CLOEXEC | IN_NONBLOCK)),
         wake_(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)),
         on_stop_(std::move(stop), [this] { signal_stop(); }) {
-    if (!wake_.valid()) throw Error::from_errno("eventfd");
+    if (!wake_) throw Error::from_errno("eventfd");
     add_watch();
   }
 
@@ -186,7 +165,7 @@ class ChangeWaiter {
 
   // Returns whether a watch is now in place.
   bool add_watch() {
-    if (!inotify_.valid()) return false;
+    if (!inotify_) return false;
     watch_ = ::inotify_add_watch(inotify_.get(), dir_.c_str(), kMask);
     return watch_ >= 0;
   }
@@ -225,8 +204,8 @@ class ChangeWaiter {
 
   const std::filesystem::path dir_;
   const std::string name_;
-  Fd inotify_;
-  Fd wake_;
+  UniqueFd inotify_;
+  UniqueFd wake_;
   int watch_ = -1;
   std::stop_callback<std::function<void()>> on_stop_;  // last: may run at once, uses wake_
 };
@@ -244,7 +223,7 @@ class LineFollower {
   // or stop was requested.
   bool catch_up() {
     for (;;) {
-      if (!fd_.valid() && !open()) return true;  // not there yet
+      if (!fd_ && !open()) return true;  // not there yet
       if (!read_to_end()) return false;
       if (!replaced()) return true;
       fd_.reset();  // the old file is read to its end; start on the new one
@@ -255,7 +234,7 @@ class LineFollower {
  private:
   bool open() {
     fd_ = open_if_exists(file_);
-    if (!fd_.valid()) return false;
+    if (!fd_) return false;
     struct stat st {};
     if (::fstat(fd_.get(), &st) != 0) throw Error::from_errno("cannot stat " + file_.string());
     id_ = id_of(st);
@@ -313,7 +292,7 @@ class LineFollower {
   std::string pending_;   // bytes read after offset_ that do not end with '\n' yet
   const std::function<bool(std::string_view)>& on_line_;
   const std::stop_token& stop_;
-  Fd fd_;
+  UniqueFd fd_;
   FileId id_{};
 };
 

@@ -13,6 +13,7 @@
 
 #include "core/error.h"
 #include "core/logger.h"
+#include "core/posix.h"
 
 namespace harness {
 namespace {
@@ -22,8 +23,8 @@ namespace {
 constexpr std::size_t kMaxWriteBytes = 1 << 20;
 
 // How long the writer thread lets events gather after the first one arrives. Under load the
-// daemon logs events one at a time, many per millisecond; writing them a window at a time
-// costs one wake-up per window instead of one (a context switch) per event.
+// daemon logs many events, one at a time; writing them a window at a time costs one wake-up
+// per window instead of one (a context switch) per event.
 constexpr auto kGatherWindow = std::chrono::milliseconds(2);
 
 int open_for_append(const std::filesystem::path& path) {
@@ -41,21 +42,6 @@ int open_for_append(const std::filesystem::path& path) {
     throw Error::io("trajectory " + path.string() + " is not a regular file");
   }
   return fd;
-}
-
-// Writes until done or an error; returns the bytes written (errno is set when short).
-std::size_t write_all(int fd, std::string_view data) {
-  std::size_t done = 0;
-  while (done < data.size()) {
-    ssize_t n = ::write(fd, data.data() + done, data.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) {
-      if (n == 0) errno = EIO;  // no progress on a regular file: give up rather than spin
-      break;
-    }
-    done += static_cast<std::size_t>(n);
-  }
-  return done;
 }
 
 // Terminates a torn last line (a crash mid-write) so that it stays one bad line instead of

@@ -27,8 +27,7 @@ void write_info(const fs::path& path, const fs::path& socket, const fs::path& wo
           -1, ' ', false, Json::error_handler_t::replace) +
       "\n";
   UniqueFd fd(::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600));
-  const bool written =
-      fd && ::write(fd.get(), text.data(), text.size()) == static_cast<ssize_t>(text.size());
+  const bool written = fd && write_all(fd.get(), text) == text.size();
   fd.reset();
   if (!written || ::rename(temp.c_str(), path.c_str()) != 0) ::unlink(temp.c_str());
 }

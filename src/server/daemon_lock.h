@@ -11,7 +11,7 @@
 #include <optional>
 
 #include "core/error.h"
-#include "core/unique_fd.h"
+#include "core/posix.h"
 
 namespace harness {
 

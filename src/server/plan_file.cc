@@ -9,7 +9,7 @@
 
 #include "core/error.h"
 #include "core/json.h"
-#include "core/unique_fd.h"
+#include "core/posix.h"
 #include "core/workflow.h"
 
 namespace harness {

@@ -8,7 +8,7 @@
 #include <unistd.h>
 
 #include "core/error.h"
-#include "core/unique_fd.h"
+#include "core/posix.h"
 
 namespace harness {
 

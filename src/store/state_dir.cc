@@ -9,6 +9,7 @@
 #include <string>
 
 #include "core/error.h"
+#include "core/posix.h"
 
 namespace harness {
 
@@ -112,30 +113,31 @@ void migrate_state_dir(const fs::path& worktree) {
 void ensure_state_dir(const fs::path& worktree) {
   migrate_state_dir(worktree);
   const fs::path dir = state_dir(worktree);
-  if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST)
-    throw Error::from_errno("cannot create " + dir.string());
-  struct stat st;
-  if (::lstat(dir.c_str(), &st) != 0) throw Error::from_errno("cannot inspect " + dir.string());
-  if (!S_ISDIR(st.st_mode)) throw Error::io(dir.string() + " exists but is not a directory");
-  if (st.st_uid != ::geteuid())
-    throw Error::io(
-        dir.string() +
-        " belongs to another user; harness keeps its state only in a directory of yours");
-  // Others must not plant or read state files here: a directory left open is closed.
-  if ((st.st_mode & 077) != 0 && ::chmod(dir.c_str(), 0700) != 0)
-    throw Error::from_errno("cannot make " + dir.string() + " private");
+  switch (ensure_private_dir(dir)) {
+    case DirState::kNotADirectory:
+      throw Error::io(dir.string() + " exists but is not a directory");
+    case DirState::kOtherOwner:
+      throw Error::io(
+          dir.string() +
+          " belongs to another user; harness keeps its state only in a directory of yours");
+    case DirState::kOpenToOthers:  // others must not plant or read state files here
+      if (::chmod(dir.c_str(), 0700) != 0)
+        throw Error::from_errno("cannot make " + dir.string() + " private");
+      break;
+    case DirState::kPrivate:
+      break;
+  }
 
   const fs::path ignore = dir / ".gitignore";
-  int fd = ::open(ignore.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-  if (fd < 0) {
+  const UniqueFd fd(
+      ::open(ignore.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
+  if (!fd) {
     if (errno == EEXIST) return;
     throw Error::from_errno("cannot create " + ignore.string());
   }
-  const char content[] = "*\n";
-  const bool ok =
-      ::write(fd, content, sizeof content - 1) == static_cast<ssize_t>(sizeof content - 1);
-  ::close(fd);
-  if (!ok) throw Error::from_errno("cannot write " + ignore.string());
+  constexpr std::string_view kIgnoreAll = "*\n";
+  if (write_all(fd.get(), kIgnoreAll) != kIgnoreAll.size())
+    throw Error::from_errno("cannot write " + ignore.string());
 }
 
 fs::path existing_state_db(const fs::path& worktree) {

@@ -5,33 +5,19 @@ import base64
 import json
 import os
 import signal
-import socket
 import stat
 import subprocess
-import time
-import uuid
-from pathlib import Path
 
 import pytest
 
-HARNESS = os.environ.get(
-    "HARNESS_BIN", str(Path(__file__).resolve().parents[2] / "build" / "bin" / "harness")
-)
+from harness.client import send_rpc
+
 GIT_IDENTITY = {
     "GIT_AUTHOR_NAME": "Tester",
     "GIT_AUTHOR_EMAIL": "tester@localhost",
     "GIT_COMMITTER_NAME": "Tester",
     "GIT_COMMITTER_EMAIL": "tester@localhost",
 }
-
-
-def _eventually(condition, limit=10.0):
-    give_up = time.monotonic() + limit
-    while not condition():
-        if time.monotonic() > give_up:
-            return False
-        time.sleep(0.02)
-    return True
 
 
 def _alive(pid):
@@ -43,9 +29,11 @@ def _alive(pid):
 
 
 class Repo:
-    def __init__(self, path, sock):
+    def __init__(self, path, sock, harness_bin, wait_for):
         self.path = path
         self.socket = sock
+        self.bin = harness_bin
+        self.wait_for = wait_for
 
     def env(self, **extra):
         env = {
@@ -60,7 +48,7 @@ class Repo:
 
     def run(self, args, env=None, text=True, **kw):
         return subprocess.run(
-            [HARNESS, *args],
+            [self.bin, *args],
             capture_output=True,
             text=text,
             env=env or self.env(),
@@ -70,34 +58,14 @@ class Repo:
         )
 
     def rpc(self, request):
-        with socket.socket(socket.AF_UNIX) as s:
-            s.connect(self.socket)
-            s.sendall(json.dumps(request).encode() + b"\n")
-            data = b""
-            while not data.endswith(b"\n"):
-                chunk = s.recv(1 << 20)
-                if not chunk:
-                    break
-                data += chunk
-        return json.loads(data)
+        return send_rpc(self.socket, request)
 
 
 @pytest.fixture
-def repo(tmp_path):
-    path = tmp_path / "repo"
-    path.mkdir()
-    git = ["git", "-c", "user.name=t", "-c", "user.email=t@l"]
-    subprocess.run(git + ["init", "-q"], cwd=path, check=True)
-    (path / "README.md").write_text("hello\n")
-    subprocess.run(git + ["add", "README.md"], cwd=path, check=True)
-    subprocess.run(git + ["commit", "-q", "-m", "initial"], cwd=path, check=True)
-    r = Repo(path, f"/tmp/harness-exec-{uuid.uuid4().hex[:12]}.sock")
-    yield r
-    subprocess.run([HARNESS, "shutdown"], env=r.env(), capture_output=True, timeout=60)
-    _eventually(lambda: not os.path.exists(r.socket))
-    for leftover in (r.socket, r.socket + ".lock"):
-        if os.path.exists(leftover):
-            os.unlink(leftover)
+def repo(git_worktree, socket_path, harness_bin, wait_for):
+    """A git worktree with README.md committed; the daemon the CLI starts for it is stopped
+    when the test ends (conftest's socket_path)."""
+    return Repo(git_worktree, socket_path, harness_bin, wait_for)
 
 
 def _data(result):
@@ -331,7 +299,7 @@ def test_bad_timeouts_are_usage_errors(repo, verb, value):
 def test_background_jobs_do_not_outlive_their_command(repo):
     data = _data(repo.run(["exec", "--", "sh", "-c", "sleep 30 & echo $!"]))
     pid = int(data["stdout"])
-    assert _eventually(lambda: not _alive(pid))
+    repo.wait_for(lambda: not _alive(pid))
 
 
 def test_a_program_that_cannot_be_executed_is_126(repo):
@@ -366,20 +334,20 @@ def _kill_daemon(repo):
     """kill -9 of the daemon; then removes the socket it left, so that teardown need not wait."""
     daemon = repo.rpc({"command": "ping"})["data"]["pid"]
     os.kill(daemon, signal.SIGKILL)
-    assert _eventually(lambda: not _alive(daemon))
+    repo.wait_for(lambda: not _alive(daemon))
     os.unlink(repo.socket)
 
 
 def test_a_command_dies_with_the_daemon(repo, tmp_path):
     pid_file = tmp_path / "pid"
     script = f'echo $$ > {pid_file}.tmp; mv {pid_file}.tmp {pid_file}; exec sleep 60'
-    running = subprocess.Popen([HARNESS, "exec", "--", "sh", "-c", script], env=repo.env(), cwd=repo.path,
+    running = subprocess.Popen([repo.bin, "exec", "--", "sh", "-c", script], env=repo.env(), cwd=repo.path,
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
-        assert _eventually(pid_file.exists)
+        repo.wait_for(pid_file.exists)
         command = int(pid_file.read_text())
         _kill_daemon(repo)  # no chance to clean up
-        assert _eventually(lambda: not _alive(command))
+        repo.wait_for(lambda: not _alive(command))
     finally:
         running.kill()
         running.communicate()
@@ -413,19 +381,19 @@ def test_what_a_command_started_dies_with_the_daemon_unless_it_left_the_session(
     script = (f"echo $$ > {shell}.tmp; mv {shell}.tmp {shell}; "
               f"sleep 300 & echo $! > {job}.tmp; mv {job}.tmp {job}; "
               f"setsid sleep 300 & echo $! > {escaped}.tmp; mv {escaped}.tmp {escaped}; wait")
-    running = subprocess.Popen([HARNESS, "exec", "--", "sh", "-c", script], env=repo.env(), cwd=repo.path,
+    running = subprocess.Popen([repo.bin, "exec", "--", "sh", "-c", script], env=repo.env(), cwd=repo.path,
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     pids = []
     try:
-        assert _eventually(lambda: shell.exists() and job.exists() and escaped.exists())
+        repo.wait_for(lambda: shell.exists() and job.exists() and escaped.exists())
         pids = [int(f.read_text()) for f in (shell, job, escaped)]
         command, job_pid, escaped_pid = pids
         reaper = _reaper_of(repo.rpc({"command": "ping"})["data"]["pid"])
         assert reaper is not None and _alive(job_pid)
         _kill_daemon(repo)
-        assert _eventually(lambda: not _alive(command))
-        assert _eventually(lambda: not _alive(job_pid))
-        assert _eventually(lambda: not _alive(reaper))  # it has done all it will do
+        repo.wait_for(lambda: not _alive(command))
+        repo.wait_for(lambda: not _alive(job_pid))
+        repo.wait_for(lambda: not _alive(reaper))  # it has done all it will do
         assert _alive(escaped_pid)
     finally:
         for pid in pids:
@@ -441,7 +409,7 @@ def test_shutdown_leaves_no_reaper_behind(repo):
     reaper = _reaper_of(daemon)
     assert reaper is not None
     assert repo.run(["shutdown"]).returncode == 0
-    assert _eventually(lambda: not _alive(daemon))
+    repo.wait_for(lambda: not _alive(daemon))
     assert not _alive(reaper)  # the daemon waited for it before it exited
 
 
@@ -451,7 +419,7 @@ def test_a_daemon_whose_reaper_died_still_runs_commands(repo):
     reaper = _reaper_of(daemon)
     assert reaper is not None
     os.kill(reaper, signal.SIGKILL)
-    assert _eventually(lambda: not _alive(reaper))
+    repo.wait_for(lambda: not _alive(reaper))
     for word in ("one", "two"):
         assert _data(repo.run(["exec", "--", "echo", word]))["stdout"] == word + "\n"
     assert repo.rpc({"command": "ping"})["data"]["pid"] == daemon
@@ -465,7 +433,7 @@ def test_worktree_and_socket_flags_do_not_reach_the_commands_environment(repo, t
     del env["HARNESS_WORKTREE"], env["HARNESS_SOCKET"]
     flags = ["--worktree", str(repo.path), "--socket", repo.socket]
     result = subprocess.run(
-        [HARNESS, *flags, "exec", "--", "env"],
+        [repo.bin, *flags, "exec", "--", "env"],
         capture_output=True, text=True, env=env, cwd=tmp_path, timeout=60,
     )
     names = {line.split("=", 1)[0] for line in _data(result)["stdout"].splitlines()}

@@ -3,39 +3,17 @@ per-worker commit gate, the per-agent default worker id, CLI usage errors, `plan
 and the Python state types. Black-box through the CLI as an agent runs it."""
 
 import json
-import os
 import subprocess
 import sys
-import threading
 import uuid
 
 import pytest
 
 from harness.client import send_rpc
-from harness.daemon import HarnessDaemon
 from harness.state import StateManager, Task, TaskStatus, WorkflowState
 
 SESSION = "8f0c3a52-5a1e-4c7e-9d3b-0a1b2c3d4e5f"
 SESSION_WORKER = "claude-8f0c3a52-5a1"  # "claude-" + the session id's first 12 characters
-
-
-# A sanitizer run (make test-asan) preloads its runtime into this Python; the CLIs it starts
-# with an environment of their own need it too.
-SANITIZER_ENV = {k: v for k, v in os.environ.items()
-                 if k in ("LD_PRELOAD", "ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS", "TSAN_OPTIONS")}
-
-
-def _env(worktree, socket_path, **extra):
-    python_path = os.pathsep.join(os.path.abspath(p) for p in sys.path if p and os.path.isdir(p))
-    env = {
-        "HARNESS_SOCKET": socket_path,
-        "HARNESS_WORKTREE": str(worktree),
-        "PATH": os.environ.get("PATH", ""),
-        "PYTHONPATH": python_path,
-        **SANITIZER_ENV,
-    }
-    env.update({k: v for k, v in extra.items() if v is not None})
-    return env
 
 
 def _cli(args, env, stdin=None, cwd=None):
@@ -59,22 +37,16 @@ def _payload(event, worktree, **fields):
 
 
 @pytest.fixture
-def repo(tmp_path):
+def repo(git_worktree, socket_path, embedded_daemon, cli_env):
     """A git repository with one commit, a plan of three tasks, and a daemon in a thread."""
-    worktree = tmp_path / "repo"
-    worktree.mkdir()
+    worktree = git_worktree
     git = ["git", "-c", "user.name=t", "-c", "user.email=t@localhost"]
-    subprocess.run(git + ["init", "-q"], cwd=worktree, check=True)
-    subprocess.run(git + ["commit", "-q", "--allow-empty", "-m", "init"], cwd=worktree, check=True)
     StateManager(worktree).save(WorkflowState(tasks={
         "a": Task(id="a", description="Write the parser", instructions="Use recursive descent."),
         "b": Task(id="b", description="Write the printer"),
         "c": Task(id="c", description="Ship it", dependencies=["a", "b"]),
     }))
-    socket_path = f"/tmp/harness-hooks-{uuid.uuid4().hex[:12]}.sock"
-    daemon = HarnessDaemon(socket_path, str(worktree))
-    thread = threading.Thread(target=daemon.serve_forever, daemon=True)
-    thread.start()
+    embedded_daemon(socket_path, worktree)
 
     def commit(message):
         subprocess.run(git + ["commit", "-q", "--allow-empty", "-m", message], cwd=worktree, check=True)
@@ -82,19 +54,21 @@ def repo(tmp_path):
     def rpc(request):
         return send_rpc(socket_path, request)
 
-    yield {"worktree": worktree, "socket": socket_path, "rpc": rpc, "commit": commit, "git": git}
-    daemon.shutdown()
-    thread.join(timeout=5)
+    def env(**extra):
+        return cli_env(worktree, socket_path, **extra)
+
+    return {"worktree": worktree, "socket": socket_path, "rpc": rpc, "commit": commit, "git": git,
+            "env": env}
 
 
 def _hook(repo, event, payload, **env):
-    return _cli(["hook", event], _env(repo["worktree"], repo["socket"], **env), stdin=payload)
+    return _cli(["hook", event], repo["env"](**env), stdin=payload)
 
 
 # --- item 9: harness hook ---------------------------------------------------------------------
 
 def test_stop_hook_blocks_by_json_decision_while_the_session_holds_a_task(repo):
-    claim = _cli(["task", "claim"], _env(repo["worktree"], repo["socket"], HARNESS_WORKER_ID=SESSION_WORKER))
+    claim = _cli(["task", "claim"], repo["env"](HARNESS_WORKER_ID=SESSION_WORKER))
     assert json.loads(claim.stdout)["data"]["task"]["id"] == "a"
 
     stop = _hook(repo, "stop", _payload("Stop", repo["worktree"], stop_hook_active=False))
@@ -137,7 +111,7 @@ def test_stop_hook_knows_the_agent_process_worker_without_an_env_file(repo):
     )
     out = subprocess.run(
         [sys.executable, "-c", script, _payload("Stop", repo["worktree"], stop_hook_active=False)],
-        capture_output=True, text=True, env=_env(repo["worktree"], repo["socket"]), timeout=60,
+        capture_output=True, text=True, env=repo["env"](), timeout=60,
     )
     assert out.returncode == 0, out.stderr
     task_id, decision = out.stdout.strip().split("\n")
@@ -190,10 +164,10 @@ def test_pre_compact_keeps_the_assignment_for_the_next_session_start(repo):
     assert "harness task claim" in context
 
 
-def test_hooks_without_a_workflow_say_nothing(tmp_path):
+def test_hooks_without_a_workflow_say_nothing(tmp_path, cli_env):
     worktree = tmp_path / "empty"
     worktree.mkdir()
-    env = _env(worktree, f"/tmp/harness-none-{uuid.uuid4().hex[:8]}.sock")
+    env = cli_env(worktree, f"/tmp/harness-none-{uuid.uuid4().hex[:8]}.sock")
     for event, name in (("session-start", "SessionStart"), ("stop", "Stop"), ("pre-compact", "PreCompact")):
         result = _cli(["hook", event], env, stdin=_payload(name, worktree, stop_hook_active=False))
         assert result.returncode == 0, result.stderr
@@ -203,15 +177,15 @@ def test_hooks_without_a_workflow_say_nothing(tmp_path):
 
 def test_old_hook_verbs_keep_their_plain_output(repo):
     repo["rpc"]({"command": "task_claim", "worker_id": "w"})
-    check = _cli(["check-state"], _env(repo["worktree"], repo["socket"]))
+    check = _cli(["check-state"], repo["env"]())
     assert check.returncode == 1 and check.stdout.strip() == "deny: Workflow in progress (0/3)"
 
 
 # --- item 10: the commit gate per worker ---------------------------------------------------------
 
 def test_commit_gate_is_per_worker_and_forgets_a_replaced_plan(repo):
-    env_a = _env(repo["worktree"], repo["socket"], HARNESS_WORKER_ID="A")
-    env_b = _env(repo["worktree"], repo["socket"], HARNESS_WORKER_ID="B")
+    env_a = repo["env"](HARNESS_WORKER_ID="A")
+    env_b = repo["env"](HARNESS_WORKER_ID="B")
     assert json.loads(_cli(["task", "claim"], env_a).stdout)["data"]["task"]["id"] == "a"
     assert json.loads(_cli(["task", "claim"], env_b).stdout)["data"]["task"]["id"] == "b"
     assert _cli(["task", "complete", "--id", "a"], env_a).returncode == 0
@@ -234,9 +208,9 @@ def test_commit_gate_is_per_worker_and_forgets_a_replaced_plan(repo):
 
 # --- item 15: the default worker id --------------------------------------------------------------
 
-def test_default_worker_id_is_per_agent_and_stable(tmp_path):
-    env = {**SANITIZER_ENV, "PATH": os.environ.get("PATH", ""), "XDG_RUNTIME_DIR": str(tmp_path),
-           "PYTHONPATH": os.pathsep.join(p for p in sys.path if p and os.path.isdir(p))}
+def test_default_worker_id_is_per_agent_and_stable(tmp_path, cli_env):
+    env = cli_env(tmp_path, None, HARNESS_SOCKET=None, HARNESS_WORKTREE=None,
+                  XDG_RUNTIME_DIR=str(tmp_path))
     agent = (
         "import subprocess, sys\n"
         "for _ in range(2):\n"
@@ -259,7 +233,7 @@ def test_default_worker_id_is_per_agent_and_stable(tmp_path):
 # --- item 17: CLI usage --------------------------------------------------------------------------
 
 def test_cli_usage_errors_say_what_is_wrong(repo, tmp_path):
-    env = _env(repo["worktree"], repo["socket"])
+    env = repo["env"]()
     bogus = _cli(["bogus"], env)
     assert bogus.returncode == 2
     assert "unknown command 'bogus'" in bogus.stderr and "task" in bogus.stderr
@@ -290,16 +264,16 @@ def test_claim_says_whether_the_plan_is_complete(repo):
     rpc({"command": "task_complete", "task_id": "c", "worker_id": "w3"})
     done = rpc({"command": "task_claim", "worker_id": "w3"})["data"]
     assert done["task"] is None and done["plan_complete"] is True
-    start = _cli(["session-start"], _env(repo["worktree"], repo["socket"]))
+    start = _cli(["session-start"], repo["env"]())
     context = json.loads(start.stdout)["hookSpecificOutput"]["additionalContext"]
     assert context == "Workflow complete: 3/3 tasks completed"
 
 
-def test_session_start_of_an_empty_workflow_says_nothing(tmp_path):
+def test_session_start_of_an_empty_workflow_says_nothing(tmp_path, cli_env):
     worktree = tmp_path / "w"
     worktree.mkdir()
     StateManager(worktree).save(WorkflowState(tasks={}))
-    result = _cli(["session-start"], _env(worktree, f"/tmp/harness-none-{uuid.uuid4().hex[:8]}.sock"))
+    result = _cli(["session-start"], cli_env(worktree, f"/tmp/harness-none-{uuid.uuid4().hex[:8]}.sock"))
     assert result.returncode == 0 and json.loads(result.stdout) == {}
 
 
@@ -337,7 +311,7 @@ def test_save_refuses_a_running_task_without_owner(tmp_path):
 def test_a_harness_call_inside_harness_exec_is_the_same_worker(repo, tmp_path):
     """The command's parent is the daemon: without the id passed on, every agent's nested
     `harness task claim` found the daemon as its agent process, one worker for all."""
-    env = {k: v for k, v in _env(repo["worktree"], repo["socket"]).items()}
+    env = {k: v for k, v in repo["env"]().items()}
     agent = (
         "import subprocess, sys\n"
         "harness = [sys.executable, '-m', 'harness']\n"
@@ -358,20 +332,20 @@ def test_a_harness_call_inside_harness_exec_is_the_same_worker(repo, tmp_path):
 
 def test_session_start_without_an_env_file_gives_a_complete_command_that_works(repo):
     holder = SESSION_WORKER
-    assert _cli(["task", "claim"], _env(repo["worktree"], repo["socket"], HARNESS_WORKER_ID=holder)).returncode == 0
+    assert _cli(["task", "claim"], repo["env"](HARNESS_WORKER_ID=holder)).returncode == 0
     start = _hook(repo, "session-start", _payload("SessionStart", repo["worktree"], source="resume"))
     context = json.loads(start.stdout)["hookSpecificOutput"]["additionalContext"]
     command = f"HARNESS_WORKER_ID={holder} harness task complete --id a"
     assert command in context, context
     # Exactly what it says, typed in a shell of the agent (which has no HARNESS_WORKER_ID).
-    env = _env(repo["worktree"], repo["socket"])
+    env = repo["env"]()
     typed = command.replace("harness task", f"'{sys.executable}' -m harness task")
     shell = subprocess.run(["sh", "-c", typed], capture_output=True, text=True, env=env, timeout=60)
     assert json.loads(shell.stdout)["status"] == "ok", shell.stdout + shell.stderr
 
 
 def test_a_plan_stuck_behind_a_failed_task_is_not_in_progress(repo):
-    env = _env(repo["worktree"], repo["socket"])
+    env = repo["env"]()
     plan = repo["worktree"].parent / "stuck.json"
     plan.write_text(json.dumps([{"id": "t1", "status": "failed"}, {"id": "t2", "dependencies": ["t1"]}]))
     assert _cli(["plan", "import", "-f", str(plan), "--force"], env).returncode == 0
@@ -384,5 +358,5 @@ def test_a_plan_stuck_behind_a_failed_task_is_not_in_progress(repo):
 
 
 def test_update_state_from_a_missing_file_is_a_usage_error(repo):
-    result = _cli(["update-state", "-f", "/nonexistent/plan.json"], _env(repo["worktree"], repo["socket"]))
+    result = _cli(["update-state", "-f", "/nonexistent/plan.json"], repo["env"]())
     assert result.returncode == 2 and "/nonexistent/plan.json" in result.stderr

@@ -7,42 +7,20 @@ import os
 import signal
 import subprocess
 import sys
-import tempfile
 import textwrap
-import time
 from pathlib import Path
 
 import pytest
 
-import harness
 from harness.client import send_rpc
 
 
-def _wait_for(condition, timeout=10.0, interval=0.01):
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"condition not met within {timeout} s")
-        time.sleep(interval)
-
-
-def _harness_binary():
-    """build/bin/harness beside the build's python/ directory the package was imported from."""
-    return Path(harness.__file__).resolve().parents[2] / "bin" / "harness"
-
-
 @pytest.fixture
-def scratch(tmp_path):
-    worktree = tmp_path / "repo"
-    worktree.mkdir()
-    git = ["git", "-c", "user.name=t", "-c", "user.email=t@localhost"]
-    subprocess.run(git + ["init", "-q"], cwd=worktree, check=True)
-    subprocess.run(git + ["commit", "-q", "--allow-empty", "-m", "initial"], cwd=worktree, check=True)
-    short = tempfile.mkdtemp(prefix="hs-", dir="/tmp")
-    yield {"worktree": worktree, "socket": os.path.join(short, "d.sock"), "dir": tmp_path}
-    for leftover in os.listdir(short):
-        os.unlink(os.path.join(short, leftover))
-    os.rmdir(short)
+def scratch(tmp_path, git_worktree, socket_path):
+    def env(**extra):
+        return dict(os.environ, HARNESS_SOCKET=socket_path, HARNESS_WORKTREE=str(git_worktree), **extra)
+
+    return {"worktree": git_worktree, "socket": socket_path, "dir": tmp_path, "env": env}
 
 
 # The embedded daemon in a process of its own: a crash (it aborted with std::bad_function_call)
@@ -99,172 +77,139 @@ def test_embedded_daemon_answers_bad_plan_files_and_shuts_down_with_an_import_in
         assert r["file"] in r["reply"]["message"], r
 
 
-def test_ctrl_c_on_cli_exec_kills_the_command(scratch):
-    env = dict(os.environ, HARNESS_SOCKET=scratch["socket"], HARNESS_WORKTREE=str(scratch["worktree"]))
-    daemon = subprocess.Popen([str(_harness_binary()), "daemon", "--max-commands", "4"], env=env,
-                              stderr=subprocess.DEVNULL)
-    try:
-        _wait_for(lambda: subprocess.run([str(_harness_binary()), "ping"], env=env,
-                                         capture_output=True).returncode == 0)
-        pid_file = scratch["dir"] / "cmd.pid"
-        done_file = scratch["dir"] / "cmd.done"
-        cli = subprocess.Popen(
-            [str(_harness_binary()), "exec", "--", "sh", "-c", f'echo $$ > {pid_file}; sleep 30; touch {done_file}'],
-            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-            # As in a terminal: a test run in the background of a non-interactive shell (as CI
-            # may be) inherits SIGINT ignored, and Ctrl-C would then mean nothing to the CLI.
-            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
-        )
-        _wait_for(lambda: pid_file.exists() and pid_file.read_text().strip())
-        pid = int(pid_file.read_text())
-        cli.send_signal(signal.SIGINT)  # Ctrl-C
-        cli.communicate(timeout=10)
+def test_ctrl_c_on_cli_exec_kills_the_command(scratch, binary_daemon, harness_bin, wait_for):
+    env = scratch["env"]()
+    binary_daemon(env, "--max-commands", "4")
+    pid_file = scratch["dir"] / "cmd.pid"
+    done_file = scratch["dir"] / "cmd.done"
+    cli = subprocess.Popen(
+        [harness_bin, "exec", "--", "sh", "-c", f'echo $$ > {pid_file}; sleep 30; touch {done_file}'],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        # As in a terminal: a test run in the background of a non-interactive shell (as CI
+        # may be) inherits SIGINT ignored, and Ctrl-C would then mean nothing to the CLI.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
+    wait_for(lambda: pid_file.exists() and pid_file.read_text().strip())
+    pid = int(pid_file.read_text())
+    cli.send_signal(signal.SIGINT)  # Ctrl-C
+    cli.communicate(timeout=10)
 
-        def gone():
-            try:
-                os.kill(pid, 0)
-                return False
-            except ProcessLookupError:
-                return True
+    def gone():
+        try:
+            os.kill(pid, 0)
+            return False
+        except ProcessLookupError:
+            return True
 
-        _wait_for(gone, timeout=15)
-        assert not done_file.exists()
-        # The daemon is still up, and counts the command as gone; --max-commands took effect.
-        plan = {"command": "update_state", "updates": {"tasks": {"a": {"id": "a"}}}}
-        assert send_rpc(scratch["socket"], plan)["status"] == "ok"
-        commands = lambda: send_rpc(scratch["socket"], {"command": "status"})["data"]["commands"]
-        _wait_for(lambda: commands()["running"] == 0)
-        assert commands() == {"running": 0, "queued": 0, "max": 4}
-    finally:
-        daemon.send_signal(signal.SIGTERM)
-        daemon.wait(timeout=15)
+    wait_for(gone, timeout=15)
+    assert not done_file.exists()
+    # The daemon is still up, and counts the command as gone; --max-commands took effect.
+    plan = {"command": "update_state", "updates": {"tasks": {"a": {"id": "a"}}}}
+    assert send_rpc(scratch["socket"], plan)["status"] == "ok"
+    commands = lambda: send_rpc(scratch["socket"], {"command": "status"})["data"]["commands"]
+    wait_for(lambda: commands()["running"] == 0)
+    assert commands() == {"running": 0, "queued": 0, "max": 4}
 
 
-def test_cli_plan_import_of_bad_files_reports_each_and_the_daemon_stays_up(scratch):
-    env = dict(os.environ, HARNESS_SOCKET=scratch["socket"], HARNESS_WORKTREE=str(scratch["worktree"]))
-    harness_cli = str(_harness_binary())
+def test_cli_plan_import_of_bad_files_reports_each_and_the_daemon_stays_up(scratch, harness_bin):
+    env = scratch["env"]()
     d = scratch["dir"]
     os.mkfifo(d / "fifo")
     (d / "not.json").write_text("not json")
     (d / "timeout.json").write_text('[{"id": "a", "timeout_seconds": 30.5}]')
     (d / "mismatch.json").write_text('{"tasks": {"a": {"id": "b"}}}')
     bad = [d / "not.json", d / "missing.json", d / "fifo", Path("/dev/zero"), d / "timeout.json", d / "mismatch.json"]
-    try:
-        for f in bad:
-            run = subprocess.run([harness_cli, "plan", "import", "--file", str(f)], env=env,
-                                 capture_output=True, text=True, timeout=30)
-            assert run.returncode != 0, (f, run.stdout, run.stderr)
-            assert str(f) in run.stdout + run.stderr, (f, run.stdout, run.stderr)
-            assert "closed the connection" not in run.stdout + run.stderr
-            assert subprocess.run([harness_cli, "ping"], env=env, capture_output=True).returncode == 0
-        (d / "good.json").write_text('[{"id": "a"}]')
-        good = subprocess.run([harness_cli, "plan", "import", "--file", str(d / "good.json")], env=env,
-                              capture_output=True, text=True, timeout=30)
-        assert good.returncode == 0, good.stderr
-    finally:
-        subprocess.run([harness_cli, "shutdown"], env=env, capture_output=True, timeout=30)
+    for f in bad:
+        run = subprocess.run([harness_bin, "plan", "import", "--file", str(f)], env=env,
+                             capture_output=True, text=True, timeout=30)
+        assert run.returncode != 0, (f, run.stdout, run.stderr)
+        assert str(f) in run.stdout + run.stderr, (f, run.stdout, run.stderr)
+        assert "closed the connection" not in run.stdout + run.stderr
+        assert subprocess.run([harness_bin, "ping"], env=env, capture_output=True).returncode == 0
+    (d / "good.json").write_text('[{"id": "a"}]')
+    good = subprocess.run([harness_bin, "plan", "import", "--file", str(d / "good.json")], env=env,
+                          capture_output=True, text=True, timeout=30)
+    assert good.returncode == 0, good.stderr
 
 
-def test_cli_status_counts_tasks_and_commands(scratch):
-    env = dict(os.environ, HARNESS_SOCKET=scratch["socket"], HARNESS_WORKTREE=str(scratch["worktree"]),
-               HARNESS_WORKER_ID="w1")
-    harness_cli = str(_harness_binary())
+def test_cli_status_counts_tasks_and_commands(scratch, harness_bin):
+    env = scratch["env"](HARNESS_WORKER_ID="w1")
 
     def cli(*args):
-        return subprocess.run([harness_cli, *args], env=env, capture_output=True, text=True, timeout=60)
+        return subprocess.run([harness_bin, *args], env=env, capture_output=True, text=True, timeout=60)
 
-    try:
-        none = cli("status")
-        assert (none.returncode, none.stdout) == (1, "No active workflow\n"), none.stderr
-        plan = scratch["dir"] / "plan.json"
-        plan.write_text(json.dumps({"tasks": {"a": {}, "b": {"dependencies": ["a"]}, "c": {}}}))
-        assert cli("plan", "import", "-f", str(plan)).returncode == 0
-        assert cli("task", "claim").returncode == 0
-        assert cli("task", "complete", "--id", "a").returncode == 0
-        assert cli("task", "claim").returncode == 0
-        text = cli("status")
-        assert text.returncode == 0
-        assert text.stdout == "1/3 completed, 1 running, 1 pending, 0 failed\n"
-        data = json.loads(cli("status", "--json").stdout)
-        assert {k: data[k] for k in ("completed", "running", "pending", "failed", "total")} == {
-            "completed": 1, "running": 1, "pending": 1, "failed": 0, "total": 3}
-        assert data["commands"] == {"running": 0, "queued": 0, "max": 64}
-    finally:
-        cli("shutdown")
+    none = cli("status")
+    assert (none.returncode, none.stdout) == (1, "No active workflow\n"), none.stderr
+    plan = scratch["dir"] / "plan.json"
+    plan.write_text(json.dumps({"tasks": {"a": {}, "b": {"dependencies": ["a"]}, "c": {}}}))
+    assert cli("plan", "import", "-f", str(plan)).returncode == 0
+    assert cli("task", "claim").returncode == 0
+    assert cli("task", "complete", "--id", "a").returncode == 0
+    assert cli("task", "claim").returncode == 0
+    text = cli("status")
+    assert text.returncode == 0
+    assert text.stdout == "1/3 completed, 1 running, 1 pending, 0 failed\n"
+    data = json.loads(cli("status", "--json").stdout)
+    assert {k: data[k] for k in ("completed", "running", "pending", "failed", "total")} == {
+        "completed": 1, "running": 1, "pending": 1, "failed": 0, "total": 3}
+    assert data["commands"] == {"running": 0, "queued": 0, "max": 64}
 
 
-def test_a_client_that_only_shuts_down_its_sending_side_still_gets_its_reply(scratch):
+def test_a_client_that_only_shuts_down_its_sending_side_still_gets_its_reply(scratch, binary_daemon):
     """docs/protocol.md: half-closing is not going away; only a closed connection cancels."""
     import socket
 
-    env = dict(os.environ, HARNESS_SOCKET=scratch["socket"], HARNESS_WORKTREE=str(scratch["worktree"]))
-    daemon = subprocess.Popen([str(_harness_binary()), "daemon"], env=env,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        _wait_for(lambda: os.path.exists(scratch["socket"]))
-        c = socket.socket(socket.AF_UNIX)
-        c.connect(scratch["socket"])
-        marker = scratch["dir"] / "ran"
-        request = {"command": "exec", "args": ["sh", "-c", f"sleep 0.3; echo done > '{marker}'; echo out"]}
-        c.sendall(json.dumps(request).encode() + b"\n")
-        c.shutdown(socket.SHUT_WR)
-        c.settimeout(30)
-        reply = b""
-        while not reply.endswith(b"\n"):
-            chunk = c.recv(65536)
-            assert chunk, "the daemon closed the connection without replying"
-            reply += chunk
-        c.close()
-        data = json.loads(reply)
-        assert data["status"] == "ok", data
-        assert (data["data"]["returncode"], data["data"]["stdout"]) == (0, "out\n")
-        assert marker.read_text() == "done\n"
-    finally:
-        daemon.terminate()
-        daemon.wait(30)
+    env = scratch["env"]()
+    binary_daemon(env)
+    c = socket.socket(socket.AF_UNIX)
+    c.connect(scratch["socket"])
+    marker = scratch["dir"] / "ran"
+    request = {"command": "exec", "args": ["sh", "-c", f"sleep 0.3; echo done > '{marker}'; echo out"]}
+    c.sendall(json.dumps(request).encode() + b"\n")
+    c.shutdown(socket.SHUT_WR)
+    c.settimeout(30)
+    reply = b""
+    while not reply.endswith(b"\n"):
+        chunk = c.recv(65536)
+        assert chunk, "the daemon closed the connection without replying"
+        reply += chunk
+    c.close()
+    data = json.loads(reply)
+    assert data["status"] == "ok", data
+    assert (data["data"]["returncode"], data["data"]["stdout"]) == (0, "out\n")
+    assert marker.read_text() == "done\n"
 
 
-def test_the_daemon_refuses_a_running_task_without_owner_as_python_does(scratch):
-    env = dict(os.environ, HARNESS_SOCKET=scratch["socket"], HARNESS_WORKTREE=str(scratch["worktree"]),
-               HARNESS_WORKER_ID="w1")
-    harness_cli = str(_harness_binary())
+def test_the_daemon_refuses_a_running_task_without_owner_as_python_does(scratch, harness_bin):
+    env = scratch["env"](HARNESS_WORKER_ID="w1")
     plan = scratch["dir"] / "ownerless.json"
     plan.write_text(json.dumps([{"id": "a", "status": "running"}, {"id": "b", "dependencies": ["a"]}]))
-    try:
-        imported = subprocess.run([harness_cli, "plan", "import", "-f", str(plan)], env=env,
-                                  capture_output=True, text=True, timeout=60)
-        assert imported.returncode == 1
-        assert "Task a is running but has no owner (claimed_by)" in imported.stderr
-        updated = subprocess.run([harness_cli, "update-state"], env=env, capture_output=True, text=True,
-                                 input=json.dumps({"tasks": {"a": {"status": "running"}}}), timeout=60)
-        assert updated.returncode == 1 and "has no owner" in updated.stderr
-        state = subprocess.run([harness_cli, "get-state"], env=env, capture_output=True, text=True, timeout=60)
-        assert state.stdout == "No active workflow\n"  # nothing was written
-    finally:
-        subprocess.run([harness_cli, "shutdown"], env=env, capture_output=True, timeout=30)
+    imported = subprocess.run([harness_bin, "plan", "import", "-f", str(plan)], env=env,
+                              capture_output=True, text=True, timeout=60)
+    assert imported.returncode == 1
+    assert "Task a is running but has no owner (claimed_by)" in imported.stderr
+    updated = subprocess.run([harness_bin, "update-state"], env=env, capture_output=True, text=True,
+                             input=json.dumps({"tasks": {"a": {"status": "running"}}}), timeout=60)
+    assert updated.returncode == 1 and "has no owner" in updated.stderr
+    state = subprocess.run([harness_bin, "get-state"], env=env, capture_output=True, text=True, timeout=60)
+    assert state.stdout == "No active workflow\n"  # nothing was written
 
 
-def test_a_last_line_without_its_newline_gets_an_error_not_silence(scratch):
+def test_a_last_line_without_its_newline_gets_an_error_not_silence(scratch, binary_daemon):
     import socket
 
-    env = dict(os.environ, HARNESS_SOCKET=scratch["socket"], HARNESS_WORKTREE=str(scratch["worktree"]))
-    daemon = subprocess.Popen([str(_harness_binary()), "daemon"], env=env,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        _wait_for(lambda: os.path.exists(scratch["socket"]))
-        marker = scratch["dir"] / "ran"
-        for request in ({"command": "ping"}, {"command": "exec", "args": ["touch", str(marker)]}):
-            c = socket.socket(socket.AF_UNIX)
-            c.connect(scratch["socket"])
-            c.sendall(json.dumps(request).encode())  # no newline
-            c.shutdown(socket.SHUT_WR)
-            c.settimeout(30)
-            reply = c.recv(65536)
-            c.close()
-            data = json.loads(reply)
-            assert data["status"] == "error" and "newline" in data["message"], data
-        assert not marker.exists()  # an unterminated request is never run
-        assert send_rpc(scratch["socket"], {"command": "ping"})["status"] == "ok"
-    finally:
-        daemon.terminate()
-        daemon.wait(30)
+    env = scratch["env"]()
+    binary_daemon(env)
+    marker = scratch["dir"] / "ran"
+    for request in ({"command": "ping"}, {"command": "exec", "args": ["touch", str(marker)]}):
+        c = socket.socket(socket.AF_UNIX)
+        c.connect(scratch["socket"])
+        c.sendall(json.dumps(request).encode())  # no newline
+        c.shutdown(socket.SHUT_WR)
+        c.settimeout(30)
+        reply = c.recv(65536)
+        c.close()
+        data = json.loads(reply)
+        assert data["status"] == "error" and "newline" in data["message"], data
+    assert not marker.exists()  # an unterminated request is never run
+    assert send_rpc(scratch["socket"], {"command": "ping"})["status"] == "ok"

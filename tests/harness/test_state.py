@@ -10,7 +10,6 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import time
 import uuid
 from pathlib import Path
 
@@ -24,64 +23,24 @@ GIT = ["git", "-c", "user.name=harness-test", "-c", "user.email=test@localhost"]
 PLAN = {"tasks": {"a": {"id": "a"}, "b": {"id": "b", "dependencies": ["a"]}, "c": {"id": "c"}}}
 
 
-def _wait_for(condition, timeout=10.0, interval=0.01):
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"condition not met within {timeout} s")
-        time.sleep(interval)
-
-
-def _answers(socket_path):
-    try:
-        return send_rpc(socket_path, {"command": "ping"})["status"] == "ok"
-    except Exception:
-        return False
-
-
-def _git_repo(path):
-    path.mkdir()
-    subprocess.run(GIT + ["init", "-q"], cwd=path, check=True)
-    for key, value in (("user.name", "harness-test"), ("user.email", "test@localhost")):
-        subprocess.run(["git", "config", key, value], cwd=path, check=True)  # for `harness git`
-    (path / "README.md").write_text("x\n")
-    subprocess.run(GIT + ["add", "README.md"], cwd=path, check=True)
-    subprocess.run(GIT + ["commit", "-q", "-m", "initial"], cwd=path, check=True)
-    return path
-
-
-# A sanitizer run (make test-asan) preloads its runtime into this Python; the CLIs it starts
-# with an environment of their own need it too.
-SANITIZER_ENV = {k: v for k, v in os.environ.items()
-                 if k in ("LD_PRELOAD", "ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS", "TSAN_OPTIONS")}
-
-
 class Harness:
     """The CLI for one worktree and socket, plus cleanup of every daemon it may have started."""
 
-    def __init__(self, worktree, socket_path, tmp_path):
+    def __init__(self, worktree, socket_path, tmp_path, cli_env, stop_daemon, wait_for):
         self.worktree = Path(worktree)
         self.socket = socket_path
         self.tmp = tmp_path
         self.sockets = {socket_path}
+        self.cli_env = cli_env
+        self.stop_daemon = stop_daemon
+        self.wait_for = wait_for
 
     def env(self, **extra):
-        python_path = os.pathsep.join(
-            os.path.abspath(p) for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p
-        )
-        env = {
-            "HARNESS_SOCKET": self.socket,
-            "HARNESS_WORKTREE": str(self.worktree),
-            "HARNESS_WORKER_ID": "w1",
-            "PATH": os.environ.get("PATH", ""),
-            "PYTHONPATH": python_path,
-            "HOME": str(self.tmp),
-            **SANITIZER_ENV,
-        }
-        env.update(extra)
+        env = self.cli_env(self.worktree, self.socket, **{"HARNESS_WORKER_ID": "w1", "HOME": str(self.tmp),
+                                                          **extra})
         if env.get("HARNESS_SOCKET"):
             self.sockets.add(env["HARNESS_SOCKET"])
-        return {k: v for k, v in env.items() if v is not None}
+        return env
 
     def run(self, *args, cwd=None, **extra):
         return subprocess.run(
@@ -111,22 +70,28 @@ class Harness:
 
     def stop_all(self):
         for socket_path in self.sockets:
-            if os.path.exists(socket_path) and _answers(socket_path):
-                send_rpc(socket_path, {"command": "shutdown"})
-                _wait_for(lambda: not _answers(socket_path))
-            if os.path.exists(socket_path) and not os.path.isdir(socket_path):
-                os.unlink(socket_path)
-
-
-def _short_socket():
-    return f"/tmp/harness-state-{uuid.uuid4().hex[:12]}.sock"
+            self.stop_daemon(socket_path)
 
 
 @pytest.fixture
-def harness(tmp_path):
-    h = Harness(_git_repo(tmp_path / "repo"), _short_socket(), tmp_path)
-    yield h
-    h.stop_all()
+def make_harness(tmp_path, make_socket_path, cli_env, stop_daemon, wait_for):
+    """make(worktree, socket_path=None): a Harness, on a fresh socket unless one is given;
+    its daemons are stopped when the test ends."""
+    made = []
+
+    def make(worktree, socket_path=None):
+        made.append(Harness(worktree, socket_path or make_socket_path(), tmp_path, cli_env, stop_daemon,
+                            wait_for))
+        return made[-1]
+
+    yield make
+    for h in made:
+        h.stop_all()
+
+
+@pytest.fixture
+def harness(tmp_path, make_git_repo, make_harness):
+    return make_harness(make_git_repo(tmp_path / "repo", readme="x\n"))
 
 
 def _pid_gone(pid):
@@ -141,7 +106,7 @@ def _restart(h):
     """Stops the daemon and waits for its process to end, so that the next call starts anew."""
     pid = h.daemon_pid()
     assert h.ok("shutdown").stdout.strip() == "Shutdown requested"
-    _wait_for(lambda: _pid_gone(pid))
+    h.wait_for(lambda: _pid_gone(pid))
 
 
 # ---- item 3: state that no git command can remove -----------------------------------------------
@@ -182,10 +147,10 @@ def test_git_commands_that_delete_ignored_files_keep_every_acknowledged_change(h
     assert '"task_id":"a"' in log.replace(" ", "")  # the trajectory survived too
 
 
-def test_state_of_a_linked_worktree_lives_in_its_own_git_directory(harness, tmp_path):
+def test_state_of_a_linked_worktree_lives_in_its_own_git_directory(harness, tmp_path, make_harness):
     linked = tmp_path / "linked"
     subprocess.run(GIT + ["worktree", "add", "-q", str(linked)], cwd=harness.worktree, check=True)
-    h = Harness(linked, _short_socket(), tmp_path)
+    h = make_harness(linked)
     try:
         h.import_plan()
         subprocess.run(GIT + ["clean", "-fdx"], cwd=linked, check=True, capture_output=True)
@@ -200,7 +165,7 @@ def test_state_of_a_linked_worktree_lives_in_its_own_git_directory(harness, tmp_
         h.stop_all()
 
 
-def test_a_harness_directory_of_an_earlier_version_is_moved_once(tmp_path):
+def test_a_harness_directory_of_an_earlier_version_is_moved_once(tmp_path, make_harness):
     # State made outside git sits in W/.harness; once W is a repository it moves to .git/harness.
     worktree = tmp_path / "w"
     worktree.mkdir()
@@ -208,7 +173,7 @@ def test_a_harness_directory_of_an_earlier_version_is_moved_once(tmp_path):
     assert (worktree / ".harness" / "state.db").exists()
     subprocess.run(GIT + ["init", "-q"], cwd=worktree, check=True)
 
-    h = Harness(worktree, _short_socket(), tmp_path)
+    h = make_harness(worktree)
     try:
         assert set(h.state()) == {"a"}  # the daemon moved it and serves it
         assert not (worktree / ".harness").exists()
@@ -218,7 +183,7 @@ def test_a_harness_directory_of_an_earlier_version_is_moved_once(tmp_path):
         h.stop_all()
 
 
-def test_state_in_both_places_is_refused_and_nothing_is_lost(tmp_path):
+def test_state_in_both_places_is_refused_and_nothing_is_lost(tmp_path, make_harness):
     worktree = tmp_path / "w"
     worktree.mkdir()
     StateManager(worktree).save(WorkflowState(tasks={"old": Task(id="old")}))
@@ -228,7 +193,7 @@ def test_state_in_both_places_is_refused_and_nothing_is_lost(tmp_path):
     StateManager(worktree).save(WorkflowState(tasks={"new": Task(id="new")}))  # in .git/harness
     shutil.move(str(worktree / "keep" / ".harness"), str(worktree / ".harness"))
 
-    h = Harness(worktree, _short_socket(), tmp_path)
+    h = make_harness(worktree)
     try:
         for args in (["get-state"], ["session-start"]):
             result = h.run(*args)
@@ -243,19 +208,19 @@ def test_state_in_both_places_is_refused_and_nothing_is_lost(tmp_path):
         h.stop_all()
 
 
-def _workflow_in_plain_directory(tmp_path):
+def _workflow_in_plain_directory(tmp_path, make_harness):
     """A worktree outside git (state in W/.harness) with a daemon serving a claimed task."""
     worktree = tmp_path / "plain"
     worktree.mkdir()
-    h = Harness(worktree, _short_socket(), tmp_path)
+    h = make_harness(worktree)
     h.import_plan()
     assert json.loads(h.ok("task", "claim").stdout)["data"]["task"]["id"] == "a"
     return h
 
 
 @pytest.mark.parametrize("how", ["deleted", "replaced"])
-def test_a_database_deleted_or_replaced_under_the_daemon_refuses_writes(tmp_path, how):
-    h = _workflow_in_plain_directory(tmp_path)
+def test_a_database_deleted_or_replaced_under_the_daemon_refuses_writes(tmp_path, how, make_harness):
+    h = _workflow_in_plain_directory(tmp_path, make_harness)
     try:
         state = h.worktree / ".harness"
         db = state / "state.db"
@@ -287,9 +252,9 @@ def test_a_database_deleted_or_replaced_under_the_daemon_refuses_writes(tmp_path
 # ---- item 13: one daemon per worktree, and only the worktree's own daemon ----------------------
 
 
-def test_a_second_daemon_for_the_same_worktree_on_another_socket_is_refused(harness):
+def test_a_second_daemon_for_the_same_worktree_on_another_socket_is_refused(harness, make_socket_path):
     assert harness.ok("ping").stdout.strip() == "ok"
-    other = _short_socket()
+    other = make_socket_path()
     second = harness.run("daemon", "--socket", other)
     assert second.returncode != 0
     assert "Another daemon is already running" in second.stderr
@@ -313,17 +278,18 @@ def test_a_second_daemon_for_the_same_worktree_on_another_socket_is_refused(harn
     assert "already serves" in by_default.stderr
 
 
-def test_the_client_refuses_a_daemon_that_serves_another_worktree(harness, tmp_path):
+def test_the_client_refuses_a_daemon_that_serves_another_worktree(harness, tmp_path, make_git_repo, make_harness,
+                                                                  answers):
     harness.import_plan()
     before = harness.state()
-    elsewhere = Harness(_git_repo(tmp_path / "elsewhere"), harness.socket, tmp_path)
+    elsewhere = make_harness(make_git_repo(tmp_path / "elsewhere", readme="x\n"), harness.socket)
 
     for args in (["task", "claim"], ["ping"], ["status"], ["shutdown"], ["get-state"]):
         result = elsewhere.run(*args)
         assert result.returncode != 0, (args, result.stdout)
         assert f"serves {harness.worktree}, not this worktree ({elsewhere.worktree})" in result.stderr
     assert harness.state() == before  # nothing reached it
-    assert _answers(harness.socket)
+    assert answers(harness.socket)
 
     # Nor does a daemon for the other worktree take that socket over.
     taken = elsewhere.run("daemon")
@@ -375,7 +341,7 @@ def test_a_deleted_socket_is_made_again_by_the_daemon(harness):
     assert harness.ok("ping").stdout.strip() == "ok"
     pid = harness.daemon_pid()
     os.unlink(harness.socket)
-    _wait_for(lambda: os.path.exists(harness.socket))
+    harness.wait_for(lambda: os.path.exists(harness.socket))
     assert harness.daemon_pid() == pid
     # Whether or not the daemon made it again yet, clients reach it (they wait for it).
     os.unlink(harness.socket)
@@ -383,7 +349,7 @@ def test_a_deleted_socket_is_made_again_by_the_daemon(harness):
     assert harness.daemon_pid() == pid
     os.unlink(harness.socket)
     assert harness.ok("shutdown").stdout.strip() == "Shutdown requested"
-    _wait_for(lambda: _pid_gone(pid))
+    harness.wait_for(lambda: _pid_gone(pid))
 
 
 def test_a_socket_taken_over_by_another_file_stops_the_daemon_without_deleting_it(harness):
@@ -391,7 +357,7 @@ def test_a_socket_taken_over_by_another_file_stops_the_daemon_without_deleting_i
     pid = harness.daemon_pid()
     os.unlink(harness.socket)
     Path(harness.socket).write_text("someone else's file\n")
-    _wait_for(lambda: _pid_gone(pid))  # it releases the worktree for a new daemon
+    harness.wait_for(lambda: _pid_gone(pid))  # it releases the worktree for a new daemon
     assert Path(harness.socket).read_text() == "someone else's file\n"
     os.unlink(harness.socket)
     assert harness.ok("ping").stdout.strip() == "ok"

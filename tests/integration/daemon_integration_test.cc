@@ -11,21 +11,25 @@
 #include <thread>
 
 #include <gtest/gtest.h>
-
-#include "fixture.h"
+#include "testing/run_program.h"
+#include "testing/scratch_worktree.h"
+#include "testing/socket_client.h"
+#include "testing/test_daemon.h"
 
 namespace harness::testing {
 namespace {
+
+using namespace test_support;  // NOLINT: the test library (tests/testing)
 
 namespace fs = std::filesystem;
 
 class DaemonTest : public ::testing::Test {
  protected:
   ScratchWorktree worktree;
-  std::unique_ptr<DaemonProcess> daemon =
-      std::make_unique<DaemonProcess>(worktree.socket(), worktree.path());
+  std::unique_ptr<TestDaemon> daemon =
+      std::make_unique<TestDaemon>(worktree.socket(), worktree.path());
 
-  Json call(const Json& request) { return Connection(worktree.socket()).call(request); }
+  Json call(const Json& request) { return SocketClient(worktree.socket()).call(request); }
   void load_independent_tasks(int n) {
     ASSERT_EQ(call(independent_tasks_request(n))["status"], "ok");
   }
@@ -46,7 +50,7 @@ TEST_F(DaemonTest, SocketIsPrivate) {
 }
 
 TEST_F(DaemonTest, SecondDaemonOnTheSameSocketExitsNonZero) {
-  CliResult second = run_harness(
+  RunResult second = run_harness(
       {"daemon", "--socket", worktree.socket().string(), "--worktree", worktree.path().string()},
       worktree.socket(), worktree.path());
   EXPECT_NE(second.status, 0);
@@ -70,7 +74,7 @@ TEST_F(DaemonTest, ShutdownRequestStopsTheDaemon) {
 }
 
 TEST_F(DaemonTest, BadRequestsGetErrorsNamingTheProblemAndTheConnectionStaysUsable) {
-  Connection c(worktree.socket());
+  SocketClient c(worktree.socket());
   const std::pair<const char*, const char*> cases[] = {
       {"{not json", "invalid JSON"},
       {"[1,2]", "must be a JSON object"},
@@ -102,7 +106,7 @@ TEST_F(DaemonTest, BadRequestsGetErrorsNamingTheProblemAndTheConnectionStaysUsab
 }
 
 TEST_F(DaemonTest, OverlongLineGetsAnErrorAndTheConnectionIsClosed) {
-  Connection c(worktree.socket());
+  SocketClient c(worktree.socket());
   std::string huge = R"({"command":"ping","pad":")" + std::string(2 << 20, 'x') + "\"}\n";
   std::thread writer([&] {
     try {
@@ -120,16 +124,16 @@ TEST_F(DaemonTest, OverlongLineGetsAnErrorAndTheConnectionIsClosed) {
 }
 
 TEST_F(DaemonTest, SilentPartialAndVanishingClientsDoNotBlockOthers) {
-  Connection silent(worktree.socket());  // connects, sends nothing
-  Connection partial(worktree.socket());
-  partial.send_raw(R"({"command":"pi)");                        // half a request, never finished
-  { Connection(worktree.socket()).send_raw(R"({"command")"); }  // disconnects mid-request
+  SocketClient silent(worktree.socket());  // connects, sends nothing
+  SocketClient partial(worktree.socket());
+  partial.send_raw(R"({"command":"pi)");                          // half a request, never finished
+  { SocketClient(worktree.socket()).send_raw(R"({"command")"); }  // disconnects mid-request
   for (int i = 0; i < 20; ++i) EXPECT_EQ(call({{"command", "ping"}})["status"], "ok");
 }
 
 TEST_F(DaemonTest, ManyRequestsOnOneConnection) {
   load_independent_tasks(5);
-  Connection c(worktree.socket());
+  SocketClient c(worktree.socket());
   for (int i = 0; i < 5; ++i) {
     Json claim = c.call({{"command", "task_claim"}, {"worker_id", "w"}});
     const std::string id = claim["data"]["task"]["id"];
@@ -142,7 +146,7 @@ TEST_F(DaemonTest, ManyRequestsOnOneConnection) {
 
 TEST_F(DaemonTest, ExactlyOneOf32ClientsWinsTheRaceForOneTask) {
   load_independent_tasks(1);
-  std::vector<Connection> clients;
+  std::vector<SocketClient> clients;
   for (int i = 0; i < 32; ++i) clients.emplace_back(worktree.socket());
   std::atomic<bool> go{false};
   std::vector<std::future<Json>> replies;
@@ -169,7 +173,7 @@ TEST_F(DaemonTest, SixteenWorkersDrain300TasksEachCompletedExactlyOnce) {
   std::vector<std::thread> workers;
   for (int w = 0; w < 16; ++w) {
     workers.emplace_back([&, w] {
-      Connection c(worktree.socket());
+      SocketClient c(worktree.socket());
       const std::string me = "worker-" + std::to_string(w);
       for (;;) {
         Json claim = c.call({{"command", "task_claim"}, {"worker_id", me}});
@@ -195,7 +199,7 @@ TEST_F(DaemonTest, AcknowledgedCompletionsSurviveKill9) {
   load_independent_tasks(200);
   std::vector<std::string> acknowledged;
   {
-    Connection c(worktree.socket());
+    SocketClient c(worktree.socket());
     for (int i = 0; i < 120; ++i) {
       Json claim = c.call({{"command", "task_claim"}, {"worker_id", "w"}});
       const std::string id = claim["data"]["task"]["id"];
@@ -205,7 +209,7 @@ TEST_F(DaemonTest, AcknowledgedCompletionsSurviveKill9) {
     }
   }
   daemon->kill_hard();
-  daemon = std::make_unique<DaemonProcess>(worktree.socket(), worktree.path());
+  daemon = std::make_unique<TestDaemon>(worktree.socket(), worktree.path());
   Json tasks = call({{"command", "get_state"}})["data"]["tasks"];
   for (const std::string& id : acknowledged) EXPECT_EQ(tasks[id]["status"], "completed") << id;
   EXPECT_EQ(acknowledged.size(), 120u);
@@ -257,7 +261,7 @@ TEST_F(DaemonTest, TrajectoryRecordsEventsAfterTheyHappen) {
   call({{"command", "task_complete"}, {"task_id", "t0"}, {"worker_id", "w"}});
   call({{"command", "exec"}, {"args", {"echo", "hello"}}});
   daemon->terminate_and_wait();  // flushes the log
-  CliResult log = run_harness({"log", "--tail", "50"}, worktree.socket(), worktree.path());
+  RunResult log = run_harness({"log", "--tail", "50"}, worktree.socket(), worktree.path());
   std::vector<std::string> events;
   std::vector<Json> bodies;
   std::istringstream lines(log.out);
@@ -287,19 +291,19 @@ TEST(LegacyImport, PythonOriginalStateIsImportedOnceWhenNoStateExists) {
                "started_at": null, "completed_at": null, "claimed_by": null, "timeout_seconds": 900}},
     "version": 1})";
   {
-    DaemonProcess daemon(worktree.socket(), worktree.path());
-    Json tasks = Connection(worktree.socket()).call({{"command", "get_state"}})["data"]["tasks"];
+    TestDaemon daemon(worktree.socket(), worktree.path());
+    Json tasks = SocketClient(worktree.socket()).call({{"command", "get_state"}})["data"]["tasks"];
     EXPECT_EQ(tasks["task-1"]["status"], "completed");
     EXPECT_EQ(tasks["task-1"]["completed_at"], "2026-01-01T10:05:00.250000+00:00");
     EXPECT_EQ(tasks["task-2"]["timeout_seconds"], 900);
     Json claim =
-        Connection(worktree.socket()).call({{"command", "task_claim"}, {"worker_id", "w"}});
+        SocketClient(worktree.socket()).call({{"command", "task_claim"}, {"worker_id", "w"}});
     EXPECT_EQ(claim["data"]["task"]["id"], "task-2");  // its dependency was imported as completed
-    Connection(worktree.socket())
+    SocketClient(worktree.socket())
         .call({{"command", "task_complete"}, {"task_id", "task-2"}, {"worker_id", "w"}});
   }
-  DaemonProcess restarted(worktree.socket(), worktree.path());  // must not import it again
-  Json tasks = Connection(worktree.socket()).call({{"command", "get_state"}})["data"]["tasks"];
+  TestDaemon restarted(worktree.socket(), worktree.path());  // must not import it again
+  Json tasks = SocketClient(worktree.socket()).call({{"command", "get_state"}})["data"]["tasks"];
   EXPECT_EQ(tasks["task-2"]["status"], "completed");
 }
 
@@ -311,7 +315,7 @@ class CliTest : public ::testing::Test {
   ScratchWorktree worktree;
   std::map<std::string, std::string> worker = {{"HARNESS_WORKER_ID", "cli-worker"}};
 
-  CliResult harness(const std::vector<std::string>& args) {
+  RunResult harness(const std::vector<std::string>& args) {
     return run_harness(args, worktree.socket(), worktree.path(), worker);
   }
   ~CliTest() override { harness({"shutdown"}); }
@@ -319,7 +323,7 @@ class CliTest : public ::testing::Test {
 
 TEST_F(CliTest, AutoSpawnsTheDaemonOnFirstUse) {
   ASSERT_FALSE(fs::exists(worktree.socket()));
-  CliResult ping = harness({"ping"});
+  RunResult ping = harness({"ping"});
   EXPECT_EQ(ping.status, 0) << ping.err;
   EXPECT_EQ(ping.out, "ok\n");
   EXPECT_TRUE(fs::exists(worktree.socket()));
@@ -334,28 +338,28 @@ TEST_F(CliTest, PlanImportClaimExecCompleteAndHooks) {
       << R"([{"id": "a", "command": ["echo", "A"]}, {"id": "b", "dependencies": ["a"]}])";
 
   EXPECT_EQ(harness({"get-state"}).out, "No active workflow\n");
-  CliResult imported = harness({"plan", "import", "--file", plan.string()});
+  RunResult imported = harness({"plan", "import", "--file", plan.string()});
   ASSERT_EQ(imported.status, 0) << imported.err;
   EXPECT_EQ(harness({"check-state"}).out, "deny: Workflow in progress (0/2)\n");
 
-  CliResult refused = harness({"plan", "import", "--file", plan.string()});
+  RunResult refused = harness({"plan", "import", "--file", plan.string()});
   EXPECT_EQ(refused.status, 1);
   EXPECT_NE(refused.err.find("--force"), std::string::npos) << refused.err;
-  CliResult forced = harness({"plan", "import", "--force", "--file", plan.string()});
+  RunResult forced = harness({"plan", "import", "--force", "--file", plan.string()});
   EXPECT_EQ(forced.status, 0) << forced.err;
   EXPECT_EQ(forced.out, "Imported 2 tasks from " + plan.string() + "\n");
 
-  CliResult claim = harness({"task", "claim"});
+  RunResult claim = harness({"task", "claim"});
   ASSERT_EQ(claim.status, 0) << claim.err;
   Json envelope = parse_json(claim.out);
   EXPECT_EQ(envelope["data"]["task"]["id"], "a");
   EXPECT_EQ(envelope["data"]["task"]["claimed_by"], "cli-worker");
 
-  CliResult exec = harness({"exec", "--", "echo", "A"});
+  RunResult exec = harness({"exec", "--", "echo", "A"});
   EXPECT_EQ(exec.status, 0);
   EXPECT_EQ(parse_json(exec.out)["data"]["stdout"], "A\n");
 
-  CliResult wrong = run_harness({"task", "complete", "--id", "a"}, worktree.socket(),
+  RunResult wrong = run_harness({"task", "complete", "--id", "a"}, worktree.socket(),
                                 worktree.path(), {{"HARNESS_WORKER_ID", "someone-else"}});
   EXPECT_EQ(wrong.status, 1);
   EXPECT_EQ(parse_json(wrong.out)["message"], "Task a is not claimed by someone-else");
@@ -378,14 +382,14 @@ TEST_F(CliTest, CheckCommitDeniesUntilTheHeldTasksWorkIsCommitted) {
   ASSERT_EQ(harness({"task", "complete", "--id", "a"}).status, 0);
   EXPECT_EQ(harness({"check-commit"}).out, "allow\n");  // holds no task
   harness({"task", "claim"});                           // now holds b, HEAD unchanged
-  CliResult denied = harness({"check-commit"});
+  RunResult denied = harness({"check-commit"});
   EXPECT_EQ(denied.status, 1);
   EXPECT_EQ(denied.out.rfind("deny: No commit since task a was completed", 0), 0u) << denied.out;
   std::ofstream(worktree.path() / "work.txt") << "b's work\n";
   EXPECT_EQ(harness({"git", "--", "add", "work.txt"}).status, 0);
   EXPECT_EQ(harness({"git", "--", "-c", "user.name=x", "commit", "-m", "b"}).status,
             1);  // refused option
-  CliResult commit =
+  RunResult commit =
       run_harness({"git", "--", "commit", "-q", "-m", "b"}, worktree.socket(), worktree.path(),
                   {{"HARNESS_WORKER_ID", "cli-worker"},
                    {"GIT_AUTHOR_NAME", "t"},
@@ -400,7 +404,7 @@ TEST_F(CliTest, UsageErrorsExitTwoAndHelpExitsZero) {
   EXPECT_EQ(harness({}).status, 2);
   EXPECT_EQ(harness({"frobnicate"}).status, 2);
   EXPECT_EQ(harness({"task", "complete"}).status, 2);  // --id is required
-  CliResult help = harness({"exec", "--help"});
+  RunResult help = harness({"exec", "--help"});
   EXPECT_EQ(help.status, 0);
   EXPECT_NE(help.out.find("--timeout"), std::string::npos);
 }

@@ -23,14 +23,18 @@
 
 #include <gtest/gtest.h>
 
-#include "integration/fixture.h"
 #include "reliability/reliability_util.h"
 #include "store/state_dir.h"
+#include "testing/run_program.h"
+#include "testing/scratch_worktree.h"
+#include "testing/socket_client.h"
+#include "testing/test_daemon.h"
 
 namespace harness::testing {
 namespace {
 
-using namespace reliability;  // NOLINT: the helpers of this directory
+using namespace reliability;   // NOLINT: the helpers of this directory
+using namespace test_support;  // NOLINT: the test library (tests/testing)
 
 namespace fs = std::filesystem;
 using SteadyClock = std::chrono::steady_clock;
@@ -82,7 +86,7 @@ struct Ledger {
 
 // Sends one request on `conn`; nullopt when the connection broke (the daemon died) before a
 // whole reply line arrived: the request may or may not have been carried out.
-std::optional<Json> try_call(Connection& conn, const Json& request) {
+std::optional<Json> try_call(SocketClient& conn, const Json& request) {
   std::string line;
   try {
     line = conn.request(request.dump());
@@ -122,8 +126,8 @@ class CrashWorker {
         gen = ledger_.generation;
       }
       try {
-        conn_.emplace(socket_);
-        set_socket_timeouts(conn_->fd(), 20000);  // a hung daemon fails the test, not hangs it
+        // A deadline of its own: a hung daemon fails the test, not hangs it.
+        conn_.emplace(socket_, std::chrono::seconds(20));
         conn_generation_ = gen;
         return true;
       } catch (const std::exception&) {
@@ -253,7 +257,7 @@ class CrashWorker {
   Ledger& ledger_;
   const fs::path socket_;
   const std::string id_;
-  std::optional<Connection> conn_;
+  std::optional<SocketClient> conn_;
   std::uint64_t conn_generation_ = 0;
 };
 
@@ -332,8 +336,8 @@ TEST(CrashLoopTest, EightWorkersSurviveRepeatedKill9OfTheDaemon) {
 
   ScratchWorktree worktree;
   const fs::path trajectory = trajectory_path(worktree.path());
-  auto daemon = std::make_unique<DaemonProcess>(worktree.socket(), worktree.path());
-  ASSERT_EQ(Connection(worktree.socket()).call(crash_plan_request(tasks, 600))["status"], "ok");
+  auto daemon = std::make_unique<TestDaemon>(worktree.socket(), worktree.path());
+  ASSERT_EQ(SocketClient(worktree.socket()).call(crash_plan_request(tasks, 600))["status"], "ok");
 
   Ledger ledger;
   StateChecker checker(ledger, state_db_path(worktree.path()));
@@ -378,7 +382,7 @@ TEST(CrashLoopTest, EightWorkersSurviveRepeatedKill9OfTheDaemon) {
         ++torn_planted;
       }
       const auto restart_begins = SteadyClock::now();
-      daemon = std::make_unique<DaemonProcess>(worktree.socket(), worktree.path());
+      daemon = std::make_unique<TestDaemon>(worktree.socket(), worktree.path());
       const auto check_begins = SteadyClock::now();
       restart_time += check_begins - restart_begins;
       // Checked before the workers are told the daemon is back, so that the check sees the state
@@ -447,9 +451,10 @@ TEST(CrashLoopTest, EightWorkersSurviveRepeatedKill9OfTheDaemon) {
 TEST(CrashLoopTest, TasksOfWorkersThatDieMidTaskAreReclaimedAfterTheLease) {
   constexpr int kTasks = 24, kDead = 6, kSurvivors = 4, kLeaseSeconds = 1;
   ScratchWorktree worktree;
-  DaemonProcess daemon(worktree.socket(), worktree.path());
-  ASSERT_EQ(Connection(worktree.socket()).call(crash_plan_request(kTasks, kLeaseSeconds))["status"],
-            "ok");
+  TestDaemon daemon(worktree.socket(), worktree.path());
+  ASSERT_EQ(
+      SocketClient(worktree.socket()).call(crash_plan_request(kTasks, kLeaseSeconds))["status"],
+      "ok");
 
   // Each dying worker is a real `harness task claim` process that exits holding its task.
   std::map<std::string, std::string> dead_task;  // task -> the worker that died holding it
@@ -457,7 +462,7 @@ TEST(CrashLoopTest, TasksOfWorkersThatDieMidTaskAreReclaimedAfterTheLease) {
   for (int i = 0; i < kDead; ++i) {
     const std::string id = "doomed-" + std::to_string(i);
     const auto before_claim = SteadyClock::now();  // no later than the lease's start
-    CliResult r = run_harness({"task", "claim"}, worktree.socket(), worktree.path(),
+    RunResult r = run_harness({"task", "claim"}, worktree.socket(), worktree.path(),
                               {{"HARNESS_WORKER_ID", id}});
     ASSERT_EQ(r.status, 0) << r.out << r.err;
     Json reply = parse_json(r.out);
@@ -478,7 +483,7 @@ TEST(CrashLoopTest, TasksOfWorkersThatDieMidTaskAreReclaimedAfterTheLease) {
   for (int i = 0; i < kSurvivors; ++i) {
     survivors.emplace_back([&, id = "survivor-" + std::to_string(i)] {
       try {
-        Connection conn(worktree.socket());
+        SocketClient conn(worktree.socket());
         const auto deadline = SteadyClock::now() + std::chrono::seconds(20);
         while (SteadyClock::now() < deadline) {
           Json claim = conn.call({{"command", "task_claim"}, {"worker_id", id}});
@@ -543,7 +548,7 @@ TEST(CrashLoopTest, TasksOfWorkersThatDieMidTaskAreReclaimedAfterTheLease) {
 
   // The dead workers come back too late: their completions are refused.
   for (const auto& [task, dead] : dead_task) {
-    CliResult late = run_harness({"task", "complete", "--id", task}, worktree.socket(),
+    RunResult late = run_harness({"task", "complete", "--id", task}, worktree.socket(),
                                  worktree.path(), {{"HARNESS_WORKER_ID", dead}});
     EXPECT_EQ(late.status, 1) << late.out;
     Json reply = parse_json(late.out);
@@ -558,13 +563,13 @@ TEST(CrashLoopTest, TasksOfWorkersThatDieMidTaskAreReclaimedAfterTheLease) {
 
   // A reclaimed task that is still running: the dead worker's late completion is refused
   // with "is not claimed by", and the new owner's is accepted.
-  ASSERT_EQ(Connection(worktree.socket()).call(crash_plan_request(1, kLeaseSeconds))["status"],
+  ASSERT_EQ(SocketClient(worktree.socket()).call(crash_plan_request(1, kLeaseSeconds))["status"],
             "ok");
   const auto claimed_at = SteadyClock::now();
-  CliResult claim = run_harness({"task", "claim"}, worktree.socket(), worktree.path(),
+  RunResult claim = run_harness({"task", "claim"}, worktree.socket(), worktree.path(),
                                 {{"HARNESS_WORKER_ID", "doomed-late"}});
   ASSERT_EQ(claim.status, 0) << claim.out;
-  Connection conn(worktree.socket());
+  SocketClient conn(worktree.socket());
   Json reclaim;
   while (SteadyClock::now() - claimed_at < std::chrono::seconds(10)) {
     reclaim = conn.call({{"command", "task_claim"}, {"worker_id", "rescuer"}});
@@ -574,7 +579,7 @@ TEST(CrashLoopTest, TasksOfWorkersThatDieMidTaskAreReclaimedAfterTheLease) {
   ASSERT_EQ(reclaim["data"]["task"]["id"], "t0") << reclaim.dump();
   EXPECT_EQ(reclaim["data"]["is_reclaim"], true);
   EXPECT_GE(SteadyClock::now() - claimed_at, std::chrono::seconds(kLeaseSeconds));
-  CliResult late = run_harness({"task", "complete", "--id", "t0"}, worktree.socket(),
+  RunResult late = run_harness({"task", "complete", "--id", "t0"}, worktree.socket(),
                                worktree.path(), {{"HARNESS_WORKER_ID", "doomed-late"}});
   EXPECT_EQ(late.status, 1);
   EXPECT_NE(late.out.find("Task t0 is not claimed by doomed-late"), std::string::npos) << late.out;
@@ -589,19 +594,19 @@ TEST(CrashLoopTest, TasksOfWorkersThatDieMidTaskAreReclaimedAfterTheLease) {
 TEST(CrashLoopTest, TornTrajectoryLineIsRepairedByTheNextDaemon) {
   ScratchWorktree worktree;
   const fs::path trajectory = trajectory_path(worktree.path());
-  auto daemon = std::make_unique<DaemonProcess>(worktree.socket(), worktree.path());
-  ASSERT_EQ(Connection(worktree.socket()).call(independent_tasks_request(3))["status"], "ok");
-  ASSERT_EQ(
-      Connection(worktree.socket()).call({{"command", "task_claim"}, {"worker_id", "w"}})["status"],
-      "ok");
+  auto daemon = std::make_unique<TestDaemon>(worktree.socket(), worktree.path());
+  ASSERT_EQ(SocketClient(worktree.socket()).call(independent_tasks_request(3))["status"], "ok");
+  ASSERT_EQ(SocketClient(worktree.socket())
+                .call({{"command", "task_claim"}, {"worker_id", "w"}})["status"],
+            "ok");
   daemon->kill_hard();
   const std::string torn = R"({"ts":"2026-01-01T00:00:00.000000+00:00","event":"comp)";
   std::ofstream(trajectory, std::ios::app) << torn;
   EXPECT_TRUE(scan_trajectory(trajectory).torn_tail);
 
-  daemon = std::make_unique<DaemonProcess>(worktree.socket(), worktree.path());
+  daemon = std::make_unique<TestDaemon>(worktree.socket(), worktree.path());
   ASSERT_EQ(
-      Connection(worktree.socket())
+      SocketClient(worktree.socket())
           .call({{"command", "task_complete"}, {"task_id", "t0"}, {"worker_id", "w"}})["status"],
       "ok");
   daemon->terminate_and_wait();

@@ -24,14 +24,18 @@
 
 #include <gtest/gtest.h>
 
-#include "integration/fixture.h"
 #include "reliability/reliability_util.h"
 #include "protocol/reply_encoder.h"
+#include "testing/run_program.h"
+#include "testing/scratch_worktree.h"
+#include "testing/socket_client.h"
+#include "testing/test_daemon.h"
 
 namespace harness::testing {
 namespace {
 
-using namespace reliability;  // NOLINT: the helpers of this directory
+using namespace reliability;   // NOLINT: the helpers of this directory
+using namespace test_support;  // NOLINT: the test library (tests/testing)
 
 namespace fs = std::filesystem;
 using SteadyClock = std::chrono::steady_clock;
@@ -85,7 +89,7 @@ class Pinger {
   void run() {
     while (!stop_) {
       const auto start = SteadyClock::now();
-      if (!ping_ok(socket_, 10000)) ++failures_;
+      if (!ping_ok(socket_, std::chrono::seconds(10))) ++failures_;
       slowest_ = std::max(slowest_, std::chrono::duration_cast<std::chrono::milliseconds>(
                                         SteadyClock::now() - start));
       ++pings_;
@@ -102,13 +106,13 @@ class Pinger {
 class HostileInputTest : public ::testing::Test {
  protected:
   ScratchWorktree worktree;
-  std::unique_ptr<DaemonProcess> daemon =
-      std::make_unique<DaemonProcess>(worktree.socket(), worktree.path());
+  std::unique_ptr<TestDaemon> daemon =
+      std::make_unique<TestDaemon>(worktree.socket(), worktree.path());
   Pinger pinger{worktree.socket()};
   int inputs = 0;  // bad inputs tried, for the report
 
   fs::path socket() const { return worktree.socket(); }
-  Json call(const Json& request) { return Connection(socket()).call(request); }
+  Json call(const Json& request) { return SocketClient(socket()).call(request); }
 
   // A plan that bad requests must leave alone: t0 held by "owner", t1 and t2 pending.
   Json load_sentinel() {
@@ -120,7 +124,7 @@ class HostileInputTest : public ::testing::Test {
 
   // Sends `line` (which must not contain '\n') on `c` and expects an error reply whose
   // message contains `expected`; the reply itself must be valid JSON (and so valid UTF-8).
-  void expect_error(Connection& c, const std::string& line, const std::string& expected) {
+  void expect_error(SocketClient& c, const std::string& line, const std::string& expected) {
     ++inputs;
     const std::string reply = c.request(line);
     ASSERT_FALSE(reply.empty()) << "the daemon dropped the connection on: " << printable(line);
@@ -131,7 +135,7 @@ class HostileInputTest : public ::testing::Test {
         << printable(line) << " -> " << printable(reply) << " (expected '" << expected << "')";
   }
 
-  void expect_usable(Connection& c) {
+  void expect_usable(SocketClient& c) {
     EXPECT_EQ(parse_json(c.request(R"({"command":"ping"})"))["status"], "ok");
   }
 
@@ -176,7 +180,7 @@ TEST_F(HostileInputTest, EveryTruncationOfValidRequestsGetsAnError) {
       R"({"command":"plan_import","tasks":[{"id":"p"}],"force":true})",
       R"({"command":"shutdown"})",
   };
-  Connection c(socket());
+  SocketClient c(socket());
   for (const std::string& request : valid) {
     // Every proper prefix of a JSON object is invalid JSON.
     for (std::size_t n = 0; n < request.size(); ++n)
@@ -199,7 +203,7 @@ TEST_F(HostileInputTest, EveryTruncationOfValidRequestsGetsAnError) {
   for (const std::string& request : valid) {
     for (std::size_t n = 1; n < request.size(); n += 7) {
       ++inputs;
-      Connection(socket()).send_raw(request.substr(0, n));
+      SocketClient(socket()).send_raw(request.substr(0, n));
     }
   }
   EXPECT_FALSE(fs::exists("/tmp/harness-hostile-should-not-exist"));
@@ -218,7 +222,7 @@ TEST_F(HostileInputTest, TenMebibyteLinesAreRefusedAndTheirConnectionsClosed) {
   };
   for (const std::string& bytes : huge) {
     ++inputs;
-    Connection c(socket());
+    SocketClient c(socket());
     std::thread writer([&] {
       try {
         c.send_raw(bytes);
@@ -234,7 +238,7 @@ TEST_F(HostileInputTest, TenMebibyteLinesAreRefusedAndTheirConnectionsClosed) {
     EXPECT_EQ(c.read_line(), "") << "the connection stays open after an overlong line";
   }
   // Just under the limit is still a request.
-  Connection c(socket());
+  SocketClient c(socket());
   const std::string padded =
       R"({"command":"ping","pad":")" + std::string((1 << 20) - 64, 'x') + "\"}";
   ASSERT_LT(padded.size(), 1u << 20);
@@ -247,7 +251,7 @@ TEST_F(HostileInputTest, DeeplyNestedJsonIsRefusedWithoutExhaustingTheStack) {
   constexpr std::size_t kDepth = 100'000;
   std::string objects;
   for (std::size_t i = 0; i < kDepth; ++i) objects += R"({"a":)";
-  Connection c(socket());
+  SocketClient c(socket());
   const std::vector<std::string> nested{
       std::string(kDepth, '[') + std::string(kDepth, ']'),
       std::string(kDepth, '['),
@@ -373,7 +377,7 @@ std::vector<Json> wrong_values() {
 
 TEST_F(HostileInputTest, AWrongTypeInEveryFieldOfEveryCommandGetsAnErrorNamingIt) {
   Json before = load_sentinel();
-  Connection c(socket());
+  SocketClient c(socket());
   int checked = 0;
   for (const FieldCase& fc : field_cases()) {
     for (const Json& value : wrong_values()) {
@@ -427,7 +431,7 @@ TEST_F(HostileInputTest, AWrongTypeInEveryFieldOfEveryCommandGetsAnErrorNamingIt
 
 TEST_F(HostileInputTest, NulBytesAreRefusedAndEscapedNulsAreNotTruncated) {
   load_sentinel();
-  Connection c(socket());
+  SocketClient c(socket());
   using namespace std::string_literals;
   for (const std::string& line : {"\0"s, "{\"command\":\"ping\"}\0"s, "{\"command\":\"pi\0ng\"}"s,
                                   "{\"command\":\"task_claim\",\"worker_id\":\"own\0er\"}"s,
@@ -457,7 +461,7 @@ TEST_F(HostileInputTest, NulBytesAreRefusedAndEscapedNulsAreNotTruncated) {
 // exception ended the daemon (issue 13, item 2). Refused by name, and the daemon stays up.
 TEST_F(HostileInputTest, EscapedNulsInExecAndGitInputAreRefusedNamingTheField) {
   const Json before = load_sentinel();
-  Connection c(socket());
+  SocketClient c(socket());
   const std::vector<std::pair<std::string, std::string>> cases = {
       {R"({"command":"exec","args":["printf","a\u0000b"]})", "'args' must not contain a NUL"},
       {R"({"command":"exec","args":["true"],"env":{"A\u0000B":"1"}})", "'env' must not contain"},
@@ -491,7 +495,7 @@ TEST_F(HostileInputTest, InvalidUtf8IsRefusedAndEveryReplyIsValidUtf8) {
       "\xe2\x82",
       "\xf0\x9f\x98",  // truncated
   };
-  Connection c(socket());
+  SocketClient c(socket());
   int n = 0;
   for (const std::string& bad : bad_sequences) {
     for (const std::string& line :
@@ -554,7 +558,7 @@ TEST_F(HostileInputTest, ClientsThatNeverReadTheirRepliesCannotGrowTheDaemon) {
   std::vector<int> fds;
   std::vector<std::size_t> sent(kClients, 0);
   for (int i = 0; i < kClients; ++i) {
-    const int fd = connect_unix(socket());
+    const int fd = connect_unix_socket(socket()).release();
     ASSERT_GE(fd, 0);
     ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK);
     fds.push_back(fd);
@@ -616,7 +620,7 @@ TEST_F(HostileInputTest, TenThousandIdleClientsDoNotStopOthersBeingServed) {
   std::vector<int> idle;
   idle.reserve(kClients);
   for (int i = 0; i < kClients; ++i) {
-    const int fd = connect_unix(socket());
+    const int fd = connect_unix_socket(socket()).release();
     ASSERT_GE(fd, 0) << "connection " << i << ": " << std::strerror(errno);
     idle.push_back(fd);
     if (i % 3 == 0) {  // some say half a request, then nothing more
@@ -639,7 +643,7 @@ TEST_F(HostileInputTest, TenThousandIdleClientsDoNotStopOthersBeingServed) {
   // While they idle, others are served promptly.
   for (int i = 0; i < 5; ++i) {
     const auto t0 = SteadyClock::now();
-    Connection c(socket());
+    SocketClient c(socket());
     Json claim = c.call({{"command", "task_claim"}, {"worker_id", "busy" + std::to_string(i)}});
     ASSERT_EQ(claim["status"], "ok");
     EXPECT_EQ(c.call({{"command", "task_complete"},
@@ -669,7 +673,7 @@ TEST_F(HostileInputTest, TenThousandConnectDisconnectCyclesLeakNothing) {
   const long rss_before = proc_status_kib(daemon->pid(), "VmRSS");
   const auto start = SteadyClock::now();
   for (int i = 0; i < kCycles; ++i) {
-    const int fd = connect_unix(socket());
+    const int fd = connect_unix_socket(socket()).release();
     ASSERT_GE(fd, 0) << "cycle " << i << ": " << std::strerror(errno);
     switch (i % 40 == 3 ? 3 : i % 3) {
       case 0:  // says nothing
@@ -706,7 +710,7 @@ TEST_F(HostileInputTest, TenThousandConnectDisconnectCyclesLeakNothing) {
   const long rss_after = proc_status_kib(daemon->pid(), "VmRSS");
   EXPECT_LT(rss_after, kMemoryBoundKiB);
   EXPECT_TRUE(ping_ok(socket()));
-  Connection c(socket());
+  SocketClient c(socket());
   EXPECT_EQ(c.call({{"command", "task_claim"}, {"worker_id", "after"}})["data"]["task"]["id"],
             "t0");
   inputs += kCycles;
@@ -726,7 +730,7 @@ TEST_F(HostileInputTest, AnOverlongCliRequestReportsTheDaemonsReason) {
   }
   const fs::path plan = worktree.path().parent_path() / "big-plan.json";
   write_file(plan, Json{{"tasks", tasks}}.dump());
-  const CliResult r =
+  const RunResult r =
       run_harness({"update-state", "--file", plan.string()}, socket(), worktree.path());
   EXPECT_EQ(r.status, 1);
   EXPECT_TRUE(contains(r.err, "exceeds 1048576 bytes")) << r.err;
@@ -737,7 +741,7 @@ TEST_F(HostileInputTest, AnOverlongCliRequestReportsTheDaemonsReason) {
 // What one exec reply costs the daemon: 16 MiB of text on stdout (the cap per stream) must fit
 // in the memory bound, copies and all.
 TEST_F(HostileInputTest, ASixteenMebibyteExecReplyStaysWithinTheMemoryBound) {
-  Connection c(socket());
+  SocketClient c(socket());
   Json r = c.call(
       {{"command", "exec"}, {"args", {"sh", "-c", "head -c 20000000 /dev/zero | tr '\\0' a"}}});
   ASSERT_EQ(r["status"], "ok");
@@ -749,13 +753,12 @@ TEST_F(HostileInputTest, ASixteenMebibyteExecReplyStaysWithinTheMemoryBound) {
 
 // Command output is capped by its size as encoded in the reply (docs/protocol.md), not by its
 // raw size: JSON turns each control byte into a six-byte \u00XX escape, so 16 MiB of NUL bytes
-// on each stream would otherwise make a ~192 MiB reply, held several times over (this drove
-// the daemon's peak to ~480 MiB). Now each stream keeps what encodes to 16 MiB, the line stays
-// within its documented bound, and the daemon holds at most the raw capture (16 MiB a stream)
-// and the reply line once.
+// on each stream would otherwise make a reply six times the cap, held several times over. Each
+// stream keeps what encodes to 16 MiB, so the line stays within its documented bound, and the
+// daemon holds at most the raw capture (16 MiB a stream) and the reply line once.
 TEST_F(HostileInputTest, AnExecReplyFullOfControlBytesStaysWithinTheMemoryBound) {
   const long peak_before = proc_status_kib(daemon->pid(), "VmHWM");
-  Connection c(socket());
+  SocketClient c(socket());
   const std::string line = c.request(
       Json{{"command", "exec"},
            {"args", {"sh", "-c", "head -c 20000000 /dev/zero; head -c 20000000 /dev/zero >&2"}}}

@@ -2,15 +2,10 @@
 
 #include <dirent.h>
 #include <fcntl.h>
-#include <poll.h>
 #include <signal.h>
-#include <spawn.h>
 #include <sqlite3.h>
 #include <sys/mount.h>
 #include <sys/resource.h>
-#include <sys/socket.h>
-#include <sys/un.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -25,13 +20,11 @@
 #include <stdexcept>
 #include <thread>
 
-#include "exec/subprocess.h"
-
-extern char** environ;
-
 namespace harness::testing::reliability {
 
 namespace fs = std::filesystem;
+using test_support::run_program;
+using test_support::RunResult;
 
 long proc_status_kib(pid_t pid, const char* key) {
   std::ifstream in("/proc/" + std::to_string(pid) + "/status");
@@ -54,63 +47,6 @@ int open_descriptor_count(pid_t pid) {
   return n;
 }
 
-int connect_unix(const fs::path& socket) {
-  sockaddr_un addr{};
-  addr.sun_family = AF_UNIX;
-  std::strncpy(addr.sun_path, socket.c_str(), sizeof addr.sun_path - 1);
-  const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return -1;
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
-    const int err = errno;
-    ::close(fd);
-    errno = err;
-    return -1;
-  }
-  return fd;
-}
-
-void set_socket_timeouts(int fd, int timeout_ms) {
-  timeval tv{timeout_ms / 1000, (timeout_ms % 1000) * 1000};
-  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-  ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
-}
-
-std::string one_shot(const fs::path& socket, const std::string& line, int timeout_ms) {
-  const int fd = connect_unix(socket);
-  if (fd < 0) return "";
-  set_socket_timeouts(fd, timeout_ms);
-  const std::string bytes = line + "\n";
-  std::size_t sent = 0;
-  while (sent < bytes.size()) {
-    const ssize_t n = ::send(fd, bytes.data() + sent, bytes.size() - sent, MSG_NOSIGNAL);
-    if (n <= 0) break;
-    sent += static_cast<std::size_t>(n);
-  }
-  std::string reply;
-  char buf[65536];
-  for (;;) {
-    const ssize_t n = ::recv(fd, buf, sizeof buf, 0);
-    if (n <= 0) break;
-    reply.append(buf, static_cast<std::size_t>(n));
-    if (auto nl = reply.find('\n'); nl != std::string::npos) {
-      reply.resize(nl);
-      ::close(fd);
-      return reply;
-    }
-  }
-  ::close(fd);
-  return "";
-}
-
-bool ping_ok(const fs::path& socket, int timeout_ms) {
-  const std::string reply = one_shot(socket, R"({"command":"ping"})", timeout_ms);
-  try {
-    return !reply.empty() && parse_json(reply).value("status", "") == "ok";
-  } catch (const std::exception&) {
-    return false;
-  }
-}
-
 bool wait_for_exit(pid_t pid, int timeout_ms) {
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
   while (std::chrono::steady_clock::now() < deadline) {
@@ -127,70 +63,6 @@ long raise_descriptor_limit() {
   ::setrlimit(RLIMIT_NOFILE, &limit);
   ::getrlimit(RLIMIT_NOFILE, &limit);
   return static_cast<long>(limit.rlim_cur);
-}
-
-// ---- SpawnedDaemon ---------------------------------------------------------------------------
-
-SpawnedDaemon::SpawnedDaemon(const fs::path& socket, const fs::path& worktree,
-                             const fs::path& stderr_file)
-    : socket_(socket) {
-  std::vector<std::string> args{HARNESS_BINARY,  "daemon",     "--socket",
-                                socket.string(), "--worktree", worktree.string()};
-  std::vector<char*> argv;
-  for (auto& a : args) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, stderr_file.c_str(),
-                                   O_WRONLY | O_CREAT | O_APPEND, 0600);
-  const int rc = posix_spawn(&pid_, HARNESS_BINARY, &actions, nullptr, argv.data(), environ);
-  posix_spawn_file_actions_destroy(&actions);
-  if (rc != 0) throw std::runtime_error("cannot spawn the daemon");
-}
-
-SpawnedDaemon::~SpawnedDaemon() {
-  if (pid_ > 0) kill_hard();
-}
-
-bool SpawnedDaemon::reap(bool block) {
-  int status = 0;
-  for (;;) {
-    const pid_t r = ::waitpid(pid_, &status, block ? 0 : WNOHANG);
-    if (r < 0 && errno == EINTR) continue;
-    if (r == pid_) {
-      status_ = status;
-      pid_ = -1;
-      return true;
-    }
-    return false;
-  }
-}
-
-SpawnedDaemon::Outcome SpawnedDaemon::await(int timeout_ms) {
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (pid_ < 0 || reap(false)) return Outcome::kExited;
-    const int fd = connect_unix(socket_);
-    if (fd >= 0) {
-      ::close(fd);
-      return Outcome::kListening;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));  // polling another process
-  }
-  return Outcome::kTimedOut;
-}
-
-void SpawnedDaemon::kill_hard() {
-  if (pid_ < 0) return;
-  ::kill(pid_, SIGKILL);
-  reap(true);
-}
-
-int SpawnedDaemon::terminate_and_wait() {
-  if (pid_ < 0) return status_;
-  ::kill(pid_, SIGTERM);
-  reap(true);
-  return status_;
 }
 
 std::string read_file(const fs::path& file) {
@@ -354,19 +226,6 @@ TrajectoryScan scan_trajectory(const fs::path& file) {
 }
 
 // ---- other users -----------------------------------------------------------------------------
-
-RunResult run_program(const std::vector<std::string>& args,
-                      const std::map<std::string, std::string>& env, const fs::path& cwd,
-                      std::chrono::milliseconds timeout) {
-  CommandSpec spec;
-  spec.args = args;
-  spec.env = env;
-  spec.cwd = cwd.string();
-  spec.timeout = timeout;
-  spec.kill_grace = std::chrono::milliseconds(500);
-  const CommandResult r = run_command(spec);
-  return RunResult{r.returncode, r.stdout_text, r.stderr_text, r.timed_out};
-}
 
 std::vector<std::string> as_nobody() {
   return {"setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups"};

@@ -1,7 +1,8 @@
 // Helpers shared by the reliability and security tests (tests/reliability/*_test.cc): reading
-// another process's memory and descriptors from /proc, a daemon that may refuse to start,
-// mounts that inject storage faults, read-only checks of the state database and of the
-// trajectory, and running a program as another user.
+// another process's memory and descriptors from /proc, mounts that inject storage faults,
+// read-only checks of the state database and of the trajectory, and running a program as
+// another user. The daemon, its socket and the CLI are tests/testing's (TestDaemon,
+// SocketClient, run_harness).
 #pragma once
 
 #include <sys/types.h>
@@ -16,6 +17,7 @@
 #include <vector>
 
 #include "core/json.h"
+#include "testing/run_program.h"
 
 struct sqlite3;
 
@@ -28,51 +30,15 @@ long proc_status_kib(pid_t pid, const char* key);
 // Open descriptors of `pid` (entries of /proc/PID/fd), or -1.
 int open_descriptor_count(pid_t pid);
 
-// ---- sockets -------------------------------------------------------------------------------
+// ---- processes -----------------------------------------------------------------------------
 
-// A blocking AF_UNIX stream socket connected to `socket`, or -1 (errno set).
-int connect_unix(const std::filesystem::path& socket);
-// Sends `line` + "\n" on a fresh connection and returns the reply line ("" when the daemon
-// closed the connection without one); gives up after `timeout_ms`.
-std::string one_shot(const std::filesystem::path& socket, const std::string& line,
-                     int timeout_ms = 10000);
-// A fresh connection's round trip of {"command":"ping"}: true when it answered ok in time.
-bool ping_ok(const std::filesystem::path& socket, int timeout_ms = 10000);
-// Sets SO_RCVTIMEO/SO_SNDTIMEO so that a hung daemon fails a test instead of hanging it.
-void set_socket_timeouts(int fd, int timeout_ms);
 // Waits until process `pid` (not necessarily a child: a daemon the CLI spawned is reparented
 // to init) no longer exists; false after `timeout_ms`.
 bool wait_for_exit(pid_t pid, int timeout_ms = 10000);
 // Raises this process's RLIMIT_NOFILE soft limit to the hard limit; returns the new limit.
 long raise_descriptor_limit();
 
-// ---- a daemon that may refuse to start -----------------------------------------------------
-
-// `harness daemon` spawned with stderr appended to `stderr_file`. Unlike DaemonProcess, its
-// constructor does not insist that the daemon starts: await() tells which happened.
-class SpawnedDaemon {
- public:
-  SpawnedDaemon(const std::filesystem::path& socket, const std::filesystem::path& worktree,
-                const std::filesystem::path& stderr_file);
-  ~SpawnedDaemon();  // SIGKILL if still running
-  SpawnedDaemon(const SpawnedDaemon&) = delete;
-  SpawnedDaemon& operator=(const SpawnedDaemon&) = delete;
-
-  enum class Outcome { kListening, kExited, kTimedOut };
-  // Waits until the socket accepts connections or the process exits.
-  Outcome await(int timeout_ms = 10000);
-  pid_t pid() const { return pid_; }
-  // The wait status once it exited (await() returned kExited, or after stop()).
-  int exit_status() const { return status_; }
-  void kill_hard();
-  int terminate_and_wait();  // SIGTERM, then reaps; returns the wait status
-
- private:
-  bool reap(bool block);
-  std::filesystem::path socket_;
-  pid_t pid_ = -1;
-  int status_ = -1;
-};
+// ---- files ---------------------------------------------------------------------------------
 
 std::string read_file(const std::filesystem::path& file);
 void write_file(const std::filesystem::path& file, const std::string& content);
@@ -141,17 +107,8 @@ TrajectoryScan scan_trajectory(const std::filesystem::path& file);
 
 // ---- other users -----------------------------------------------------------------------------
 
-struct RunResult {
-  int status = -1;  // exit status, or -signal
-  std::string out, err;
-  bool timed_out = false;
-};
-// Runs `args` with `env` merged over the environment, in `cwd`, with a timeout.
-RunResult run_program(const std::vector<std::string>& args,
-                      const std::map<std::string, std::string>& env = {},
-                      const std::filesystem::path& cwd = "/",
-                      std::chrono::milliseconds timeout = std::chrono::seconds(30));
-// The argv prefix that runs a program as nobody:nogroup with no supplementary groups.
+// The argv prefix that runs a program (test_support::run_program) as nobody:nogroup with no
+// supplementary groups.
 std::vector<std::string> as_nobody();
 // True when setpriv exists and can drop to nobody here.
 bool can_run_as_nobody(std::string* why);

@@ -20,14 +20,20 @@
 
 #include <gtest/gtest.h>
 
-#include "integration/fixture.h"
+#include "core/posix.h"
 #include "reliability/reliability_util.h"
 #include "store/state_dir.h"
+#include "testing/run_program.h"
+#include "testing/scoped_env.h"
+#include "testing/scratch_worktree.h"
+#include "testing/socket_client.h"
+#include "testing/test_daemon.h"
 
 namespace harness::testing {
 namespace {
 
-using namespace reliability;  // NOLINT: the helpers of this directory
+using namespace reliability;   // NOLINT: the helpers of this directory
+using namespace test_support;  // NOLINT: the test library (tests/testing)
 
 namespace fs = std::filesystem;
 
@@ -60,17 +66,14 @@ struct Exchange {
   std::string received;
 };
 Exchange exchange_as_nobody(const fs::path& socket, const std::string& request) {
-  sockaddr_un addr{};
-  addr.sun_family = AF_UNIX;
-  std::strncpy(addr.sun_path, socket.c_str(), sizeof addr.sun_path - 1);
   int out[2];
   if (::pipe2(out, O_CLOEXEC) != 0) return {};
   const pid_t pid = ::fork();
   if (pid == 0) {
     if (::setgroups(0, nullptr) != 0 || ::setgid(kNogroup) != 0 || ::setuid(kNobody) != 0)
       ::_exit(2);
-    const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) ::_exit(3);
+    const int fd = connect_unix_socket(socket).release();  // socket(2) and connect(2) alone
+    if (fd < 0) ::_exit(3);
     timeval tv{5, 0};
     ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
     [[maybe_unused]] ssize_t w = ::send(fd, request.data(), request.size(), MSG_NOSIGNAL);
@@ -104,9 +107,9 @@ class SecurityTest : public ::testing::Test {
 TEST_F(SecurityTest, ConnectionsFromAnotherUidAreRefusedEvenOnAWorldWritableSocket) {
   std::string why;
   if (!can_run_as_nobody(&why)) GTEST_SKIP() << why;
-  DaemonProcess daemon(wt.socket(), wt.path());
-  ASSERT_EQ(Connection(wt.socket()).call(independent_tasks_request(3))["status"], "ok");
-  Json before = Connection(wt.socket()).call({{"command", "get_state"}});
+  TestDaemon daemon(wt.socket(), wt.path());
+  ASSERT_EQ(SocketClient(wt.socket()).call(independent_tasks_request(3))["status"], "ok");
+  Json before = SocketClient(wt.socket()).call({{"command", "get_state"}});
   // Take away the file-system protection: only the daemon's own check is left.
   fs::permissions(root(), fs::perms(0755));
   fs::permissions(wt.socket(), fs::perms(0666));
@@ -151,7 +154,7 @@ TEST_F(SecurityTest, ConnectionsFromAnotherUidAreRefusedEvenOnAWorldWritableSock
 
   // Nothing happened on nobody's behalf, and the owner is still served.
   EXPECT_FALSE(fs::exists(marker)) << "the daemon ran a command for another user";
-  Connection owner(wt.socket());
+  SocketClient owner(wt.socket());
   EXPECT_EQ(owner.call({{"command", "get_state"}}), before) << "another user changed the state";
   EXPECT_EQ(owner.call({{"command", "ping"}})["status"], "ok");
 }
@@ -195,20 +198,13 @@ TEST_F(SecurityTest, TheClientRefusesADaemonRunByAnotherUser) {
   char byte;
   ASSERT_EQ(::read(ready[0], &byte, 1), 1) << "the impostor did not start listening";
   ::close(ready[0]);
-  const CliResult r = run_harness({"ping"}, fake, wt.path(), {{"HARNESS_TIMEOUT", "2"}});
+  const RunResult r = run_harness({"ping"}, fake, wt.path(), {{"HARNESS_TIMEOUT", "2"}});
   ::kill(impostor, SIGKILL);
   ::waitpid(impostor, nullptr, 0);
   EXPECT_EQ(r.status, 1) << "the client trusted a daemon run by uid 65534: " << r.out;
 }
 
 // ---- private files -----------------------------------------------------------------------------
-
-// Restores the umask when the test ends.
-struct ScopedUmask {
-  explicit ScopedUmask(mode_t mask) : old(::umask(mask)) {}
-  ~ScopedUmask() { ::umask(old); }
-  mode_t old;
-};
 
 TEST_F(SecurityTest, StateFilesArePrivateEvenUnderAPermissiveUmask) {
   ScopedUmask open_umask(0);  // inherited by the CLI and the daemon it spawns
@@ -233,7 +229,7 @@ TEST_F(SecurityTest, StateFilesArePrivateEvenUnderAPermissiveUmask) {
   EXPECT_EQ(mode_of(wt.socket()), 0600u);
   EXPECT_EQ(mode_of(dir / "daemon.json"), 0600u);  // who holds the state (DaemonLock)
   // Stop the daemon the CLI spawned, and let it finish before the worktree is removed.
-  const pid_t pid = Connection(wt.socket()).call({{"command", "ping"}})["data"]["pid"];
+  const pid_t pid = SocketClient(wt.socket()).call({{"command", "ping"}})["data"]["pid"];
   EXPECT_EQ(run_harness({"shutdown"}, wt.socket(), wt.path(), env).status, 0);
   EXPECT_TRUE(wait_for_exit(pid));
 }
@@ -280,7 +276,7 @@ TEST_F(SecurityTest, DefaultSocketAndWorkerIdLiveInPrivateDirectories) {
   pid_t pid = -1;
   for (const auto& entry : fs::directory_iterator(socket_dir))
     if (entry.path().extension() == ".sock")
-      pid = Connection(entry.path()).call({{"command", "ping"}})["data"]["pid"];
+      pid = SocketClient(entry.path()).call({{"command", "ping"}})["data"]["pid"];
   EXPECT_EQ(run_program({h.string(), "shutdown"}, env, wt.path()).status, 0);
   EXPECT_TRUE(pid > 0 && wait_for_exit(pid));
 }
@@ -311,8 +307,8 @@ TEST_F(SecurityTest, AStateDirectoryOthersCanWriteIsRefusedOrMadePrivate) {
   const fs::path dir = state_dir(wt.path());
   fs::create_directory(dir);
   fs::permissions(dir, fs::perms(0777));
-  SpawnedDaemon daemon(wt.socket(), wt.path(), root() / "daemon.err");
-  if (daemon.await() == SpawnedDaemon::Outcome::kListening) {
+  TestDaemon daemon = TestDaemon::launch(wt.socket(), wt.path(), root() / "daemon.err");
+  if (daemon.await() == TestDaemon::Outcome::kListening) {
     EXPECT_EQ(mode_of(dir), 0700u) << "the daemon keeps its state in a world-writable directory";
   } else {
     EXPECT_NE(daemon.exit_status(), 0);
@@ -343,7 +339,7 @@ TEST_F(SecurityTest, WorkerIdFilePlantedAsASymlinkIsRefusedAndItsTargetUntouched
   };
   // Named explicitly.
   {
-    const CliResult r = worker_id({{"HARNESS_WORKER_ID_FILE", planted.string()}});
+    const RunResult r = worker_id({{"HARNESS_WORKER_ID_FILE", planted.string()}});
     EXPECT_EQ(r.status, 1) << r.out;
     EXPECT_TRUE(contains(r.err, "is a symlink; refusing to follow it")) << r.err;
     EXPECT_TRUE(victim.untouched());
@@ -351,7 +347,7 @@ TEST_F(SecurityTest, WorkerIdFilePlantedAsASymlinkIsRefusedAndItsTargetUntouched
   // At the old default location in a shared runtime directory: no longer read at all (the
   // default id is the agent process's, issue 13 item 15).
   {
-    const CliResult r = worker_id(
+    const RunResult r = worker_id(
         {{"XDG_RUNTIME_DIR", shared.string()}, {"HARNESS_WORKER_ID_FILE", ""}, {"USER", "root"}});
     EXPECT_EQ(r.status, 0) << r.err;
     EXPECT_TRUE(victim.untouched());
@@ -361,7 +357,7 @@ TEST_F(SecurityTest, WorkerIdFilePlantedAsASymlinkIsRefusedAndItsTargetUntouched
   const fs::path dangling = shared / "dangling.id";
   const fs::path would_create = root() / "created-through-the-link";
   fs::create_symlink(would_create, dangling);
-  CliResult r = worker_id({{"HARNESS_WORKER_ID_FILE", dangling.string()}});
+  RunResult r = worker_id({{"HARNESS_WORKER_ID_FILE", dangling.string()}});
   EXPECT_EQ(r.status, 1);
   EXPECT_FALSE(fs::exists(would_create));
 
@@ -382,13 +378,13 @@ TEST_F(SecurityTest, WorkerIdFilePlantedAsASymlinkIsRefusedAndItsTargetUntouched
   EXPECT_TRUE(contains(r.err, "is not a regular file")) << r.err;
 
   // A claim with the planted file never reaches the daemon under a borrowed identity.
-  DaemonProcess daemon(wt.socket(), wt.path());
-  ASSERT_EQ(Connection(wt.socket()).call(independent_tasks_request(1))["status"], "ok");
+  TestDaemon daemon(wt.socket(), wt.path());
+  ASSERT_EQ(SocketClient(wt.socket()).call(independent_tasks_request(1))["status"], "ok");
   r = run_harness({"task", "claim"}, wt.socket(), wt.path(),
                   no_worker_id({{"HARNESS_WORKER_ID_FILE", planted.string()}}));
   EXPECT_EQ(r.status, 1);
   EXPECT_EQ(
-      Connection(wt.socket()).call({{"command", "get_state"}})["data"]["tasks"]["t0"]["status"],
+      SocketClient(wt.socket()).call({{"command", "get_state"}})["data"]["tasks"]["t0"]["status"],
       "pending");
   EXPECT_TRUE(victim.untouched());
 }
@@ -399,8 +395,8 @@ TEST_F(SecurityTest, WorkerIdFilePlantedAsASymlinkIsRefusedAndItsTargetUntouched
 TEST_F(SecurityTest, StateFilesPlantedAsSymlinksAreRefusedAndTheirTargetsUntouched) {
   const fs::path dir = state_dir(wt.path());
   {
-    DaemonProcess daemon(wt.socket(), wt.path());  // creates the state, then stops
-    ASSERT_EQ(Connection(wt.socket()).call(independent_tasks_request(2))["status"], "ok");
+    TestDaemon daemon(wt.socket(), wt.path());  // creates the state, then stops
+    ASSERT_EQ(SocketClient(wt.socket()).call(independent_tasks_request(2))["status"], "ok");
     ASSERT_EQ(daemon.terminate_and_wait(), 0);
   }
   struct Case {
@@ -422,11 +418,10 @@ TEST_F(SecurityTest, StateFilesPlantedAsSymlinksAreRefusedAndTheirTargetsUntouch
     fs::create_symlink(victim.path, c.planted);
     const fs::path err = root() / "planted.err";
     fs::remove(err);
-    SpawnedDaemon daemon(wt.socket(), wt.path(), err);
+    TestDaemon daemon = TestDaemon::launch(wt.socket(), wt.path(), err);
     const auto outcome = daemon.await();
-    EXPECT_EQ(outcome, SpawnedDaemon::Outcome::kExited)
-        << "the daemon started over a planted symlink";
-    if (outcome == SpawnedDaemon::Outcome::kExited) {
+    EXPECT_EQ(outcome, TestDaemon::Outcome::kExited) << "the daemon started over a planted symlink";
+    if (outcome == TestDaemon::Outcome::kExited) {
       EXPECT_NE(daemon.exit_status(), 0);
     }
     EXPECT_TRUE(contains(read_file(err), c.expected)) << read_file(err);
@@ -440,7 +435,7 @@ TEST_F(SecurityTest, StateFilesPlantedAsSymlinksAreRefusedAndTheirTargetsUntouch
   {
     Victim victim(root() / "victim-info");
     fs::create_symlink(victim.path, dir / "daemon.json");
-    DaemonProcess daemon(wt.socket(), wt.path());
+    TestDaemon daemon(wt.socket(), wt.path());
     EXPECT_TRUE(victim.untouched()) << "the daemon wrote through the planted symlink";
     EXPECT_FALSE(fs::is_symlink(dir / "daemon.json"));
     ASSERT_EQ(daemon.terminate_and_wait(), 0);
@@ -449,7 +444,7 @@ TEST_F(SecurityTest, StateFilesPlantedAsSymlinksAreRefusedAndTheirTargetsUntouch
   // daemon.log, opened by the client that spawns the daemon.
   Victim victim(root() / "victim-log");
   fs::create_symlink(victim.path, dir / "daemon.log");
-  const CliResult ping = run_harness({"ping"}, wt.socket(), wt.path(), {{"HARNESS_TIMEOUT", "2"}});
+  const RunResult ping = run_harness({"ping"}, wt.socket(), wt.path(), {{"HARNESS_TIMEOUT", "2"}});
   EXPECT_EQ(ping.status, 1);
   EXPECT_TRUE(contains(ping.err, "cannot prepare the daemon's files")) << ping.err;
   EXPECT_TRUE(victim.untouched());
@@ -461,16 +456,16 @@ TEST_F(SecurityTest, StateFilesPlantedAsSymlinksAreRefusedAndTheirTargetsUntouch
   fs::create_directory_symlink(elsewhere, dir);
   const fs::path err = root() / "planted.err";
   fs::remove(err);
-  SpawnedDaemon daemon(wt.socket(), wt.path(), err);
-  EXPECT_EQ(daemon.await(), SpawnedDaemon::Outcome::kExited);
+  TestDaemon daemon = TestDaemon::launch(wt.socket(), wt.path(), err);
+  EXPECT_EQ(daemon.await(), TestDaemon::Outcome::kExited);
   EXPECT_TRUE(contains(read_file(err), "exists but is not a directory")) << read_file(err);
 }
 
 // ---- the git guard, through the socket --------------------------------------------------------
 
 TEST_F(SecurityTest, GitOptionsThatRunProgramsAreRefusedThroughTheSocket) {
-  DaemonProcess daemon(wt.socket(), wt.path());
-  Connection c(wt.socket());
+  TestDaemon daemon(wt.socket(), wt.path());
+  SocketClient c(wt.socket());
   const fs::path marker = root() / "git-ran-a-program";
   const std::string touch = "touch " + marker.string();
   const std::vector<std::vector<std::string>> refused{
@@ -524,7 +519,7 @@ TEST_F(SecurityTest, GitOptionsThatRunProgramsAreRefusedThroughTheSocket) {
     EXPECT_EQ(r["status"], "ok") << Json(args).dump() << " -> " << r.dump();
   }
   // The CLI says why.
-  const CliResult cli =
+  const RunResult cli =
       run_harness({"git", "--", "-c", "core.pager=" + touch, "log"}, wt.socket(), wt.path());
   EXPECT_EQ(cli.status, 1);
   EXPECT_TRUE(contains(cli.err, "git option '-c' is not allowed")) << cli.err;
@@ -534,8 +529,8 @@ TEST_F(SecurityTest, GitOptionsThatRunProgramsAreRefusedThroughTheSocket) {
 // ---- no shell ----------------------------------------------------------------------------------
 
 TEST_F(SecurityTest, NothingPassesThroughAShell) {
-  DaemonProcess daemon(wt.socket(), wt.path());
-  Connection c(wt.socket());
+  TestDaemon daemon(wt.socket(), wt.path());
+  SocketClient c(wt.socket());
   const fs::path marker = root() / "shell-ran";
   const std::string inject = "$(touch " + marker.string() + ")";
   auto exec = [&](std::vector<std::string> args, Json env = Json::object()) {
@@ -559,7 +554,7 @@ TEST_F(SecurityTest, NothingPassesThroughAShell) {
   r = c.call({{"command", "git"}, {"args", {"log", "-1", "--format=tformat:" + inject}}});
   EXPECT_EQ(r["data"]["stdout"], inject + "\n");
   // Nor through the CLI.
-  const CliResult cli =
+  const RunResult cli =
       run_harness({"exec", "--", "echo", "$(id)", inject}, wt.socket(), wt.path());
   EXPECT_EQ(cli.status, 0);
   EXPECT_EQ(parse_json(cli.out)["data"]["stdout"], "$(id) " + inject + "\n");

@@ -11,11 +11,16 @@
 #include <gtest/gtest.h>
 
 #include "exec/subprocess.h"
-#include "integration/fixture.h"
 #include "reliability/reliability_util.h"
+#include "testing/run_program.h"
+#include "testing/scratch_worktree.h"
+#include "testing/socket_client.h"
+#include "testing/test_daemon.h"
 
 namespace harness::testing {
 namespace {
+
+using namespace test_support;  // NOLINT: the test library (tests/testing)
 
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
@@ -70,7 +75,7 @@ void expect_gone_soon(pid_t pid) {
 
 TEST(ServerHangup, KillingTheCliOfAnExecKillsTheCommand) {
   ScratchWorktree w;
-  DaemonProcess daemon(w.socket(), w.path());
+  TestDaemon daemon(w.socket(), w.path());
   const fs::path pid_file = w.path().parent_path() / "cmd.pid";
   const fs::path done_file = w.path().parent_path() / "cmd.done";
   BackgroundCli cli({"exec", "--", "sh", "-c",
@@ -81,12 +86,12 @@ TEST(ServerHangup, KillingTheCliOfAnExecKillsTheCommand) {
   cli.cancel();
   expect_gone_soon(pid);
   EXPECT_FALSE(fs::exists(done_file));
-  EXPECT_TRUE(reliability::ping_ok(w.socket()));
+  EXPECT_TRUE(ping_ok(w.socket()));
 }
 
 TEST(ServerHangup, AKilledCliGitIsNotCarriedOutLater) {
   ScratchWorktree w;
-  DaemonProcess daemon(w.socket(), w.path());
+  TestDaemon daemon(w.socket(), w.path());
   const fs::path pid_file = w.path().parent_path() / "hook.pid";
   const fs::path hook = w.path() / ".git" / "hooks" / "pre-commit";
   fs::create_directories(hook.parent_path());
@@ -97,10 +102,10 @@ TEST(ServerHangup, AKilledCliGitIsNotCarriedOutLater) {
   ASSERT_GT(pid, 0);
   cli.cancel();
   expect_gone_soon(pid);
-  const CliResult log = run_harness({"git", "--", "log", "--format=%s"}, w.socket(), w.path());
+  const RunResult log = run_harness({"git", "--", "log", "--format=%s"}, w.socket(), w.path());
   EXPECT_NE(log.out.find("initial"), std::string::npos) << log.out << log.err;
   EXPECT_EQ(log.out.find("late"), std::string::npos) << log.out;
-  EXPECT_TRUE(reliability::ping_ok(w.socket()));
+  EXPECT_TRUE(ping_ok(w.socket()));
 }
 
 }  // namespace

@@ -19,14 +19,18 @@
 
 #include <gtest/gtest.h>
 
-#include "integration/fixture.h"
 #include "reliability/reliability_util.h"
 #include "store/state_dir.h"
+#include "testing/run_program.h"
+#include "testing/scratch_worktree.h"
+#include "testing/socket_client.h"
+#include "testing/test_daemon.h"
 
 namespace harness::testing {
 namespace {
 
-using namespace reliability;  // NOLINT: the helpers of this directory
+using namespace reliability;   // NOLINT: the helpers of this directory
+using namespace test_support;  // NOLINT: the test library (tests/testing)
 
 namespace fs = std::filesystem;
 
@@ -34,11 +38,11 @@ bool contains(const std::string& text, const std::string& part) {
   return text.find(part) != std::string::npos;
 }
 
-Json claim(Connection& c, const std::string& worker) {
+Json claim(SocketClient& c, const std::string& worker) {
   return c.call({{"command", "task_claim"}, {"worker_id", worker}});
 }
 
-Json complete(Connection& c, const std::string& task, const std::string& worker) {
+Json complete(SocketClient& c, const std::string& task, const std::string& worker) {
   return c.call({{"command", "task_complete"}, {"task_id", task}, {"worker_id", worker}});
 }
 
@@ -56,8 +60,8 @@ Json bulky_plan_request(int n, std::size_t description_bytes = 100) {
 // Some history in a worktree: a plan of `n` tasks, t0 completed by w1, t1 held by w1; then the
 // daemon is stopped cleanly (kill: with SIGKILL, leaving the WAL behind).
 void make_history(const ScratchWorktree& wt, int n, bool kill = false) {
-  DaemonProcess daemon(wt.socket(), wt.path());
-  Connection c(wt.socket());
+  TestDaemon daemon(wt.socket(), wt.path());
+  SocketClient c(wt.socket());
   ASSERT_EQ(c.call(bulky_plan_request(n))["status"], "ok");
   ASSERT_EQ(claim(c, "w1")["data"]["task"]["id"], "t0");
   ASSERT_EQ(complete(c, "t0", "w1")["status"], "ok");
@@ -71,7 +75,7 @@ void make_history(const ScratchWorktree& wt, int n, bool kill = false) {
 }
 
 // The history make_history left, as the daemon serves it.
-void expect_history(Connection& c, int n) {
+void expect_history(SocketClient& c, int n) {
   Json state = c.call({{"command", "get_state"}});
   ASSERT_EQ(state["status"], "ok") << state.dump();
   ASSERT_TRUE(state["data"].is_object()) << "the workflow is gone: " << state.dump();
@@ -85,19 +89,19 @@ void expect_history(Connection& c, int n) {
 // What a daemon that found a broken state database said or did: it either refused to start, or
 // it is serving and its state requests fail; it must not serve an empty workflow.
 struct StartAttempt {
-  SpawnedDaemon::Outcome outcome;
+  TestDaemon::Outcome outcome;
   int exit_status = -1;
   std::string stderr_text;
   Json get_state;  // when it is serving
 };
 
-StartAttempt try_start(const ScratchWorktree& wt, std::unique_ptr<SpawnedDaemon>* keep = nullptr) {
+StartAttempt try_start(const ScratchWorktree& wt, std::unique_ptr<TestDaemon>* keep = nullptr) {
   const fs::path err = wt.path().parent_path() / "attempt.err";
   fs::remove(err);
-  auto daemon = std::make_unique<SpawnedDaemon>(wt.socket(), wt.path(), err);
+  auto daemon = std::make_unique<TestDaemon>(TestDaemon::launch(wt.socket(), wt.path(), err));
   StartAttempt attempt;
   attempt.outcome = daemon->await();
-  if (attempt.outcome == SpawnedDaemon::Outcome::kListening) {
+  if (attempt.outcome == TestDaemon::Outcome::kListening) {
     attempt.get_state = parse_json(one_shot(wt.socket(), R"({"command":"get_state"})"));
   } else {
     attempt.exit_status = daemon->exit_status();
@@ -108,7 +112,7 @@ StartAttempt try_start(const ScratchWorktree& wt, std::unique_ptr<SpawnedDaemon>
 }
 
 bool exited_with_error(const StartAttempt& a) {
-  return a.outcome == SpawnedDaemon::Outcome::kExited &&
+  return a.outcome == TestDaemon::Outcome::kExited &&
          !(WIFEXITED(a.exit_status) && WEXITSTATUS(a.exit_status) == 0);
 }
 
@@ -121,7 +125,7 @@ bool says_how_to_recover(const std::string& message) {
 // The daemon did not serve an empty workflow over the lost or damaged one, and said where the
 // problem is: it refused to start naming the database, or it serves errors naming it.
 void expect_no_silent_empty_start(const StartAttempt& a, const fs::path& db) {
-  if (a.outcome == SpawnedDaemon::Outcome::kListening) {
+  if (a.outcome == TestDaemon::Outcome::kListening) {
     EXPECT_NE(a.get_state["status"], "ok")
         << "the daemon serves a workflow over a lost or damaged state database: "
         << a.get_state.dump() << "\nits stderr: " << a.stderr_text;
@@ -171,11 +175,11 @@ TEST(StorageFaultsTest, ReadOnlyStateDirectoryAtStartIsAClearErrorAndNothingChan
   auto read_only = ScopedMount::read_only_bind(state_dir(wt.path()), &why);
   if (!read_only) GTEST_SKIP() << why;
 
-  std::unique_ptr<SpawnedDaemon> daemon;
+  std::unique_ptr<TestDaemon> daemon;
   StartAttempt a = try_start(wt, &daemon);
-  if (a.outcome == SpawnedDaemon::Outcome::kListening) {
+  if (a.outcome == TestDaemon::Outcome::kListening) {
     // Serving what it can read is acceptable, as long as every write is refused clearly.
-    Connection c(wt.socket());
+    SocketClient c(wt.socket());
     expect_history(c, 3);
     Json r = complete(c, "t1", "w1");
     EXPECT_EQ(r["status"], "error");
@@ -188,14 +192,14 @@ TEST(StorageFaultsTest, ReadOnlyStateDirectoryAtStartIsAClearErrorAndNothingChan
   daemon.reset();
 
   // A client that auto-spawns the daemon tells its user why nothing starts.
-  CliResult ping = run_harness({"ping"}, wt.socket(), wt.path(), {{"HARNESS_TIMEOUT", "1"}});
+  RunResult ping = run_harness({"ping"}, wt.socket(), wt.path(), {{"HARNESS_TIMEOUT", "1"}});
   EXPECT_EQ(ping.status, 1);
   EXPECT_TRUE(contains(ping.err, "Read-only file system")) << ping.err;
 
   read_only->release();
   EXPECT_EQ(read_file(db), before) << "the state database changed while it was read-only";
-  DaemonProcess healthy(wt.socket(), wt.path());
-  Connection c(wt.socket());
+  TestDaemon healthy(wt.socket(), wt.path());
+  SocketClient c(wt.socket());
   expect_history(c, 3);
   EXPECT_EQ(complete(c, "t1", "w1")["status"], "ok");
 }
@@ -216,8 +220,8 @@ TEST(StorageFaultsTest, ReadOnlyWorktreeWithoutStateIsAClearError) {
 // commands go on, and once the files are writable again so are the writes.
 TEST(StorageFaultsTest, StateFilesTurningImmutableWhileRunningRefuseWritesThenRecover) {
   ScratchWorktree wt;
-  DaemonProcess daemon(wt.socket(), wt.path());
-  Connection c(wt.socket());
+  TestDaemon daemon(wt.socket(), wt.path());
+  SocketClient c(wt.socket());
   ASSERT_EQ(c.call(bulky_plan_request(20))["status"], "ok");
   ASSERT_EQ(claim(c, "w1")["data"]["task"]["id"], "t0");
   const fs::path db = state_db_path(wt.path());
@@ -262,11 +266,11 @@ TEST(StorageFaultsTest, FullDiskRefusesWritesKeepsServingAndRecoversWhenSpaceRet
   if (!mount) GTEST_SKIP() << why;
   const fs::path err = wt.path().parent_path() / "small.err";
   const fs::path db = state_db_path(small);
-  auto daemon = std::make_unique<SpawnedDaemon>(wt.socket(), small, err);
-  ASSERT_EQ(daemon->await(), SpawnedDaemon::Outcome::kListening) << read_file(err);
+  auto daemon = std::make_unique<TestDaemon>(TestDaemon::launch(wt.socket(), small, err));
+  ASSERT_EQ(daemon->await(), TestDaemon::Outcome::kListening) << read_file(err);
   std::size_t filled_bytes = 0;
   {
-    Connection c(wt.socket());
+    SocketClient c(wt.socket());
     ASSERT_EQ(c.call(bulky_plan_request(200))["status"], "ok");
     ASSERT_EQ(claim(c, "w1")["data"]["task"]["id"], "t0");
     ASSERT_EQ(complete(c, "t0", "w1")["status"], "ok");
@@ -301,15 +305,15 @@ TEST(StorageFaultsTest, FullDiskRefusesWritesKeepsServingAndRecoversWhenSpaceRet
   // Stopped and started again while the disk is still full: it must not lose or hide the
   // workflow. Starting is allowed to fail, clearly.
   daemon->terminate_and_wait();
-  std::unique_ptr<SpawnedDaemon> second;
+  std::unique_ptr<TestDaemon> second;
   fs::remove(err);
-  second = std::make_unique<SpawnedDaemon>(wt.socket(), small, err);
-  const SpawnedDaemon::Outcome outcome = second->await();
-  if (outcome == SpawnedDaemon::Outcome::kListening) {
-    Connection c(wt.socket());
+  second = std::make_unique<TestDaemon>(TestDaemon::launch(wt.socket(), small, err));
+  const TestDaemon::Outcome outcome = second->await();
+  if (outcome == TestDaemon::Outcome::kListening) {
+    SocketClient c(wt.socket());
     expect_history(c, 200);
   } else {
-    ASSERT_EQ(outcome, SpawnedDaemon::Outcome::kExited);
+    ASSERT_EQ(outcome, TestDaemon::Outcome::kExited);
     EXPECT_NE(second->exit_status(), 0);
     EXPECT_TRUE(contains(read_file(err), "full") || contains(read_file(err), "No space"))
         << read_file(err);
@@ -317,19 +321,18 @@ TEST(StorageFaultsTest, FullDiskRefusesWritesKeepsServingAndRecoversWhenSpaceRet
 
   std::cout << "[ figures  ] disk filled with " << filled_bytes
             << " bytes; restart on the full disk: "
-            << (outcome == SpawnedDaemon::Outcome::kListening
-                    ? "served the workflow"
-                    : "refused to start: " + read_file(err))
+            << (outcome == TestDaemon::Outcome::kListening ? "served the workflow"
+                                                           : "refused to start: " + read_file(err))
             << std::endl;
 
   // Space returns: writes work again, and nothing acknowledged was lost.
   fs::remove(small / "filler");
-  if (outcome != SpawnedDaemon::Outcome::kListening) {
-    second = std::make_unique<SpawnedDaemon>(wt.socket(), small, err);
-    ASSERT_EQ(second->await(), SpawnedDaemon::Outcome::kListening) << read_file(err);
+  if (outcome != TestDaemon::Outcome::kListening) {
+    second = std::make_unique<TestDaemon>(TestDaemon::launch(wt.socket(), small, err));
+    ASSERT_EQ(second->await(), TestDaemon::Outcome::kListening) << read_file(err);
   }
   {
-    Connection c(wt.socket());
+    SocketClient c(wt.socket());
     expect_history(c, 200);
     EXPECT_EQ(complete(c, "t1", "w1")["status"], "ok");
     EXPECT_EQ(claim(c, "w2")["data"]["task"]["id"], "t2");
@@ -376,7 +379,7 @@ TEST(StorageFaultsTest, CorruptHeaderRefusesToStartKeepsTheFileAndSaysHowToRecov
   EXPECT_EQ(read_file(db), damaged) << "the damaged file was modified";
 
   // A client that auto-spawns the daemon passes the reason on.
-  CliResult ping = run_harness({"ping"}, wt.socket(), wt.path(), {{"HARNESS_TIMEOUT", "1"}});
+  RunResult ping = run_harness({"ping"}, wt.socket(), wt.path(), {{"HARNESS_TIMEOUT", "1"}});
   EXPECT_EQ(ping.status, 1);
   EXPECT_TRUE(contains(ping.err, "damaged")) << ping.err;
   EXPECT_EQ(read_file(db), damaged);
@@ -431,9 +434,9 @@ TEST(StorageFaultsTest, CorruptIndexPageRefusesTheClaimThatMeetsIt) {
   overwrite(db, (root_page_of(db, "tasks_ready") - 1) * kPageSize, std::string(kPageSize, '\xff'));
   const std::string damaged = read_file(db);
 
-  std::unique_ptr<SpawnedDaemon> daemon;
+  std::unique_ptr<TestDaemon> daemon;
   StartAttempt a = try_start(wt, &daemon);
-  if (a.outcome == SpawnedDaemon::Outcome::kListening) {
+  if (a.outcome == TestDaemon::Outcome::kListening) {
     Json r = parse_json(
         one_shot(wt.socket(), Json{{"command", "task_claim"}, {"worker_id", "w2"}}.dump()));
     EXPECT_EQ(r["status"], "error") << r.dump();
