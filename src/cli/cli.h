@@ -1,4 +1,4 @@
-// The command-line interface (DESIGN §6): `harness <verb> ...`. Shared by the binary's main()
+// The command-line interface (README.md): `harness <verb> ...`. Shared by the binary's main()
 // and `python -m harness`.
 #pragma once
 

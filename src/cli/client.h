@@ -1,5 +1,5 @@
 // The client side of the protocol: one request, one reply, over a fresh connection, with the
-// daemon started on demand (DESIGN §1, watchman-style).
+// daemon started on demand (docs/architecture.md, "Daemons and clients").
 #pragma once
 
 #include <chrono>

@@ -1,4 +1,5 @@
-// Starting a daemon in the background for a client that found none (DESIGN §1).
+// Starting a daemon in the background for a client that found none (docs/architecture.md, "Daemons
+// and clients").
 #pragma once
 
 #include <filesystem>

@@ -1,4 +1,4 @@
-// `harness hook EVENT` (DESIGN §8b): a Claude Code hook. Reads the hook payload on stdin and
+// `harness hook EVENT` (README.md): a Claude Code hook. Reads the hook payload on stdin and
 // answers by Claude Code's hooks contract, reading the state database directly (a hook never
 // starts or waits for a daemon):
 //   session-start            → {"hookSpecificOutput": {"hookEventName": "SessionStart",

@@ -1,4 +1,5 @@
-// How a client finds its worktree and its daemon's socket (DESIGN §1).
+// How a client finds its worktree and its daemon's socket (docs/architecture.md, "Daemons and
+// clients").
 #pragma once
 
 #include <filesystem>

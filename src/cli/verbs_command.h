@@ -1,5 +1,5 @@
 // The verbs that run an agent's commands through the daemon: exec and git, and worker-id, the
-// identity those commands carry (DESIGN §6, docs/protocol.md "exec and git").
+// identity those commands carry (docs/protocol.md, "exec and git").
 #pragma once
 
 #include <optional>

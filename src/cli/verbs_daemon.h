@@ -1,5 +1,5 @@
 // The verbs that run, stop and watch the daemon: shutdown, daemon, reaper (hidden: the daemon
-// starts it) and log (DESIGN §6).
+// starts it) and log (README.md).
 #pragma once
 
 #include <CLI/CLI.hpp>

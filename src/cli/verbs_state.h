@@ -1,5 +1,5 @@
 // The verbs that read and replace the workflow: ping, get-state, status, update-state and
-// plan import (DESIGN §6).
+// plan import (README.md).
 #pragma once
 
 #include <CLI/CLI.hpp>

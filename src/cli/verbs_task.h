@@ -1,4 +1,4 @@
-// The verbs a worker takes and finishes tasks with: task claim and task complete (DESIGN §6).
+// The verbs a worker takes and finishes tasks with: task claim and task complete (README.md).
 #pragma once
 
 #include <CLI/CLI.hpp>

@@ -1,4 +1,4 @@
-// Worker identity (DESIGN.md §6): the id a worker claims and completes tasks under. Each
+// Worker identity (README.md): the id a worker claims and completes tasks under. Each
 // parallel agent needs its own, and gets one by default: the id of the agent process it runs
 // `harness` from (cli/agent_process.h), never an id shared by every agent of a user.
 #pragma once

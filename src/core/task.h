@@ -1,4 +1,5 @@
-// The task model (DESIGN §3) and its JSON form on the wire and in legacy state files.
+// The task model (docs/protocol.md, "Task") and its JSON form on the wire and in legacy state
+// files.
 #pragma once
 
 #include <cstdint>

@@ -1,4 +1,5 @@
-// Graph rules for a workflow (DESIGN §3): every write validates the whole DAG first.
+// Graph rules for a workflow (docs/architecture.md, "Claims and leases"): every write validates the
+// whole DAG first.
 #pragma once
 
 #include <cstdint>

@@ -1,4 +1,4 @@
-// What the daemon's `git` command lets a client ask of git (DESIGN.md §2, §5).
+// What the daemon's `git` command lets a client ask of git (docs/protocol.md, "git").
 //
 // The `git` command exists so that agents can use git — serialised, in the worktree — without
 // being handed a general way to run programs. Git runs programs for many reasons. Those chosen

@@ -1,6 +1,6 @@
-// Running one command for a client (DESIGN.md §5): never through a shell, in its own process
-// group, with both output streams captured concurrently, a timeout that takes down the whole
-// group, and a result that says exactly how the command ended.
+// Running one command for a client (docs/protocol.md, "exec and git"): never through a shell, in
+// its own process group, with both output streams captured concurrently, a timeout that takes down
+// the whole group, and a result that says exactly how the command ended.
 #pragma once
 
 #include <chrono>

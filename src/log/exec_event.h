@@ -7,7 +7,7 @@
 
 namespace harness {
 
-// The most bytes of each output stream an exec event carries (DESIGN.md §3).
+// The most bytes of each output stream an exec event carries (docs/protocol.md).
 constexpr std::size_t kExecEventStreamLimit = 4096;
 
 // Returns the first at most `limit` bytes of `s`. When the cut would split a UTF-8 sequence it

@@ -1,8 +1,9 @@
 // The trajectory: trajectory.jsonl in the state directory (store/state_dir.h), an append-only
-// log with one JSON object per line for every claim, complete, exec and git (DESIGN.md §3). The
-// state database is the durable record; the log is best effort, so it is written off the hot path
-// and never fsynced. Its one promise is line integrity: a line is torn only by a crash, and the
-// next writer repairs that so readers (who skip unparseable lines) lose only the torn event.
+// log with one JSON object per line for every claim, complete, exec and git (docs/architecture.md,
+// "Claims and leases"). The state database is the durable record; the log is best effort, so it is
+// written off the hot path and never fsynced. Its one promise is line integrity: a line is torn
+// only by a crash, and the next writer repairs that so readers (who skip unparseable lines) lose
+// only the torn event.
 #pragma once
 
 #include <condition_variable>

@@ -1,6 +1,6 @@
-// The daemon (DESIGN §1–2): one per state directory (so one per worktree) and one per socket,
-// serving the JSON-lines protocol to any number of local clients on one I/O thread, with state
-// work on the Service's threads.
+// The daemon (docs/architecture.md, "Daemons and clients"): one per state directory (so one per
+// worktree) and one per socket, serving the JSON-lines protocol to any number of local clients on
+// one I/O thread, with state work on the Service's threads.
 #pragma once
 
 #include <filesystem>

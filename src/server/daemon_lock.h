@@ -1,8 +1,8 @@
-// One daemon per state directory (DESIGN §1): two daemons on one database would each believe
-// they own it, and two socket paths for one worktree ($HARNESS_SOCKET, $XDG_RUNTIME_DIR differ
-// between shells) must never give two daemons. The daemon holds an exclusive flock on its
-// state directory itself for its whole life, taken before it binds, and records its pid and
-// socket beside it so that others can say where it is.
+// One daemon per state directory (docs/architecture.md, "Daemons and clients"): two daemons on one
+// database would each believe they own it, and two socket paths for one worktree ($HARNESS_SOCKET,
+// $XDG_RUNTIME_DIR differ between shells) must never give two daemons. The daemon holds an
+// exclusive flock on its state directory itself for its whole life, taken before it binds, and
+// records its pid and socket beside it so that others can say where it is.
 #pragma once
 
 #include <sys/types.h>
