@@ -11,7 +11,8 @@
 
 namespace harness {
 
-// 256 MiB: a plan of 100,000 tasks with long descriptions and instructions takes ~30 MB.
+// Far above any real plan (even one of a hundred thousand tasks with long instructions), and a
+// bound on what a mistaken path (a disk image, a log) can make the daemon read.
 inline constexpr std::size_t kMaxPlanFileBytes = std::size_t{256} << 20;
 
 // The bytes of `file`. Throws Error::invalid naming the file and the problem: it cannot be

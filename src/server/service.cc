@@ -202,8 +202,8 @@ struct Service::Impl {
     release_free_memory();
   }
 
-  // A whole workflow in memory (a JSON document, then Task objects) takes ~1 KB a task; once
-  // freed, glibc keeps those pages. Handing them back keeps the daemon small between bulk
+  // A whole workflow in memory (a JSON document, then Task objects) is large; once freed, glibc
+  // keeps those pages. Handing them back keeps the daemon small between bulk
   // operations.
   void release_free_memory() {
     reader.post([] { ::malloc_trim(0); });
