@@ -31,7 +31,7 @@
 #include "server/daemon.h"
 #include "server/daemon_lock.h"
 #include "server/protocol.h"
-#include "store/sqlite_store.h"
+#include "store/open_store.h"
 #include "store/state_dir.h"
 
 namespace harness {
@@ -102,10 +102,8 @@ std::string read_input(const std::string& file) {
 
 // State for the hooks, read straight from the database: a hook runs on every agent event
 // and must neither start a daemon in every repository nor wait for one.
-std::unique_ptr<SqliteStore> open_existing_store(const fs::path& worktree) {
-  const fs::path db = existing_state_db(worktree);
-  if (db.empty()) return nullptr;
-  return std::make_unique<SqliteStore>(db, SqliteStore::Access::kReadOnly);
+std::unique_ptr<Store> open_existing_store(const fs::path& worktree) {
+  return open_store({worktree, StoreConfig::Use::kRead}).store;
 }
 
 int print_decision(const HookDecision& d) {
