@@ -58,13 +58,13 @@ std::vector<std::string> string_list(const std::string& json_text) {
   return parse_json(json_text).get<std::vector<std::string>>();
 }
 
-// `value` as JSON text. Throws Error::invalid for a string that is not valid UTF-8, which the
-// store could not read back as it was given.
-std::string json_text(const Json& value, std::string_view what) {
+// `value`, `what` of `whose`, as JSON text. Throws Error::invalid for a string that is not
+// valid UTF-8, which the store could not read back as it was given.
+std::string json_text(const Json& value, std::string_view what, std::string_view whose) {
   try {
     return value.dump();
   } catch (const Json::exception& e) {
-    throw Error::invalid(std::string(what) + " cannot be stored: " + e.what());
+    throw Error::invalid(std::string(what) + std::string(whose) + " cannot be stored: " + e.what());
   }
 }
 
@@ -148,21 +148,17 @@ struct SqliteStore::Impl {
     return q.executeStep();
   }
 
-  // What was stored cannot be read back: `what` names the value, `e` says why.
-  Error damaged(const std::string& what, const std::exception& e) const {
-    return Error::corruption("the state database is damaged: " + file.string() + ": " + what +
-                             ": " + e.what());
-  }
-
-  // Runs `decode`, which turns what the database holds into a value; a failure of it is damage.
+  // Runs `decode`, which turns what the database holds into a value; a failure of it is damage
+  // to `what` of `whose` (named only then: this is on the hot path).
   template <typename Decode>
-  auto decoded(const std::string& what, Decode&& decode) {
+  auto decoded(std::string_view what, std::string_view whose, Decode&& decode) {
     try {
       return decode();
     } catch (const SQLite::Exception&) {
       throw;
     } catch (const std::exception& e) {
-      throw damaged(what, e);
+      throw Error::corruption("the state database is damaged: " + file.string() + ": " +
+                              std::string(what) + std::string(whose) + ": " + e.what());
     }
   }
 
@@ -170,7 +166,7 @@ struct SqliteStore::Impl {
     Task task;
     task.id = q.getColumn(1).getString();
     task.description = q.getColumn(2).getString();
-    decoded("task " + task.id, [&] {
+    decoded("task ", task.id, [&] {
       task.status = parse_task_status(q.getColumn(3).getString());
       task.dependencies = string_list(q.getColumn(4).getString());
       if (!q.getColumn(10).isNull()) task.command = string_list(q.getColumn(10).getString());
@@ -351,13 +347,13 @@ struct SqliteStore::Impl {
       insert.bind(2, t.id);
       insert.bind(3, t.description);
       insert.bind(4, std::string(to_string(t.status)));
-      insert.bind(5, json_text(Json(t.dependencies), "task " + t.id + "'s dependencies"));
+      insert.bind(5, json_text(Json(t.dependencies), "the dependencies of task ", t.id));
       if (t.started_at) insert.bind(6, *t.started_at);
       if (t.completed_at) insert.bind(7, *t.completed_at);
       if (t.claimed_by) insert.bind(8, *t.claimed_by);
       insert.bind(9, t.timeout_seconds);
       if (t.instructions) insert.bind(10, *t.instructions);
-      if (t.command) insert.bind(11, json_text(Json(*t.command), "task " + t.id + "'s command"));
+      if (t.command) insert.bind(11, json_text(Json(*t.command), "the command of task ", t.id));
       insert.bind(12, unmet[i]);
       // A running task with no start time has no lease left: it is reclaimable at once.
       if (t.status == TaskStatus::kRunning)
@@ -548,7 +544,7 @@ std::optional<StatusCounts> SqliteStore::status_counts_unguarded() {
   SQLite::Statement q(impl_->db, "SELECT status, count(*) FROM tasks GROUP BY status");
   while (q.executeStep()) {
     const TaskStatus status = impl_->decoded(
-        "a task's status", [&] { return parse_task_status(q.getColumn(0).getString()); });
+        "a task's status", "", [&] { return parse_task_status(q.getColumn(0).getString()); });
     counts.add(status, q.getColumn(1).getInt64());
   }
   SQLite::Statement ready(impl_->db,
@@ -612,7 +608,7 @@ void SqliteStore::complete(const std::string& task_id, const std::string& worker
     if (!find.executeStep()) throw Error::not_found("Task " + task_id + " not found");
     const std::int64_t seq = find.getColumn(0).getInt64();
     const TaskStatus status = s.decoded(
-        "task " + task_id, [&] { return parse_task_status(find.getColumn(1).getString()); });
+        "task ", task_id, [&] { return parse_task_status(find.getColumn(1).getString()); });
     const bool owned = !find.getColumn(2).isNull() && find.getColumn(2).getString() == worker_id;
     find.reset();
     if (status == TaskStatus::kCompleted)
@@ -621,7 +617,7 @@ void SqliteStore::complete(const std::string& task_id, const std::string& worker
       throw Error::conflict("Task " + task_id + " is not claimed by " + worker_id);
     const std::optional<std::string> mark =
         head_commit ? std::optional(json_text(Json{{"task_id", task_id}, {"commit", *head_commit}},
-                                              "the commit of " + task_id + "'s completion"))
+                                              "the commit completing task ", task_id))
                     : std::nullopt;
     const std::vector<std::int64_t> released = s.dependents_of_task(seq);
     if (!released.empty() || mark) changes.several();
@@ -639,7 +635,7 @@ void SqliteStore::complete(const std::string& task_id, const std::string& worker
 std::optional<Store::CompletionMark> SqliteStore::completion_mark(const std::string& worker_id) {
   auto text = meta(kCompletionMarkPrefix + worker_id);
   if (!text) return std::nullopt;
-  return impl_->decoded("the completion mark of " + worker_id, [&] {
+  return impl_->decoded("the completion mark of ", worker_id, [&] {
     const Json j = parse_json(*text);
     return CompletionMark{j.at("task_id").get<std::string>(), j.at("commit").get<std::string>()};
   });
