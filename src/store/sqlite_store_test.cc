@@ -132,20 +132,29 @@ class SqliteStoreTest : public ::testing::Test {
         "WHEN NEW.claimed_by = 'w3' BEGIN SELECT RAISE(ABORT, 'claim refused'); END");
   }
 
-  // The names of the database's indexes, through a connection of our own.
-  std::set<std::string> index_names() {
+  // The first column of what `sql` selects from `file`, through a connection of our own.
+  static std::set<std::string> selected(const fs::path& file, const std::string& sql) {
     sqlite3* db = nullptr;
-    EXPECT_EQ(sqlite3_open_v2(db_.c_str(), &db, SQLITE_OPEN_READONLY, nullptr), SQLITE_OK);
+    EXPECT_EQ(sqlite3_open_v2(file.c_str(), &db, SQLITE_OPEN_READONLY, nullptr), SQLITE_OK);
     sqlite3_stmt* stmt = nullptr;
-    EXPECT_EQ(sqlite3_prepare_v2(db, "SELECT name FROM sqlite_master WHERE type = 'index'", -1,
-                                 &stmt, nullptr),
-              SQLITE_OK);
-    std::set<std::string> names;
+    EXPECT_EQ(sqlite3_prepare_v2(db, sql.c_str(), -1, &stmt, nullptr), SQLITE_OK);
+    std::set<std::string> values;
     while (sqlite3_step(stmt) == SQLITE_ROW)
-      names.insert(reinterpret_cast<const char*>(sqlite3_column_text(stmt, 0)));
+      values.insert(reinterpret_cast<const char*>(sqlite3_column_text(stmt, 0)));
     sqlite3_finalize(stmt);
     sqlite3_close(db);
-    return names;
+    return values;
+  }
+
+  // The names of the database's indexes.
+  std::set<std::string> index_names() {
+    return selected(db_, "SELECT name FROM sqlite_master WHERE type = 'index'");
+  }
+
+  // The schema's text as SQLite keeps it.
+  static std::set<std::string> schema_of(const fs::path& file) {
+    return selected(file,
+                    "SELECT type || ' ' || name || ': ' || ifnull(sql, '') FROM sqlite_master");
   }
 
   // Lines of EXPLAIN QUERY PLAN for `sql`, through a connection of our own.
@@ -1207,24 +1216,6 @@ TEST_F(SqliteStoreTest, OpeningForWritingDropsTheLeaseIndexOfEarlierBuilds) {
 
 // ---------------------------------------------------------------------------------------------
 // Schema versions.
-
-// The schema's text as SQLite keeps it, through a connection of our own.
-std::set<std::string> schema_of(const fs::path& file) {
-  sqlite3* db = nullptr;
-  EXPECT_EQ(sqlite3_open_v2(file.c_str(), &db, SQLITE_OPEN_READONLY, nullptr), SQLITE_OK);
-  sqlite3_stmt* stmt = nullptr;
-  EXPECT_EQ(sqlite3_prepare_v2(db,
-                               "SELECT type || ' ' || name || ': ' || ifnull(sql, '') FROM "
-                               "sqlite_master",
-                               -1, &stmt, nullptr),
-            SQLITE_OK);
-  std::set<std::string> schema;
-  while (sqlite3_step(stmt) == SQLITE_ROW)
-    schema.insert(reinterpret_cast<const char*>(sqlite3_column_text(stmt, 0)));
-  sqlite3_finalize(stmt);
-  sqlite3_close(db);
-  return schema;
-}
 
 TEST_F(SqliteStoreTest, NewDatabaseHasTheCurrentSchemaVersion) {
   EXPECT_EQ(open()->meta("schema_version"), std::to_string(current_schema_version()));
