@@ -31,10 +31,13 @@
 #include <vector>
 
 #include "fuzz_check.h"
+#include "log/trajectory_writer.h"
 #include "protocol/envelope.h"
 #include "protocol/reply_encoder.h"
 #include "protocol/request_codec.h"
 #include "server/service.h"
+#include "store/open_store.h"
+#include "store/state_dir.h"
 
 namespace harness::fuzz {
 namespace {
@@ -79,15 +82,24 @@ class World {
     fs::create_directories(root_ / "dir");
     ::mkfifo((root_ / "fifo").c_str(), 0600);
     fs::create_symlink(root_ / "fifo", root_ / "link");
+    const fs::path worktree = root_ / "worktree";
+    writes_ = open_store({worktree, StoreConfig::Use::kDaemon});
+    reads_ = open_store({worktree, StoreConfig::Use::kRead});
+    trajectory_ = std::make_unique<TrajectoryWriter>(trajectory_path(worktree));
     Service::Options options;
-    options.worktree = root_ / "worktree";
+    options.worktree = worktree;
     options.max_commands = 2;
-    options.command_runner = fake_command;
-    service_ = std::make_unique<Service>(options);
+    service_ = std::make_unique<Service>(
+        Service::Collaborators{*writes_.store, *reads_.store, *trajectory_, SystemClock::instance(),
+                               fake_command},
+        options);
   }
 
   ~World() {
     service_.reset();
+    trajectory_.reset();
+    reads_.store.reset();
+    writes_.store.reset();
     std::error_code ignored;
     fs::remove_all(root_, ignored);
   }
@@ -172,6 +184,8 @@ class World {
   }
 
   fs::path root_;
+  OpenedStore writes_, reads_;
+  std::unique_ptr<TrajectoryWriter> trajectory_;
   std::unique_ptr<Service> service_;
   std::vector<std::shared_ptr<Replies>> outstanding_;
 };

@@ -13,8 +13,7 @@
 #include "cli/worker_id.h"
 #include "core/error.h"
 #include "server/daemon.h"
-#include "store/sqlite_store.h"
-#include "store/state_dir.h"
+#include "store/open_store.h"
 
 namespace py = pybind11;
 using namespace harness;
@@ -23,10 +22,9 @@ namespace {
 
 std::optional<std::string> load_workflow(const std::filesystem::path& worktree) {
   py::gil_scoped_release unlocked;
-  const std::filesystem::path db = existing_state_db(worktree);
-  if (db.empty()) return std::nullopt;
-  SqliteStore store(db, SqliteStore::Access::kReadOnly);
-  auto workflow = store.load();
+  const OpenedStore opened = open_store({worktree, StoreConfig::Use::kRead});
+  if (!opened.store) return std::nullopt;
+  auto workflow = opened.store->load();
   if (!workflow) return std::nullopt;
   return workflow_to_json(*workflow).dump();
 }
@@ -35,9 +33,8 @@ void save_workflow(const std::filesystem::path& worktree, const std::string& jso
   py::gil_scoped_release unlocked;
   const Workflow workflow = workflow_from_json(parse_json(json_text));
   validate_workflow(workflow);  // before touching the disk: an invalid plan writes nothing
-  ensure_state_dir(worktree);
-  SqliteStore store(state_db_path(worktree), SqliteStore::Access::kReadWrite);
-  store.replace_workflow(workflow, ReplaceMode::kAlways);
+  open_store({worktree, StoreConfig::Use::kWrite})
+      .store->replace_workflow(workflow, ReplaceMode::kAlways);
 }
 
 std::string send_rpc(const std::filesystem::path& socket, const std::string& request,

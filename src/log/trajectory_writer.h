@@ -13,13 +13,13 @@
 #include <thread>
 #include <vector>
 
-#include "core/json.h"
-
 #include "core/clock.h"
+#include "core/json.h"
+#include "log/event_sink.h"
 
 namespace harness {
 
-class TrajectoryWriter {
+class TrajectoryWriter : public EventSink {
  public:
   // Opens `file` for appending (O_APPEND|O_CLOEXEC|O_NOFOLLOW), creating it with mode 0600;
   // its directory must exist. If the last line is torn (no trailing '\n', e.g. after kill -9)
@@ -30,7 +30,7 @@ class TrajectoryWriter {
                             const Clock& clock = SystemClock::instance());
 
   // Writes everything still queued, then stops the background thread.
-  ~TrajectoryWriter();
+  ~TrajectoryWriter() override;
 
   TrajectoryWriter(const TrajectoryWriter&) = delete;
   TrajectoryWriter& operator=(const TrajectoryWriter&) = delete;
@@ -41,10 +41,10 @@ class TrajectoryWriter {
   // is {"ts": format_iso8601(clock.now()), <the event's fields>} with "ts" first. Strings that are
   // not valid UTF-8 are written with U+FFFD in place of the bad bytes. Thread-safe; lines appear in
   // the order of the calls. Throws Error (kInvalidArgument) if `event` is not a JSON object.
-  void append(Json event);
+  void append(Json event) override;
   // The same for an event already serialised: `object_text` must be one JSON object as
   // Json::dump writes it ("{...}", valid UTF-8). The hot path writes its events' text directly.
-  void append_serialized(std::string object_text);
+  void append_serialized(std::string object_text) override;
 
   const std::filesystem::path& path() const { return path_; }
 

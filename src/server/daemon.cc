@@ -17,8 +17,10 @@
 #include "core/error.h"
 #include "core/logger.h"
 #include "exec/reaper.h"
+#include "log/trajectory_writer.h"
 #include "server/daemon_lock.h"
 #include "server/session.h"
+#include "store/open_store.h"
 #include "store/state_dir.h"
 
 namespace harness {
@@ -119,8 +121,14 @@ struct Daemon::Impl {
   // io_mutex so that stop() from another thread never touches a destroyed context.
   std::unique_ptr<asio::io_context> io = std::make_unique<asio::io_context>(1);
   std::mutex io_mutex;
+  // Each of the following is released by release(), in an order of its own.
   std::optional<DaemonLock> lock;
-  std::optional<Reaper> reaper;  // outlives the service, whose commands it watches
+  std::optional<Reaper> reaper;        // outlives the service, whose commands it watches
+  CommandPool::Runner command_runner;  // through the reaper when there is one; empty: run_command
+  // The service's collaborators.
+  OpenedStore writes;
+  OpenedStore reads;
+  std::unique_ptr<TrajectoryWriter> trajectory;
   std::unique_ptr<Service> service;
   std::optional<Protocol::acceptor> acceptor;
   std::optional<std::pair<dev_t, ino_t>> socket_file;  // what we bound, to notice its loss
@@ -134,8 +142,12 @@ struct Daemon::Impl {
     if (options.stop_on_signals) watch_signals();
     ensure_state_dir(options.worktree);  // moves an old W/.harness first
     lock.emplace(options.worktree, options.socket_path);
-    if (options.reap_commands && !options.service.command_runner) start_reaper();
-    service = std::make_unique<Service>(options.service);
+    if (options.reap_commands) start_reaper();
+    open_state();
+    service =
+        std::make_unique<Service>(Service::Collaborators{*writes.store, *reads.store, *trajectory,
+                                                         SystemClock::instance(), command_runner},
+                                  options.service);
     listen();
     raise_descriptor_limit();
   }
@@ -145,13 +157,22 @@ struct Daemon::Impl {
   void start_reaper() {
     try {
       const Reaper& started = reaper.emplace();
-      options.service.command_runner = [&started](const CommandSpec& spec, std::stop_token stop) {
+      command_runner = [&started](const CommandSpec& spec, std::stop_token stop) {
         return run_command(spec, stop, &started);
       };
     } catch (const Error& e) {
       log_warning(std::string(e.what()) +
                   "; a command's background processes may outlive a daemon killed by SIGKILL");
     }
+  }
+
+  void open_state() {
+    writes = open_store({options.worktree, StoreConfig::Use::kDaemon});
+    for (const std::string& note : writes.notes) log_info(note);
+    reads = open_store({options.worktree, StoreConfig::Use::kRead});
+    if (!reads.store)
+      throw Error::io(state_db_path(options.worktree).string() + " vanished as it was opened");
+    trajectory = std::make_unique<TrajectoryWriter>(trajectory_path(options.worktree));
   }
 
   void listen() {
@@ -229,8 +250,11 @@ struct Daemon::Impl {
     // Only our own socket: the path may have been taken over meanwhile.
     if (socket_file && file_identity(options.socket_path) == socket_file)
       ::unlink(options.socket_path.c_str());
-    service.reset();  // commits queued writes, cancels commands
-    reaper.reset();   // nothing is left on its list: it just exits
+    service.reset();     // commits queued writes, cancels commands, records daemon_stop
+    trajectory.reset();  // writes what the service recorded
+    reads.store.reset();
+    writes.store.reset();
+    reaper.reset();  // nothing is left on its list: it just exits
     socket_check.reset();
     signals.reset();
     {

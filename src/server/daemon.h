@@ -19,13 +19,13 @@ class Daemon {
     bool stop_on_signals = false;  // SIGINT/SIGTERM stop it (the CLI), not when embedded
     // Starts a reaper (exec/reaper.h) from this program (the harness binary, not a test), so
     // that what a command started dies with the daemon even when it is killed by SIGKILL.
-    // Ignored when service.command_runner is set.
     bool reap_commands = false;
     Service::Options service;  // its worktree is set from `worktree`
   };
 
   // Creates the state directory (moving an old W/.harness there), takes its lock
-  // (Error::conflict "Another daemon is already running ..."), opens the state and binds the
+  // (Error::conflict "Another daemon is already running ..."), opens the state (the store's
+  // writer and reader through open_store, printing its notes, and the trajectory) and binds the
   // socket, mode 0600. Only a stale socket file is replaced: anything else at the path is an
   // Error::invalid, a socket another daemon answers on an Error::conflict. Throws Error.
   // Once run() serves, the socket file is checked every second: deleted, it is made again;

@@ -9,7 +9,7 @@
 
 namespace harness {
 
-GroupCommitter::GroupCommitter(Store& store, std::size_t max_batch)
+GroupCommitter::GroupCommitter(BatchingStore& store, std::size_t max_batch)
     : store_(store),
       max_batch_(max_batch),
       writer_([this] { writer_loop(); }),
@@ -129,7 +129,7 @@ std::vector<GroupCommitter::Outcome> GroupCommitter::execute(std::span<Pending> 
   }
   ran.reserve(taken.size());
   for (Pending& p : taken) {
-    std::exception_ptr error = store_.run_store_call_in_batch([&] { p.mutation(store_); });
+    std::exception_ptr error = store_.run_in_batch(p.mutation);
     ran.push_back(Outcome{std::move(p.done), std::move(error)});
   }
   return ran;

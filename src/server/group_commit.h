@@ -1,5 +1,5 @@
 // Group commit (DESIGN §4), pipelined. Mutations from many clients run as they come into one
-// open transaction (Store::run_in_batch). A second thread, the syncer, makes committed
+// open transaction (store/batching_store.h). A second thread, the syncer, makes committed
 // transactions durable (Store::sync) and only then reports each mutation's outcome. A
 // transaction commits whenever the syncer is free, so while the disk is busy with one fsync the
 // next transaction executes and grows, one commit and one fsync carry everything that arrived
@@ -26,16 +26,15 @@
 #include <thread>
 #include <vector>
 
-#include "store/store.h"
+#include "store/batching_store.h"
 
 namespace harness {
 
 class GroupCommitter {
  public:
   // Runs inside the batch's transaction, on the thread that holds the store. Makes one Store
-  // call, a write, as its last step (Store::run_store_call_in_batch): a mutation that fails
-  // leaves nothing.
-  using Mutation = std::function<void(Store&)>;
+  // call, a write, as its last step (BatchingStore): a mutation that fails leaves nothing.
+  using Mutation = BatchingStore::Mutation;
   // Runs on the syncer thread once the change is durable (error == nullptr), or after the
   // mutation, its transaction or the sync failed; a refused mutation's runs on the caller's
   // thread. Must not block, for the next sync waits for it: the daemon writes its reply here
@@ -50,7 +49,7 @@ class GroupCommitter {
 
   // `store` must outlive this object and is used only through it from now on. A transaction
   // takes at most `max_batch` mutations.
-  GroupCommitter(Store& store, std::size_t max_batch = 512);
+  GroupCommitter(BatchingStore& store, std::size_t max_batch = 512);
   ~GroupCommitter();  // stop()
 
   // Queues `mutation` for the writer thread; returns at once.
@@ -95,7 +94,7 @@ class GroupCommitter {
   // Syncs, then reports; `committed` transactions are durable after it.
   void sync_and_report(std::vector<Outcome>& outcomes, std::uint64_t committed);
 
-  Store& store_;
+  BatchingStore& store_;
   const std::size_t max_batch_;
   mutable std::mutex mutex_;
   std::condition_variable writer_wake_;

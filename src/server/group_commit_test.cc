@@ -83,9 +83,9 @@ TEST_F(GroupCommitTest, OutcomeIsReportedOnlyAfterCommit) {
 }
 
 // A SqliteStore whose sync() can be held at a gate or made to fail, as a slow or broken disk.
-class ControlledSyncStore : public Store {
+class ControlledSyncStore : public BatchingStore {
  public:
-  explicit ControlledSyncStore(Store& inner) : inner_(inner) {}
+  explicit ControlledSyncStore(BatchingStore& inner) : inner_(inner) {}
 
   std::optional<Workflow> load() override { return inner_.load(); }
   std::optional<StatusCounts> status_counts() override { return inner_.status_counts(); }
@@ -103,8 +103,8 @@ class ControlledSyncStore : public Store {
     return inner_.completion_mark(worker);
   }
   void begin_batch() override { inner_.begin_batch(); }
-  std::exception_ptr run_in_batch(const std::function<void()>& op) override {
-    return inner_.run_in_batch(op);
+  std::exception_ptr run_in_batch(const Mutation& mutation) override {
+    return inner_.run_in_batch(mutation);
   }
   std::exception_ptr commit_batch() override { return inner_.commit_batch(); }
   void sync() override {
@@ -138,7 +138,7 @@ class ControlledSyncStore : public Store {
     changed_.notify_all();
   }
 
-  Store& inner_;
+  BatchingStore& inner_;
   std::mutex mutex_;
   std::condition_variable changed_;
   bool open_ = true;

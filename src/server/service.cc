@@ -4,20 +4,16 @@
 #include <unistd.h>
 
 #include <atomic>
-#include <iostream>
 #include <type_traits>
 
 #include "core/error.h"
+#include "core/plan_file.h"
 #include "exec/git_guard.h"
 #include "log/exec_event.h"
-#include "log/trajectory_writer.h"
 #include "protocol/reply_encoder.h"
 #include "server/command_pool.h"
 #include "server/group_commit.h"
-#include "server/plan_file.h"
 #include "server/serial_executor.h"
-#include "store/sqlite_store.h"
-#include "store/state_dir.h"
 
 namespace harness {
 
@@ -30,20 +26,6 @@ std::string describe(const std::exception_ptr& error) {
     return e.what();
   } catch (...) {
     return "unknown error";
-  }
-}
-
-// Imports W/.claude/dev-workflow-state.json once, when no workflow exists yet.
-void import_legacy_state(SqliteStore& store, const std::filesystem::path& worktree) {
-  const std::filesystem::path legacy = legacy_state_path(worktree);
-  if (store.meta("legacy_imported") || store.status_counts() || !std::filesystem::exists(legacy))
-    return;
-  try {
-    store.replace_workflow(read_plan_file(legacy), ReplaceMode::kAlways);
-    store.set_meta("legacy_imported", legacy.string());
-    std::cerr << "harness: imported legacy state from " << legacy << "\n";
-  } catch (const Error& e) {
-    std::cerr << "harness: not importing legacy state " << legacy << ": " << e.what() << "\n";
   }
 }
 
@@ -61,9 +43,9 @@ Json command_event(std::string_view kind, const CommandSpec& spec, const Command
 
 struct Service::Impl {
   Options options;
-  std::unique_ptr<SqliteStore> writer_store;
-  std::unique_ptr<SqliteStore> reader_store;
-  TrajectoryWriter trajectory;
+  Store* reader_store;
+  EventSink& trajectory;
+  const Clock& time_source;  // Collaborators::clock
   // Stopped by shutdown() in the order their callbacks need (see ~Service), before any of them
   // is destroyed: member order alone got it wrong (the reader went before the committer).
   GroupCommitter committer;
@@ -73,14 +55,13 @@ struct Service::Impl {
   CommandPool commands;
   std::atomic<bool> stopping{false};
 
-  explicit Impl(Options o)
+  Impl(Collaborators c, Options o)
       : options(std::move(o)),
-        writer_store(open_writer(options.worktree)),
-        reader_store(std::make_unique<SqliteStore>(state_db_path(options.worktree),
-                                                   SqliteStore::Access::kReadOnly)),
-        trajectory(trajectory_path(options.worktree), *options.clock),
-        committer(*writer_store),
-        commands(options.max_commands, options.command_runner) {}
+        reader_store(&c.reads),
+        trajectory(c.events),
+        time_source(c.clock),
+        committer(c.writes),
+        commands(options.max_commands, std::move(c.run_command)) {}
 
   // ~Service's sequence. The committer's callbacks post to the reader (release_free_memory) and
   // imports hand plans to the committer: each stops only once nothing before it can use it.
@@ -90,51 +71,6 @@ struct Service::Impl {
     committer.stop();
     reader.stop();
     commands.shutdown();
-  }
-
-  static std::unique_ptr<SqliteStore> open_writer(const std::filesystem::path& worktree) {
-    ensure_state_dir(worktree);
-    const std::filesystem::path db = state_db_path(worktree);
-    try {
-      refuse_lost_database(worktree);
-      auto store = std::make_unique<SqliteStore>(db, SqliteStore::Access::kReadWrite);
-      store->check_integrity();
-      import_legacy_state(*store, worktree);
-      preallocate_log(*store);
-      return store;
-    } catch (const Error& e) {
-      if (e.kind() != Error::Kind::kCorruption) throw;
-      // Never start empty over a damaged workflow: keep the file and say how to recover.
-      throw Error::corruption(
-          std::string(e.what()) + "\nNothing was changed. To recover, restore " + db.string() +
-          " from a backup, or salvage it with `sqlite3 " + db.string() + " .recover | sqlite3 " +
-          db.string() + ".recovered` and move that into place, or start with no workflow by " +
-          "moving the database and the trajectory aside (`mv " + db.string() + " " + db.string() +
-          ".damaged && mv " + trajectory_path(worktree).string() + " " +
-          trajectory_path(worktree).string() + ".old`).");
-    }
-  }
-
-  // Only a matter of speed: the daemon runs as well without it.
-  static void preallocate_log(SqliteStore& store) {
-    try {
-      store.preallocate_log();
-    } catch (const Error& e) {
-      std::cerr << "harness: commits may be slower: " << e.what() << "\n";
-    }
-  }
-
-  // A database that vanished while the trajectory records earlier work was deleted or lost:
-  // starting afresh would silently drop a workflow.
-  static void refuse_lost_database(const std::filesystem::path& worktree) {
-    std::error_code ignored;
-    if (std::filesystem::exists(state_db_path(worktree), ignored)) return;
-    const auto log_size = std::filesystem::file_size(trajectory_path(worktree), ignored);
-    if (ignored || log_size == 0) return;
-    throw Error::corruption(state_db_path(worktree).string() + " is missing although " +
-                            trajectory_path(worktree).string() +
-                            " records earlier work. If you removed it " +
-                            "on purpose, remove the trajectory too.");
   }
 
   void log(Json event) { trajectory.append(std::move(event)); }
@@ -189,11 +125,13 @@ struct Service::Impl {
   template <typename Response, typename Read>
   void read(Read read, Responder<Response> respond) {
     reader.post([this, read = std::move(read), respond = std::move(respond)]() mutable {
+      std::optional<Response> response;
       try {
-        reply_when_durable(read(), std::move(respond));
+        response = read();
       } catch (const std::exception& e) {
-        respond.fail(e.what());
+        return respond.fail(e.what());
       }
+      reply_when_durable(std::move(*response), std::move(respond));
     });
   }
 
@@ -285,7 +223,7 @@ struct Service::Impl {
   }
 
   void on(const ClaimRequest& r, Responder<ClaimResponse> respond) {
-    const Clock* clock = options.clock;
+    const Clock* clock = &time_source;
     mutate(
         Length::kShort,
         [worker = r.worker_id, clock](Store& store) {
@@ -306,7 +244,7 @@ struct Service::Impl {
   }
 
   void on(const CompleteRequest& r, Responder<CompleteResponse> respond) {
-    const Clock* clock = options.clock;
+    const Clock* clock = &time_source;
     mutate(
         Length::kShort,
         [r, clock](Store& store) {
@@ -381,7 +319,8 @@ struct Service::Impl {
   void on(const ShutdownRequest&, Responder<ShutdownResponse> respond) { respond({}); }
 };
 
-Service::Service(Options options) : impl_(std::make_unique<Impl>(std::move(options))) {
+Service::Service(Collaborators collaborators, Options options)
+    : impl_(std::make_unique<Impl>(std::move(collaborators), std::move(options))) {
   impl_->log(Json{{"event", "daemon_start"}, {"pid", ::getpid()}});
 }
 

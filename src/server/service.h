@@ -1,6 +1,7 @@
 // What the daemon does for each request, apart from socket I/O: reads on the reader thread,
-// mutations through the group committer, commands on the command pool, and a trajectory event
-// after each state change is durable (DESIGN §2–5).
+// mutations through the group committer, commands on the command pool, and an event after each
+// state change is durable (DESIGN §2–5). It is given what it works with (Collaborators): the
+// daemon opens and owns them, a test may hand it stand-ins.
 #pragma once
 
 #include <chrono>
@@ -11,16 +12,28 @@
 #include <string>
 
 #include "core/clock.h"
+#include "log/event_sink.h"
 #include "protocol/commands.h"
 #include "server/command_pool.h"
+#include "store/batching_store.h"
 
 namespace harness {
 
 class Service {
  public:
+  // Each must outlive the Service, and is used only through it while it runs.
+  struct Collaborators {
+    BatchingStore& writes;  // mutations, in batches on the group committer's threads
+    Store& reads;           // reads, on the reader thread: a connection of its own
+    EventSink& events;      // the trajectory
+    const Clock& clock;     // the time of claims and completions
+    // Runs exec and git commands; empty: run_command. A stand-in that runs nothing lets the
+    // service fuzzer send any exec or git request safely.
+    CommandPool::Runner run_command;
+  };
+
   struct Options {
     std::filesystem::path worktree;
-    const Clock* clock = &SystemClock::instance();
     // Applied to exec requests that give no timeout.
     std::chrono::milliseconds default_command_timeout{600'000};
     // Applied to git requests that give no timeout: far below exec's, because git holds the
@@ -30,24 +43,20 @@ class Service {
     std::chrono::milliseconds kill_grace = kDefaultKillGrace;
     // exec and git requests running at once; more wait in a queue, first come first served.
     std::size_t max_commands = 64;
-    // Runs exec and git commands; empty: run_command. A stand-in that runs nothing lets the
-    // service fuzzer send any exec or git request safely.
-    CommandPool::Runner command_runner;
   };
 
   // Receives the answer to one request: the typed response of its command, or an error. Each
   // front end encodes it as it speaks (the socket: protocol/reply_encoder.h).
   using Reply = std::function<void(Answer answer)>;
 
-  // Creates the state directory (store/state_dir.h), opens the store (importing the Python
-  // original's state file once when no workflow exists) and the trajectory. Throws Error when the
-  // state cannot be opened.
-  explicit Service(Options options);
+  // Starts the service's threads and records a daemon_start event.
+  Service(Collaborators collaborators, Options options);
   // Stops in this order, each step after the one before has finished: intake (later requests
   // get an error), plan files being read (those already read are handed to the committer), the
   // committer (queued mutations are committed, synced and answered), the reader (queued reads
   // are answered), then commands (queued ones refused, running ones cancelled and joined).
-  // Every request handled before gets its reply, before this returns.
+  // Every request handled before gets its reply, and a daemon_stop event is recorded, before
+  // this returns.
   ~Service();
 
   // Serves one request. `reply` is called exactly once, on any thread (for a mutation, the

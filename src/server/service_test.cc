@@ -16,9 +16,12 @@
 #include <gtest/gtest.h>
 
 #include "core/error.h"
+#include "log/trajectory_writer.h"
 #include "protocol/envelope.h"
 #include "protocol/reply_encoder.h"
 #include "protocol/request_codec.h"
+#include "store/open_store.h"
+#include "store/state_dir.h"
 #include "testing/temp_dir.h"
 
 namespace harness {
@@ -44,16 +47,24 @@ class ServiceTest : public ::testing::Test {
  protected:
   test_support::TempDir dir{"harness-service"};
   fs::path worktree = dir.path() / "w";
+  // The service's collaborators, as the daemon opens them.
+  OpenedStore writes, reads;
+  std::unique_ptr<TrajectoryWriter> trajectory;
   std::unique_ptr<Service> service;
   std::vector<std::shared_ptr<Replies>> sent;
 
   void SetUp() override {
     fs::create_directories(worktree);
+    writes = open_store({worktree, StoreConfig::Use::kDaemon});
+    reads = open_store({worktree, StoreConfig::Use::kRead});
+    trajectory = std::make_unique<TrajectoryWriter>(trajectory_path(worktree));
     Service::Options options;
     options.worktree = worktree;
     options.default_command_timeout = 30s;
     options.max_commands = 2;
-    service = std::make_unique<Service>(options);
+    service = std::make_unique<Service>(
+        Service::Collaborators{*writes.store, *reads.store, *trajectory, SystemClock::instance()},
+        options);
   }
 
   // Every request got exactly one reply, also those answered while the service stopped.

@@ -9,47 +9,18 @@
 
 #include "core/error.h"
 #include "core/posix.h"
+#include "store/sqlite_schema.h"
 
 namespace harness {
 
 namespace {
 
-constexpr int kSchemaVersion = 1;
 constexpr int kBusyTimeoutMs = 5000;
 // The write-ahead log's layout (sqlite.org/fileformat.html#the_write_ahead_log).
 constexpr off_t kWalHeaderBytes = 32;
 constexpr off_t kWalFrameHeaderBytes = 24;
 // A log is preallocated only where this many times its size is free.
 constexpr double kWalSpareFactor = 4;
-
-constexpr const char* kSchema = R"sql(
-CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS tasks(
-  seq INTEGER PRIMARY KEY,            -- plan order
-  id TEXT NOT NULL UNIQUE,
-  description TEXT NOT NULL,
-  status TEXT NOT NULL,
-  dependencies TEXT NOT NULL,         -- JSON list, as given
-  started_at INTEGER,                 -- microseconds since the epoch, UTC
-  completed_at INTEGER,
-  claimed_by TEXT,
-  timeout_seconds INTEGER NOT NULL,
-  instructions TEXT,
-  command TEXT,                       -- JSON list or NULL
-  unmet INTEGER NOT NULL,             -- dependencies not yet completed
-  lease_expires INTEGER               -- started_at + timeout while running
-);
-CREATE TABLE IF NOT EXISTS dependents(dep INTEGER NOT NULL, task INTEGER NOT NULL,
-                                      PRIMARY KEY(dep, task)) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS tasks_ready ON tasks(seq) WHERE status = 'pending' AND unmet = 0;
-CREATE INDEX IF NOT EXISTS tasks_owner ON tasks(claimed_by) WHERE status = 'running';
-)sql";
-// No index on lease_expires: the reclaim query reads the running tasks through tasks_owner,
-// which holds them all. A claim that finds nothing held and nothing ready pays a scan of the
-// running tasks (about one per worker), and every claim and complete saves the upkeep of a
-// third index: ~6,500 instructions a pair and a page in most commits. Databases made before
-// lose that index when opened for writing (drop_lease_index).
-constexpr const char* kLeaseIndex = "tasks_lease";
 
 constexpr const char* kTaskColumns =
     "seq, id, description, status, dependencies, started_at, completed_at, claimed_by, "
@@ -83,8 +54,21 @@ std::optional<std::string> optional_text(const SQLite::Column& c) {
   return c.isNull() ? std::nullopt : std::optional<std::string>(c.getString());
 }
 
+// nlohmann's parser, not parse_json: a stored list is small and was written by Json::dump, and
+// on the claim path the plain parser is the cheaper one. Its exceptions are turned into
+// Error::corruption by Impl::decoded.
 std::vector<std::string> string_list(const std::string& json_text) {
   return Json::parse(json_text).get<std::vector<std::string>>();
+}
+
+// `value`, `what` of `whose`, as JSON text. Throws Error::invalid for a string that is not
+// valid UTF-8, which the store could not read back as it was given.
+std::string json_text(const Json& value, std::string_view what, std::string_view whose) {
+  try {
+    return value.dump();
+  } catch (const Json::exception& e) {
+    throw Error::invalid(std::string(what) + std::string(whose) + " cannot be stored: " + e.what());
+  }
 }
 
 // Everything a Store throws is a harness::Error (core/error.h).
@@ -118,17 +102,16 @@ struct SqliteStore::Impl {
   // Prepared once, reset after each use.
   std::optional<SQLite::Statement> held_by, first_ready, first_expired, claim_row, task_by_id,
       finish, dependents_of, release_one, any_running;
-  // The savepoints every batched operation opens and closes, prepared once (they run twice
-  // per operation, and compiling them each time was a measurable share of a claim).
-  std::optional<SQLite::Statement> savepoint_write, release_write, savepoint_batch, release_batch,
-      begin_immediate, commit;
+  // The transaction and savepoint statements of every write, prepared once: they run on the hot
+  // path, and compiling them each time would cost more than running them.
+  std::optional<SQLite::Statement> savepoint_write, release_write, begin_immediate, commit;
   // The write-ahead log, opened by us as well: sync() makes what was committed durable with
   // fdatasync on this descriptor, so it can run on another thread while SQLite writes.
   UniqueFd wal;
 
   Impl(const std::filesystem::path& path, Access access)
       // NOMUTEX: a store is used by one thread at a time, so SQLite's per-call connection
-      // mutex (several lock/unlock pairs per claim, ~5% of the writer's time) buys nothing.
+      // mutex (several lock/unlock pairs per claim) buys nothing.
       : db(path.string(),
            SQLite::OPEN_NOMUTEX |
                (access == Access::kReadOnly ? SQLite::OPEN_READONLY
@@ -168,18 +151,34 @@ struct SqliteStore::Impl {
     return q.executeStep();
   }
 
+  // Runs `decode`, which turns what the database holds into a value; a failure of it is damage
+  // to `what` of `whose` (named only then: this is on the hot path).
+  template <typename Decode>
+  auto decoded(std::string_view what, std::string_view whose, Decode&& decode) {
+    try {
+      return decode();
+    } catch (const SQLite::Exception&) {
+      throw;
+    } catch (const std::exception& e) {
+      throw Error::corruption("the state database is damaged: " + file.string() + ": " +
+                              std::string(what) + std::string(whose) + ": " + e.what());
+    }
+  }
+
   Task read_task(SQLite::Statement& q) {
     Task task;
     task.id = q.getColumn(1).getString();
     task.description = q.getColumn(2).getString();
-    task.status = parse_task_status(q.getColumn(3).getString());
-    task.dependencies = string_list(q.getColumn(4).getString());
+    decoded("task ", task.id, [&] {
+      task.status = parse_task_status(q.getColumn(3).getString());
+      task.dependencies = string_list(q.getColumn(4).getString());
+      if (!q.getColumn(10).isNull()) task.command = string_list(q.getColumn(10).getString());
+    });
     task.started_at = optional_int(q.getColumn(5));
     task.completed_at = optional_int(q.getColumn(6));
     task.claimed_by = optional_text(q.getColumn(7));
     task.timeout_seconds = q.getColumn(8).getInt64();
     task.instructions = optional_text(q.getColumn(9));
-    if (!q.getColumn(10).isNull()) task.command = string_list(q.getColumn(10).getString());
     return task;
   }
 
@@ -351,13 +350,13 @@ struct SqliteStore::Impl {
       insert.bind(2, t.id);
       insert.bind(3, t.description);
       insert.bind(4, std::string(to_string(t.status)));
-      insert.bind(5, Json(t.dependencies).dump());
+      insert.bind(5, json_text(Json(t.dependencies), "the dependencies of task ", t.id));
       if (t.started_at) insert.bind(6, *t.started_at);
       if (t.completed_at) insert.bind(7, *t.completed_at);
       if (t.claimed_by) insert.bind(8, *t.claimed_by);
       insert.bind(9, t.timeout_seconds);
       if (t.instructions) insert.bind(10, *t.instructions);
-      if (t.command) insert.bind(11, Json(*t.command).dump());
+      if (t.command) insert.bind(11, json_text(Json(*t.command), "the command of task ", t.id));
       insert.bind(12, unmet[i]);
       // A running task with no start time has no lease left: it is reclaimable at once.
       if (t.status == TaskStatus::kRunning)
@@ -425,9 +424,7 @@ void create_database_if_missing(const std::filesystem::path& file) {
   try {
     SQLite::Database db(temp.string(), SQLite::OPEN_READWRITE);
     db.exec("PRAGMA journal_mode = WAL");
-    db.exec(kSchema);
-    db.exec("INSERT INTO meta(key, value) VALUES('schema_version', '" +
-            std::to_string(kSchemaVersion) + "')");
+    migrate_schema(db);
   } catch (const SQLite::Exception& e) {
     ::unlink(temp.c_str());
     rethrow_as_error(e, temp);
@@ -440,18 +437,8 @@ void create_database_if_missing(const std::filesystem::path& file) {
   if (!linked) throw Error::from_errno("cannot create " + file.string());
 }
 
-// Only a database made by an earlier build has it; looking first keeps the usual open a read.
-void drop_lease_index(SQLite::Database& db) {
-  const bool present = [&] {
-    SQLite::Statement find(db, "SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = ?1");
-    find.bind(1, kLeaseIndex);
-    return find.executeStep();
-  }();  // finalised: a statement still reading the schema would lock the DROP out
-  if (present) db.exec(std::string("DROP INDEX IF EXISTS ") + kLeaseIndex);
-}
-
 // SQLite counts every allocation under a process-wide mutex unless told not to: two lock/unlock
-// pairs per malloc, several percent of a claim. It can only be turned off before SQLite is
+// pairs per malloc, on the hot path. It can only be turned off before SQLite is
 // initialised; when something in the process (Python's sqlite3 module, say) was first, the
 // call is refused and the counting stays.
 void disable_memory_statistics() {
@@ -467,20 +454,14 @@ SqliteStore::SqliteStore(const std::filesystem::path& db_file, Access access) {
   try {
     impl_ = std::make_unique<Impl>(db_file, access);
     SQLite::Database& db = impl_->db;
-    {  // scoped: a statement still reading the schema would lock drop_lease_index's DROP out
-      SQLite::Statement tables(
-          db, "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'meta'");
-      tables.executeStep();
-      if (tables.getColumn(0).getInt() == 0)
-        throw Error::corruption(db_file.string() +
-                                " is not a harness state database (it has no harness tables)");
-      SQLite::Statement version(db, "SELECT value FROM meta WHERE key = 'schema_version'");
-      if (!version.executeStep() ||
-          version.getColumn(0).getString() != std::to_string(kSchemaVersion))
-        throw Error::corruption(db_file.string() + " has an unknown schema version");
-    }
+    if (!db.tableExists("meta"))
+      throw Error::corruption(db_file.string() +
+                              " is not a harness state database (it has no harness tables)");
+    const std::optional<int> version = stored_schema_version(db);
+    if (!version) throw Error::corruption(db_file.string() + " has an unknown schema version");
     if (access == Access::kReadWrite) {
-      drop_lease_index(db);
+      // Looked at first, so that the usual open stays a read.
+      if (*version < current_schema_version()) migrate_schema(db);
       open_wal(db_file);
     }
   } catch (const SQLite::Exception& e) {
@@ -565,7 +546,9 @@ std::optional<StatusCounts> SqliteStore::status_counts_unguarded() {
   StatusCounts counts;
   SQLite::Statement q(impl_->db, "SELECT status, count(*) FROM tasks GROUP BY status");
   while (q.executeStep()) {
-    counts.add(parse_task_status(q.getColumn(0).getString()), q.getColumn(1).getInt64());
+    const TaskStatus status = impl_->decoded(
+        "a task's status", "", [&] { return parse_task_status(q.getColumn(0).getString()); });
+    counts.add(status, q.getColumn(1).getInt64());
   }
   SQLite::Statement ready(impl_->db,
                           "SELECT count(*) FROM tasks WHERE status = 'pending' AND unmet = 0");
@@ -627,15 +610,20 @@ void SqliteStore::complete(const std::string& task_id, const std::string& worker
     find.bind(1, task_id);
     if (!find.executeStep()) throw Error::not_found("Task " + task_id + " not found");
     const std::int64_t seq = find.getColumn(0).getInt64();
-    const TaskStatus status = parse_task_status(find.getColumn(1).getString());
+    const TaskStatus status = s.decoded(
+        "task ", task_id, [&] { return parse_task_status(find.getColumn(1).getString()); });
     const bool owned = !find.getColumn(2).isNull() && find.getColumn(2).getString() == worker_id;
     find.reset();
     if (status == TaskStatus::kCompleted)
       throw Error::conflict("Task " + task_id + " is already completed");
     if (status != TaskStatus::kRunning || !owned)
       throw Error::conflict("Task " + task_id + " is not claimed by " + worker_id);
+    const std::optional<std::string> mark =
+        head_commit ? std::optional(json_text(Json{{"task_id", task_id}, {"commit", *head_commit}},
+                                              "the commit completing task ", task_id))
+                    : std::nullopt;
     const std::vector<std::int64_t> released = s.dependents_of_task(seq);
-    if (!released.empty() || head_commit) changes.several();
+    if (!released.empty() || mark) changes.several();
     auto& finish = s.prepared(s.finish,
                               "UPDATE tasks SET status = 'completed', completed_at = ?2, "
                               "lease_expires = NULL WHERE seq = ?1");
@@ -643,17 +631,17 @@ void SqliteStore::complete(const std::string& task_id, const std::string& worker
     finish.bind(2, now);
     finish.exec();
     s.release(released);
-    if (head_commit)
-      set_meta(kCompletionMarkPrefix + worker_id,
-               Json{{"task_id", task_id}, {"commit", *head_commit}}.dump());
+    if (mark) set_meta(kCompletionMarkPrefix + worker_id, *mark);
   });
 }
 
 std::optional<Store::CompletionMark> SqliteStore::completion_mark(const std::string& worker_id) {
   auto text = meta(kCompletionMarkPrefix + worker_id);
   if (!text) return std::nullopt;
-  Json j = Json::parse(*text);
-  return CompletionMark{j.at("task_id").get<std::string>(), j.at("commit").get<std::string>()};
+  return impl_->decoded("the completion mark of ", worker_id, [&] {
+    const Json j = parse_json(*text);
+    return CompletionMark{j.at("task_id").get<std::string>(), j.at("commit").get<std::string>()};
+  });
 }
 
 std::exception_ptr SqliteStore::as_error(const SQLite::Exception& e) const {
@@ -668,22 +656,11 @@ void SqliteStore::begin_batch() {
   impl_->guarded([&] { impl_->begin(); });
 }
 
-std::exception_ptr SqliteStore::run_in_batch(const std::function<void()>& op) {
+// No savepoint: each write undoes itself when it fails (Impl::write and Impl::Changes), and a
+// mutation's write is its last step (BatchingStore).
+std::exception_ptr SqliteStore::run_in_batch(const Mutation& mutation) {
   try {
-    impl_->prepared(impl_->savepoint_batch, "SAVEPOINT batch_op").exec();
-    op();
-    impl_->prepared(impl_->release_batch, "RELEASE batch_op").exec();
-    return nullptr;
-  } catch (...) {
-    impl_->undo("ROLLBACK TO batch_op; RELEASE batch_op");
-    return std::current_exception();
-  }
-}
-
-// Each write undoes itself when it fails (Impl::write and Impl::Changes).
-std::exception_ptr SqliteStore::run_store_call_in_batch(const std::function<void()>& op) {
-  try {
-    op();
+    mutation(*this);
     return nullptr;
   } catch (...) {
     return std::current_exception();

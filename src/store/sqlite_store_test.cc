@@ -15,11 +15,13 @@
 
 #include "core/clock.h"
 #include "core/error.h"
+#include "store/sqlite_schema.h"
 
 namespace harness {
 namespace {
 
 namespace fs = std::filesystem;
+using ::testing::AllOf;
 using ::testing::HasSubstr;
 using ::testing::Not;
 
@@ -87,6 +89,18 @@ class SqliteStoreTest : public ::testing::Test {
     return std::make_unique<SqliteStore>(db_, access);
   }
 
+  // Runs `ops` in one batch as the group committer runs its mutations (begin, each op, commit):
+  // one slot per op, holding what it threw, or the commit's failure.
+  static std::vector<std::exception_ptr> run_batch(BatchingStore& store,
+                                                   const std::vector<std::function<void()>>& ops) {
+    std::vector<std::exception_ptr> errors(ops.size());
+    store.begin_batch();
+    for (std::size_t i = 0; i < ops.size(); ++i)
+      errors[i] = store.run_in_batch([&](Store&) { ops[i](); });
+    if (std::exception_ptr failure = store.commit_batch()) errors.assign(ops.size(), failure);
+    return errors;
+  }
+
   // The id of the task `worker` claims at `now`, or "" when nothing is claimable.
   static std::string claim_id(Store& store, const std::string& worker, Micros now) {
     ClaimResult r = store.claim(worker, now);
@@ -94,14 +108,18 @@ class SqliteStoreTest : public ::testing::Test {
   }
 
   // Runs `sql` through a connection of our own.
-  void exec_sql(const std::string& sql) {
+  void exec_sql(const std::string& sql, int flags = SQLITE_OPEN_READWRITE) {
     sqlite3* db = nullptr;
-    ASSERT_EQ(sqlite3_open_v2(db_.c_str(), &db, SQLITE_OPEN_READWRITE, nullptr), SQLITE_OK);
+    ASSERT_EQ(sqlite3_open_v2(db_.c_str(), &db, flags, nullptr), SQLITE_OK);
     char* error = nullptr;
     EXPECT_EQ(sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &error), SQLITE_OK)
         << (error ? error : "");
     sqlite3_free(error);
     sqlite3_close(db);
+  }
+
+  void exec_sql_creating(const std::string& sql) {
+    exec_sql(sql, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
   }
 
   // Makes SQLite refuse, with an error, every release of a dependent and every claim by w3.
@@ -114,20 +132,29 @@ class SqliteStoreTest : public ::testing::Test {
         "WHEN NEW.claimed_by = 'w3' BEGIN SELECT RAISE(ABORT, 'claim refused'); END");
   }
 
-  // The names of the database's indexes, through a connection of our own.
-  std::set<std::string> index_names() {
+  // The first column of what `sql` selects from `file`, through a connection of our own.
+  static std::set<std::string> selected(const fs::path& file, const std::string& sql) {
     sqlite3* db = nullptr;
-    EXPECT_EQ(sqlite3_open_v2(db_.c_str(), &db, SQLITE_OPEN_READONLY, nullptr), SQLITE_OK);
+    EXPECT_EQ(sqlite3_open_v2(file.c_str(), &db, SQLITE_OPEN_READONLY, nullptr), SQLITE_OK);
     sqlite3_stmt* stmt = nullptr;
-    EXPECT_EQ(sqlite3_prepare_v2(db, "SELECT name FROM sqlite_master WHERE type = 'index'", -1,
-                                 &stmt, nullptr),
-              SQLITE_OK);
-    std::set<std::string> names;
+    EXPECT_EQ(sqlite3_prepare_v2(db, sql.c_str(), -1, &stmt, nullptr), SQLITE_OK);
+    std::set<std::string> values;
     while (sqlite3_step(stmt) == SQLITE_ROW)
-      names.insert(reinterpret_cast<const char*>(sqlite3_column_text(stmt, 0)));
+      values.insert(reinterpret_cast<const char*>(sqlite3_column_text(stmt, 0)));
     sqlite3_finalize(stmt);
     sqlite3_close(db);
-    return names;
+    return values;
+  }
+
+  // The names of the database's indexes.
+  std::set<std::string> index_names() {
+    return selected(db_, "SELECT name FROM sqlite_master WHERE type = 'index'");
+  }
+
+  // The schema's text as SQLite keeps it.
+  static std::set<std::string> schema_of(const fs::path& file) {
+    return selected(file,
+                    "SELECT type || ' ' || name || ': ' || ifnull(sql, '') FROM sqlite_master");
   }
 
   // Lines of EXPLAIN QUERY PLAN for `sql`, through a connection of our own.
@@ -722,7 +749,8 @@ TEST_F(SqliteStoreTest, CompletionMarksArePerWorkerAndDroppedWithThePlan) {
   store->replace_workflow(workflow({task("x")}), ReplaceMode::kAlways);
   EXPECT_EQ(store->completion_mark("A"), std::nullopt);
   EXPECT_EQ(store->completion_mark("B"), std::nullopt);
-  EXPECT_EQ(store->meta("schema_version"), "1");  // other meta rows are kept
+  EXPECT_EQ(store->meta("schema_version"),
+            std::to_string(current_schema_version()));  // other meta rows are kept
 }
 
 // Issue 13 item 19: a claim that finds nothing says whether anything can still come.
@@ -772,7 +800,7 @@ TEST_F(SqliteStoreTest, BatchedClaimsGetDistinctTasks) {
   std::vector<std::function<void()>> ops;
   for (int i = 0; i < 4; ++i)
     ops.push_back([&, i] { results[i] = store->claim("w" + std::to_string(i), kT0); });
-  std::vector<std::exception_ptr> errors = store->run_batch(ops);
+  std::vector<std::exception_ptr> errors = run_batch(*store, ops);
   ASSERT_EQ(errors.size(), 4u);
   for (const auto& e : errors) EXPECT_EQ(e, nullptr);
   ASSERT_TRUE(results[0].task && results[1].task && results[2].task);
@@ -794,19 +822,16 @@ TEST_F(SqliteStoreTest, BatchUndoesAThrowingOpAlone) {
                           ReplaceMode::kAlways);
   ASSERT_EQ(claim_id(*store, "w0", kT0), "a");
 
-  std::string first, third;
+  std::string first;
   std::vector<std::function<void()>> ops = {
       [&] { store->complete("a", "w0", kT0 + 1, "head-1"); },
       [&] { store->complete("nope", "w0", kT0 + 1, "head-2"); },  // throws inside the store
       [&] { first = claim_id(*store, "w1", kT0 + 1); },
-      [&] {
-        // Writes, then fails: its own write must be undone with it.
-        third = claim_id(*store, "w2", kT0 + 1);
-        throw std::runtime_error("worker went away");
-      },
+      // Fails before its write (a mutation's write is its last step): nothing is written.
+      [&] { throw std::runtime_error("worker went away"); },
       [&] { claim_id(*store, "w3", kT0 + 1); },
   };
-  std::vector<std::exception_ptr> errors = store->run_batch(ops);
+  std::vector<std::exception_ptr> errors = run_batch(*store, ops);
   ASSERT_EQ(errors.size(), 5u);
   EXPECT_EQ(errors[0], nullptr);
   ASSERT_NE(errors[1], nullptr);
@@ -821,12 +846,11 @@ TEST_F(SqliteStoreTest, BatchUndoesAThrowingOpAlone) {
   EXPECT_EQ(rethrow_message(errors[3]), "worker went away");
   EXPECT_EQ(errors[4], nullptr);
   EXPECT_EQ(first, "b");
-  EXPECT_EQ(third, "c");
 
   const Workflow after = *open()->load();
   EXPECT_EQ(find(after, "a").status, TaskStatus::kCompleted);
   EXPECT_EQ(find(after, "b").claimed_by, "w1");
-  // w2's claim of c was undone with its op, so w3 took c.
+  // w2's op left nothing, so w3 took c.
   EXPECT_EQ(find(after, "c").claimed_by, "w3");
   EXPECT_EQ(find(after, "c").status, TaskStatus::kRunning);
   EXPECT_EQ(find(after, "d").status, TaskStatus::kPending);
@@ -843,23 +867,24 @@ TEST_F(SqliteStoreTest, BatchedWriteThatFailsHalfwayIsUndoneWhole) {
   ASSERT_EQ(claim_id(*store, "w1", kT0), "a");
   refuse_releases_and_claims_by_w3();
   std::string complete_error, claim_error, later;
-  std::vector<std::exception_ptr> errors = store->run_batch({
-      [&] {
-        try {  // completing a marks it completed, then fails to release b
-          store->complete("a", "w1", kT0 + 1, std::nullopt);
-        } catch (const Error& e) {
-          complete_error = e.what();
-        }
-      },
-      [&] {
-        try {  // one statement, refused
-          claim_id(*store, "w3", kT0 + 1);
-        } catch (const Error& e) {
-          claim_error = e.what();
-        }
-      },
-      [&] { later = claim_id(*store, "w4", kT0 + 1); },
-  });
+  std::vector<std::exception_ptr> errors =
+      run_batch(*store, {
+                            [&] {
+                              try {  // completing a marks it completed, then fails to release b
+                                store->complete("a", "w1", kT0 + 1, std::nullopt);
+                              } catch (const Error& e) {
+                                complete_error = e.what();
+                              }
+                            },
+                            [&] {
+                              try {  // one statement, refused
+                                claim_id(*store, "w3", kT0 + 1);
+                              } catch (const Error& e) {
+                                claim_error = e.what();
+                              }
+                            },
+                            [&] { later = claim_id(*store, "w4", kT0 + 1); },
+                        });
   for (const auto& e : errors) EXPECT_EQ(e, nullptr) << rethrow_message(e);
   EXPECT_THAT(complete_error, HasSubstr("release refused"));
   EXPECT_THAT(claim_error, HasSubstr("claim refused"));
@@ -871,8 +896,8 @@ TEST_F(SqliteStoreTest, BatchedWriteThatFailsHalfwayIsUndoneWhole) {
   EXPECT_EQ(find(after, "c").claimed_by, "w4");
 }
 
-// The same without a savepoint for each op: a store call that fails leaves nothing, and its
-// neighbours in the batch are kept.
+// The same step by step: a store call that fails leaves nothing, and its neighbours in the
+// batch are kept.
 TEST_F(SqliteStoreTest, StoreCallInBatchThatFailsHalfwayLeavesNothing) {
   auto store = open();
   store->replace_workflow(workflow({task("a"), task("b", {"a"}), task("c"), task("d")}),
@@ -881,14 +906,12 @@ TEST_F(SqliteStoreTest, StoreCallInBatchThatFailsHalfwayLeavesNothing) {
   refuse_releases_and_claims_by_w3();
   std::string before, after;
   store->begin_batch();
-  EXPECT_EQ(store->run_store_call_in_batch([&] { before = claim_id(*store, "w2", kT0 + 1); }),
-            nullptr);
+  EXPECT_EQ(store->run_in_batch([&](Store& s) { before = claim_id(s, "w2", kT0 + 1); }), nullptr);
   const std::exception_ptr complete_error =
-      store->run_store_call_in_batch([&] { store->complete("a", "w1", kT0 + 1, std::nullopt); });
+      store->run_in_batch([&](Store& s) { s.complete("a", "w1", kT0 + 1, std::nullopt); });
   const std::exception_ptr claim_error =
-      store->run_store_call_in_batch([&] { claim_id(*store, "w3", kT0 + 1); });
-  EXPECT_EQ(store->run_store_call_in_batch([&] { after = claim_id(*store, "w4", kT0 + 1); }),
-            nullptr);
+      store->run_in_batch([&](Store& s) { claim_id(s, "w3", kT0 + 1); });
+  EXPECT_EQ(store->run_in_batch([&](Store& s) { after = claim_id(s, "w4", kT0 + 1); }), nullptr);
   EXPECT_EQ(store->commit_batch(), nullptr);
   EXPECT_THAT(rethrow_message(complete_error), HasSubstr("release refused"));
   EXPECT_THAT(rethrow_message(claim_error), HasSubstr("claim refused"));
@@ -906,12 +929,13 @@ TEST_F(SqliteStoreTest, BatchOpsSeeEarlierOpsOfTheBatch) {
   store->replace_workflow(workflow({task("a"), task("b", {"a"})}), ReplaceMode::kAlways);
   std::string second;
   std::optional<StatusCounts> counts;
-  std::vector<std::exception_ptr> errors = store->run_batch({
-      [&] { claim_id(*store, "w1", kT0); },
-      [&] { store->complete("a", "w1", kT0 + 1, std::nullopt); },
-      [&] { second = claim_id(*store, "w2", kT0 + 2); },
-      [&] { counts = store->status_counts(); },
-  });
+  std::vector<std::exception_ptr> errors =
+      run_batch(*store, {
+                            [&] { claim_id(*store, "w1", kT0); },
+                            [&] { store->complete("a", "w1", kT0 + 1, std::nullopt); },
+                            [&] { second = claim_id(*store, "w2", kT0 + 2); },
+                            [&] { counts = store->status_counts(); },
+                        });
   for (const auto& e : errors) EXPECT_EQ(e, nullptr) << rethrow_message(e);
   EXPECT_EQ(second, "b");
   ASSERT_TRUE(counts.has_value());
@@ -921,7 +945,7 @@ TEST_F(SqliteStoreTest, BatchOpsSeeEarlierOpsOfTheBatch) {
 
 TEST_F(SqliteStoreTest, EmptyBatch) {
   auto store = open();
-  EXPECT_TRUE(store->run_batch({}).empty());
+  EXPECT_TRUE(run_batch(*store, {}).empty());
   // The store is usable afterwards (no transaction left open).
   store->replace_workflow(workflow({task("a")}), ReplaceMode::kAlways);
   EXPECT_EQ(open()->load()->tasks.size(), 1u);
@@ -932,10 +956,10 @@ TEST_F(SqliteStoreTest, BatchNotVisibleToOthersUntilCommitted) {
   auto reader = open(SqliteStore::Access::kReadOnly);
   store->replace_workflow(workflow({task("a")}), ReplaceMode::kAlways);
   std::optional<StatusCounts> seen_by_reader;
-  store->run_batch({
-      [&] { claim_id(*store, "w1", kT0); },
-      [&] { seen_by_reader = reader->status_counts(); },
-  });
+  run_batch(*store, {
+                        [&] { claim_id(*store, "w1", kT0); },
+                        [&] { seen_by_reader = reader->status_counts(); },
+                    });
   ASSERT_TRUE(seen_by_reader.has_value());
   EXPECT_EQ(seen_by_reader->pending, 1);
   EXPECT_EQ(seen_by_reader->running, 0);
@@ -1178,7 +1202,9 @@ TEST_F(SqliteStoreTest, SchemaHasTheIndexes) {
 
 TEST_F(SqliteStoreTest, OpeningForWritingDropsTheLeaseIndexOfEarlierBuilds) {
   open()->replace_workflow(workflow({task("a")}), ReplaceMode::kAlways);
+  // As an earlier build left it: schema version 1, with the index.
   exec_sql("CREATE INDEX tasks_lease ON tasks(lease_expires) WHERE status = 'running'");
+  exec_sql("UPDATE meta SET value = '1' WHERE key = 'schema_version'");
   open(SqliteStore::Access::kReadOnly);
   EXPECT_TRUE(index_names().count("tasks_lease"));  // a reader changes nothing
 
@@ -1186,6 +1212,92 @@ TEST_F(SqliteStoreTest, OpeningForWritingDropsTheLeaseIndexOfEarlierBuilds) {
   EXPECT_FALSE(index_names().count("tasks_lease"));
   EXPECT_EQ(claim_id(*store, "A", kT0), "a");
   EXPECT_EQ(claim_id(*store, "B", kT0 + 7200 * kSecond), "a");  // reclaimed: a's lease expired
+}
+
+// ---------------------------------------------------------------------------------------------
+// Schema versions.
+
+TEST_F(SqliteStoreTest, NewDatabaseHasTheCurrentSchemaVersion) {
+  EXPECT_EQ(open()->meta("schema_version"), std::to_string(current_schema_version()));
+  int expected = 1;
+  for (const SchemaMigration& m : schema_migrations()) EXPECT_EQ(m.version, expected++);
+}
+
+// A database at each earlier version, built from that version's own statements with a workflow
+// in it, is brought to the current schema by a writer, keeping its workflow; a reader opens it
+// as it is.
+TEST_F(SqliteStoreTest, DatabaseOfEachEarlierVersionIsMigratedWhenOpenedForWriting) {
+  const fs::path fresh = dir_ / "fresh.db";
+  SqliteStore(fresh, SqliteStore::Access::kReadWrite);
+  for (const SchemaMigration& old : schema_migrations()) {
+    if (old.version == current_schema_version()) break;
+    SCOPED_TRACE("from version " + std::to_string(old.version));
+    fs::remove(db_);
+    exec_sql_creating("PRAGMA journal_mode = WAL");
+    for (const SchemaMigration& m : schema_migrations())
+      if (m.version <= old.version) exec_sql(std::string(m.statements));
+    exec_sql("INSERT INTO meta(key, value) VALUES('schema_version', '" +
+             std::to_string(old.version) +
+             "'), ('workflow', '1');"
+             "INSERT INTO tasks(seq, id, description, status, dependencies, timeout_seconds, "
+             "unmet) VALUES(1, 'a', 'do a', 'pending', '[]', 60, 0)");
+
+    EXPECT_EQ(open(SqliteStore::Access::kReadOnly)->load()->tasks.size(), 1u);
+    EXPECT_EQ(open(SqliteStore::Access::kReadOnly)->meta("schema_version"),
+              std::to_string(old.version));  // a reader changes nothing
+
+    auto store = open();
+    EXPECT_EQ(store->meta("schema_version"), std::to_string(current_schema_version()));
+    EXPECT_EQ(schema_of(db_), schema_of(fresh));
+    EXPECT_EQ(claim_id(*store, "w", kT0), "a");
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// What cannot be read back is an Error, never a parser's exception.
+
+TEST_F(SqliteStoreTest, DamagedJsonColumnIsCorruption) {
+  open()->replace_workflow(workflow({task("a"), task("b")}), ReplaceMode::kAlways);
+  exec_sql("UPDATE tasks SET dependencies = '[\"x\", ' WHERE id = 'b'");
+  auto store = open();
+  EXPECT_THAT(error_of(Error::Kind::kCorruption, [&] { store->load(); }),
+              AllOf(HasSubstr("damaged"), HasSubstr(db_.string()), HasSubstr("task b")));
+  exec_sql("UPDATE tasks SET dependencies = '{\"not\": \"a list\"}' WHERE id = 'b'");
+  error_of(Error::Kind::kCorruption, [&] { store->load(); });
+  exec_sql("UPDATE tasks SET dependencies = '[]', command = '[1, 2]' WHERE id = 'b'");
+  error_of(Error::Kind::kCorruption, [&] { store->load(); });
+  EXPECT_EQ(claim_id(*store, "w", kT0), "a");  // a claim that reads only a is unharmed
+}
+
+TEST_F(SqliteStoreTest, DamagedStatusIsCorruption) {
+  open()->replace_workflow(workflow({task("a")}), ReplaceMode::kAlways);
+  exec_sql("UPDATE tasks SET status = 'sleeping' WHERE id = 'a'");
+  auto store = open();
+  error_of(Error::Kind::kCorruption, [&] { store->load(); });
+  error_of(Error::Kind::kCorruption, [&] { store->status_counts(); });
+  error_of(Error::Kind::kCorruption, [&] { store->complete("a", "w", kT0, std::nullopt); });
+}
+
+TEST_F(SqliteStoreTest, DamagedCompletionMarkIsCorruption) {
+  auto store = open();
+  store->set_meta("completion:w", "{\"task_id\": 7}");
+  error_of(Error::Kind::kCorruption, [&] { store->completion_mark("w"); });
+  store->set_meta("completion:w", "not json");
+  error_of(Error::Kind::kCorruption, [&] { store->completion_mark("w"); });
+}
+
+TEST_F(SqliteStoreTest, TextThatIsNotUtf8IsRefusedAsInvalid) {
+  auto store = open();
+  store->replace_workflow(workflow({task("a"), task("b", {"a"})}), ReplaceMode::kAlways);
+  Task bad = task("c");
+  bad.command = std::vector<std::string>{"echo", "\xff"};
+  error_of(Error::Kind::kInvalidArgument,
+           [&] { store->replace_workflow(workflow({bad}), ReplaceMode::kAlways); });
+  EXPECT_EQ(store->load()->tasks.size(), 2u);  // the previous workflow stays
+  ASSERT_EQ(claim_id(*store, "w", kT0), "a");
+  error_of(Error::Kind::kInvalidArgument,
+           [&] { store->complete("a", "w", kT0, std::string("head\xfe")); });
+  EXPECT_EQ(find(store->load(), "a").status, TaskStatus::kRunning);  // nothing was written
 }
 
 }  // namespace

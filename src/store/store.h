@@ -1,14 +1,14 @@
-// The storage interface (DESIGN §4). Every read and write of workflow state goes through a
-// Store, so that a second engine (PostgreSQL with SELECT ... FOR UPDATE SKIP LOCKED, for
-// workers on several machines) can implement it later. A Store object is used by one thread
-// at a time.
+// The storage interface (DESIGN §4): the workflow's operations, in the domain's terms. Every
+// read and write of workflow state goes through a Store, so that a second engine (PostgreSQL
+// with SELECT ... FOR UPDATE SKIP LOCKED, for workers on several machines) can implement it
+// later. Group commit is a capability of its own (store/batching_store.h); an engine opens
+// through open_store (store/open_store.h). A Store object is used by one thread at a time.
+// Everything a Store throws is a harness::Error (core/error.h): besides each operation's own,
+// Error::io when the storage fails and Error::corruption when what it holds cannot be read back.
 #pragma once
 
-#include <exception>
-#include <functional>
 #include <optional>
 #include <string>
-#include <vector>
 
 #include "core/task.h"
 #include "core/workflow.h"
@@ -40,8 +40,9 @@ class Store {
   // Task counts by status, or nullopt when there is no workflow.
   virtual std::optional<StatusCounts> status_counts() = 0;
 
-  // Each write below is atomic and durable when it returns, unless it runs inside
-  // run_in_batch, where it is committed with the batch and durable after the next sync().
+  // Each write below is atomic: when it throws, it has changed nothing. It is durable when it
+  // returns, unless it runs inside a batch (store/batching_store.h), where it is committed with
+  // the batch and durable after the next sync().
 
   // Validates (validate_workflow) and then replaces the workflow's tasks, creating the
   // workflow when there is none. Throws Error::invalid on a bad graph and Error::conflict
@@ -68,30 +69,6 @@ class Store {
     std::string commit;
   };
   virtual std::optional<CompletionMark> completion_mark(const std::string& worker_id) = 0;
-
-  // Group commit, step by step. begin_batch() opens one transaction (throws Error when it
-  // cannot); run_in_batch(op) runs `op` in it under a savepoint of its own, so that an op that
-  // throws is undone alone, and returns its exception (nullptr for success); commit_batch()
-  // commits them all at once and returns nullptr, or the failure, in which case none of them
-  // was written. A commit is visible to readers at once but durable only after a later sync().
-  virtual void begin_batch() = 0;
-  virtual std::exception_ptr run_in_batch(const std::function<void()>& op) = 0;
-  // As run_in_batch, for an op whose one Store call is a write made as its last step (what the
-  // daemon's claims and completes are): each write is atomic by itself, so such an op needs
-  // no savepoint of its own, and an engine may skip it (SQLite: ~6,000 instructions a claim).
-  // What the op does before that call is not undone.
-  virtual std::exception_ptr run_store_call_in_batch(const std::function<void()>& op) {
-    return run_in_batch(op);
-  }
-  virtual std::exception_ptr commit_batch() = 0;
-
-  // The three steps for `ops`: one slot per op, each holding the commit's failure if it failed.
-  std::vector<std::exception_ptr> run_batch(const std::vector<std::function<void()>>& ops);
-
-  // Makes every batch committed before the call durable. May run on another thread while a
-  // batch executes. Throws Error::io when the storage reports a failure; what was
-  // committed since the last successful sync() may then be lost in a crash.
-  virtual void sync() = 0;
 };
 
 }  // namespace harness

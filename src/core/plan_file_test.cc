@@ -1,4 +1,4 @@
-#include "server/plan_file.h"
+#include "core/plan_file.h"
 
 #include <sys/stat.h>
 
