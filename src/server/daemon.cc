@@ -1,9 +1,6 @@
 #include "server/daemon.h"
 
 #include <sys/resource.h>
-#include <sys/socket.h>
-#include <sys/stat.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -11,6 +8,7 @@
 #include <optional>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include <asio.hpp>
 
@@ -19,15 +17,13 @@
 #include "exec/reaper.h"
 #include "log/trajectory_writer.h"
 #include "server/daemon_lock.h"
-#include "server/session.h"
+#include "server/socket_listener.h"
 #include "store/open_store.h"
 #include "store/state_dir.h"
 
 namespace harness {
 
 namespace {
-
-using Protocol = asio::local::stream_protocol;
 
 // Each idle client holds a descriptor; allow as many as the hard limit permits.
 void raise_descriptor_limit() {
@@ -37,81 +33,6 @@ void raise_descriptor_limit() {
     ::setrlimit(RLIMIT_NOFILE, &limit);
   }
 }
-
-bool same_user(Protocol::socket& socket) {
-  struct ucred peer;
-  socklen_t len = sizeof peer;
-  return ::getsockopt(socket.native_handle(), SOL_SOCKET, SO_PEERCRED, &peer, &len) == 0 &&
-         peer.uid == ::geteuid();
-}
-
-// What is at a socket path, for messages.
-std::string kind_of(mode_t mode) {
-  if (S_ISDIR(mode)) return "a directory";
-  if (S_ISREG(mode)) return "a regular file";
-  if (S_ISLNK(mode)) return "a symbolic link";
-  if (S_ISFIFO(mode)) return "a FIFO";
-  return "not a socket";
-}
-
-// True when a daemon accepts connections on `path`.
-bool socket_answers(const std::filesystem::path& path) {
-  asio::io_context io;
-  Protocol::socket probe(io);
-  asio::error_code error;
-  probe.connect(Protocol::endpoint(path.string()), error);
-  return !error;
-}
-
-// Throws unless what is at `path` may be replaced: only a socket nobody answers on (left by a
-// daemon that was killed). Anything else there belongs to someone.
-void check_replaceable(const std::filesystem::path& path) {
-  struct stat st;
-  if (::lstat(path.c_str(), &st) != 0) return;  // gone meanwhile
-  if (!S_ISSOCK(st.st_mode))
-    throw Error::invalid("the socket path " + path.string() + " is " + kind_of(st.st_mode) +
-                         ", not a socket; harness never replaces it: remove it or choose another "
-                         "socket path (HARNESS_SOCKET, --socket)");
-  if (socket_answers(path))
-    throw Error::conflict("Another daemon is already running on socket " + path.string() +
-                          " (for another worktree); choose another socket path "
-                          "(HARNESS_SOCKET, --socket)");
-}
-
-Protocol::acceptor bind_socket(asio::io_context& io, const std::filesystem::path& path) {
-  if (path.string().size() >= sizeof(sockaddr_un{}.sun_path))
-    throw Error::invalid("socket path is too long (max " +
-                         std::to_string(sizeof(sockaddr_un{}.sun_path) - 1) +
-                         " bytes): " + path.string());
-  for (int attempt = 0;; ++attempt) {
-    Protocol::acceptor acceptor(io);
-    acceptor.open();
-    const mode_t old_mask = ::umask(077);  // never visible with wider permissions, not even briefly
-    asio::error_code error;
-    acceptor.bind(Protocol::endpoint(path.string()), error);
-    ::umask(old_mask);
-    if (!error) {
-      ::chmod(path.c_str(), 0600);
-      acceptor.listen(SOMAXCONN);
-      return acceptor;
-    }
-    if (error != asio::error::address_in_use || attempt > 0)
-      throw Error::io("cannot bind " + path.string() + ": " + error.message());
-    check_replaceable(path);
-    ::unlink(path.c_str());  // a stale socket
-  }
-}
-
-// The identity of the file at `path`, or nullopt when there is none.
-std::optional<std::pair<dev_t, ino_t>> file_identity(const std::filesystem::path& path) {
-  struct stat st;
-  if (::lstat(path.c_str(), &st) != 0) return std::nullopt;
-  return std::pair(st.st_dev, st.st_ino);
-}
-
-// How often the daemon checks that its socket file is still there: a daemon whose socket was
-// deleted holds the worktree's lock while nobody can reach it.
-constexpr auto kSocketCheckInterval = std::chrono::seconds(1);
 
 }  // namespace
 
@@ -130,9 +51,7 @@ struct Daemon::Impl {
   OpenedStore reads;
   std::unique_ptr<TrajectoryWriter> trajectory;
   std::unique_ptr<Service> service;
-  std::optional<Protocol::acceptor> acceptor;
-  std::optional<std::pair<dev_t, ino_t>> socket_file;  // what we bound, to notice its loss
-  std::optional<asio::steady_timer> socket_check;
+  std::vector<std::unique_ptr<Listener>> listeners;
   std::optional<asio::signal_set> signals;
 
   explicit Impl(Options o) : options(std::move(o)) {
@@ -148,7 +67,9 @@ struct Daemon::Impl {
         std::make_unique<Service>(Service::Collaborators{*writes.store, *reads.store, *trajectory,
                                                          SystemClock::instance(), command_runner},
                                   options.service);
-    listen();
+    listeners.push_back(std::make_unique<SocketListener>(
+        *io, *service, SocketListener::Options{options.socket_path, options.max_request_bytes},
+        [this] { stop(); }));
     raise_descriptor_limit();
   }
 
@@ -175,64 +96,6 @@ struct Daemon::Impl {
     trajectory = std::make_unique<TrajectoryWriter>(trajectory_path(options.worktree));
   }
 
-  void listen() {
-    acceptor.emplace(bind_socket(*io, options.socket_path));
-    socket_file = file_identity(options.socket_path);
-  }
-
-  // Every kSocketCheckInterval: a socket file that was deleted is made again; one that was
-  // replaced by something else means another daemon (or its owner) took the path, and this
-  // one stops, releasing the worktree.
-  void check_socket_periodically() {
-    socket_check.emplace(*io, kSocketCheckInterval);
-    socket_check->async_wait([this](const asio::error_code& error) {
-      if (error) return;
-      if (check_socket()) check_socket_periodically();
-    });
-  }
-
-  bool check_socket() {
-    const auto now = file_identity(options.socket_path);
-    if (now == socket_file) return true;
-    const std::string path = options.socket_path.string();
-    if (now) {
-      log_error("the socket " + path + " was replaced by another file; stopping");
-    } else {
-      log_warning("the socket " + path + " was deleted; listening on it again");
-      try {
-        listen();
-        accept();
-        return true;
-      } catch (const std::exception& e) {
-        log_error("cannot listen on " + path + " again (" + e.what() + "); stopping");
-      }
-    }
-    stop();
-    return false;
-  }
-
-  void accept() {
-    acceptor->async_accept(
-        [this, bound = socket_file](const asio::error_code& error, Protocol::socket socket) {
-          if (error == asio::error::operation_aborted) return;  // stopping, or listening anew
-          if (!error) admit(std::move(socket));
-          if (bound == socket_file) accept();  // else listen() replaced the acceptor meanwhile
-        });
-  }
-
-  void admit(Protocol::socket socket) {
-    if (!same_user(socket)) {
-      static const char refusal[] =
-          "{\"status\":\"error\",\"message\":\"connection refused: not the daemon's user\"}\n";
-      asio::error_code ignored;
-      asio::write(socket, asio::buffer(refusal, sizeof refusal - 1), ignored);
-      return;
-    }
-    std::make_shared<Session>(std::move(socket), *service, options.max_request_bytes, [this] {
-      stop();
-    })->start();
-  }
-
   void watch_signals() {
     signals.emplace(*io, SIGINT, SIGTERM);
     signals->async_wait([this](const asio::error_code& error, int) {
@@ -246,16 +109,12 @@ struct Daemon::Impl {
   }
 
   void release() {
-    acceptor.reset();
-    // Only our own socket: the path may have been taken over meanwhile.
-    if (socket_file && file_identity(options.socket_path) == socket_file)
-      ::unlink(options.socket_path.c_str());
+    listeners.clear();   // no client from here on; our socket file is removed
     service.reset();     // commits queued writes, cancels commands, records daemon_stop
     trajectory.reset();  // writes what the service recorded
     reads.store.reset();
     writes.store.reset();
     reaper.reset();  // nothing is left on its list: it just exits
-    socket_check.reset();
     signals.reset();
     {
       std::lock_guard guard(io_mutex);
@@ -272,8 +131,7 @@ Daemon::~Daemon() {
 }
 
 void Daemon::run() {
-  impl_->accept();
-  impl_->check_socket_periodically();
+  for (auto& listener : impl_->listeners) listener->start();
   log_info("daemon " + std::to_string(::getpid()) + " serving " + impl_->options.worktree.string() +
            " on " + impl_->options.socket_path.string());
   impl_->io->run();
