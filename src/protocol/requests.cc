@@ -112,8 +112,8 @@ std::chrono::milliseconds command_timeout(double seconds) {
   const double ms = seconds * 1000;
   const double nearest = std::round(ms);
   // A whole number of milliseconds written as seconds (2.007) need not multiply back to a whole
-  // number: it must read back as itself, not one more.
-  const double whole = std::abs(ms - nearest) < 1e-6 ? nearest : std::ceil(ms);
+  // number: it must read back as itself, not one more. Anything above 0 is at least 1 ms.
+  const double whole = nearest >= 1 && std::abs(ms - nearest) < 1e-6 ? nearest : std::ceil(ms);
   return std::chrono::milliseconds(static_cast<std::int64_t>(whole));
 }
 

@@ -132,6 +132,13 @@ TEST(Protocol, RepliesAreSingleLineEnvelopes) {
   EXPECT_NE(ok_reply(Json{{"stdout", "\xfe"}}).find("\xEF\xBF\xBD"), std::string::npos);
 }
 
+TEST(Protocol, ATimeoutAboveZeroIsAtLeastAMillisecond) {
+  const auto exec =
+      std::get<ExecRequest>(parse_request(R"({"command":"exec","args":["a"],"timeout":4.9e-324})"));
+  EXPECT_EQ(exec.timeout, std::chrono::milliseconds(1));
+  EXPECT_EQ(command_timeout(0.0015), std::chrono::milliseconds(2));
+}
+
 TEST(Protocol, CommandNamesComeFromTheTable) {
   EXPECT_EQ(command_name_of<ClaimRequest>, "task_claim");
   EXPECT_EQ(command_name_of<GitRequest>, "git");
