@@ -24,8 +24,8 @@
 
 #include <gtest/gtest.h>
 
-#include "reliability/reliability_util.h"
 #include "protocol/reply_encoder.h"
+#include "reliability/reliability_util.h"
 #include "testing/run_program.h"
 #include "testing/scratch_worktree.h"
 #include "testing/socket_client.h"
