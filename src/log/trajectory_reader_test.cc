@@ -4,7 +4,6 @@
 
 #include <stdlib.h>
 #include <sys/stat.h>
-#include "testing/temp_dir.h"
 
 #include <chrono>
 #include <condition_variable>
@@ -20,6 +19,7 @@
 
 #include "core/clock.h"
 #include "log/trajectory_writer.h"
+#include "testing/temp_dir.h"
 
 namespace harness {
 namespace {

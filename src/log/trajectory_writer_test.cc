@@ -7,7 +7,6 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include "testing/temp_dir.h"
 
 #include <filesystem>
 #include <fstream>
@@ -18,6 +17,7 @@
 #include <vector>
 
 #include "core/error.h"
+#include "testing/temp_dir.h"
 
 namespace harness {
 namespace {

@@ -1,11 +1,11 @@
 #include "protocol/flat_request.h"
 
-#include "protocol/request_codec.h"
-
 #include <gtest/gtest.h>
 
 #include <string>
 #include <vector>
+
+#include "protocol/request_codec.h"
 
 namespace harness {
 namespace {

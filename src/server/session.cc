@@ -1,14 +1,14 @@
 #include "server/session.h"
 
-#include "protocol/envelope.h"
-#include "protocol/reply_encoder.h"
-#include "protocol/request_codec.h"
-
 #include <fcntl.h>
 #include <poll.h>
 #include <sys/socket.h>
 
 #include <cerrno>
+
+#include "protocol/envelope.h"
+#include "protocol/reply_encoder.h"
+#include "protocol/request_codec.h"
 
 namespace harness {
 
