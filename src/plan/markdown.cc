@@ -132,18 +132,26 @@ std::optional<std::string> group_name(std::string_view cell) {
   return std::string(text.substr(0, end));
 }
 
-// "**Group 1:** Tasks 1-3" (also as a list item): the listing, else nullopt. A line that names
-// no task ("**Group 1** - Foundation") is not a listing.
+// "**Group 1:** Tasks 1-3" (also as a list item, or "Group 1 — Tasks 1, 2"): the listing, else
+// nullopt. A line that names no task ("**Group 1** - Foundation") is not a listing.
 std::optional<GroupListing> group_line(std::string_view line, std::size_t number) {
-  std::string text = without_emphasis(trim(line));
+  const std::string text = without_emphasis(trim(line));
   std::string_view rest = text;
+  std::size_t marker = rest.find_first_not_of("0123456789");  // "1. Group 1: ..."
+  if (marker > 0 && marker != std::string_view::npos &&
+      (rest[marker] == '.' || rest[marker] == ')'))
+    rest = trim(rest.substr(marker + 1));
   if (!rest.empty() && (rest[0] == '-' || rest[0] == '+')) rest = trim(rest.substr(1));
   if (!starts_with_word(rest, "group ")) return std::nullopt;
   const std::optional<std::string> name = group_name(rest);
   if (!name) return std::nullopt;
-  const std::size_t colon = rest.find(':');
-  if (colon == std::string_view::npos) return std::nullopt;
-  const std::string_view tasks = rest.substr(colon + 1);
+  rest = trim(rest.substr(5));
+  rest.remove_prefix(name->size());
+  std::size_t separator = rest.find(':');
+  for (const std::string_view dash : {"\xE2\x80\x94", "\xE2\x80\x93", " - "})
+    separator = std::min(separator, rest.find(dash));
+  if (separator == std::string_view::npos) return std::nullopt;
+  const std::string_view tasks = after_separator(rest.substr(separator));
   if (!has_digit(tasks)) return std::nullopt;
   return GroupListing{*name, number, std::string(tasks)};
 }
@@ -225,10 +233,12 @@ class MarkdownReader {
         return enter(*heading, line);
     if (section_ == Section::kTask) {
       tasks_.back().body.push_back(line.text);
-      // "**Group 2:** Tasks 3-5" under the last task: bold, so not the task's prose.
-      if (!line.in_code && line.text.find("**") != std::string_view::npos)
-        if (std::optional<GroupListing> listing = group_line(line.text, line.number))
-          listings_.push_back(std::move(*listing));
+      // A group table or "**Group 2:** Tasks 3-5" under the last task, without a heading of
+      // its own: a group header row, or bold, so not the task's prose.
+      if (line.in_code) return;
+      if (line.text.find("**") != std::string_view::npos || !table_cells(line.text).empty())
+        return take_group_listing(line);
+      table_.reset();
       return;
     }
     if (line.in_code) return;
@@ -362,6 +372,10 @@ class MarkdownReader {
     const std::optional<std::size_t> last = task_named(to);
     if (!first) unknown_task(listing, from);
     if (!last) unknown_task(listing, to);
+    if (*first > *last)
+      fail_at(source_, listing.line,
+              "group " + listing.name + " lists the range " + std::string(from) + "-" +
+                  std::string(to) + "; expected its first task before its last");
     const std::string& first_id = tasks_[*first].task.id;
     const std::string& last_id = tasks_[*last].task.id;
     if (is_integer(first_id) && is_integer(last_id) && first_id.size() < 10 &&

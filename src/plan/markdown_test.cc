@@ -135,6 +135,32 @@ TEST(MarkdownPlan, BoldGroupLinesWithRanges) {
   EXPECT_TRUE(task(plan, "3").dependencies.empty());
 }
 
+TEST(MarkdownPlan, GroupLinesAsNumberedItemsAndWithDashes) {
+  const ParsedPlan plan = parse(
+      "## Task 1: A\n## Task 2: B\n## Task 3: C\n## Groups\n1. **Group 1 (setup)**: 1\n"
+      "2. Group 2 — Tasks 2, 3\n");
+  EXPECT_EQ(task(plan, "2").dependencies, Ids{"1"});
+  EXPECT_EQ(task(plan, "3").dependencies, Ids{"1"});
+}
+
+TEST(MarkdownPlan, AGroupTableWithoutAHeadingOfItsOwnStillCounts) {
+  const ParsedPlan plan = parse(
+      "## Task 1: A\n## Task 2: B\nSee the table.\n\n| Group | Tasks |\n|---|---|\n"
+      "| 1 | 2 |\n| 2 | 1 |\n");
+  EXPECT_EQ(task(plan, "1").dependencies, Ids{"2"});
+  EXPECT_TRUE(task(plan, "2").dependencies.empty());
+}
+
+TEST(MarkdownPlan, AnOrdinaryTableInATaskIsText) {
+  const ParsedPlan plan =
+      parse("## Task 1: A\n| Name | Value |\n|--|--|\n| x | 1 |\n## Task 2: B\n");
+  EXPECT_EQ(task(plan, "2").dependencies, Ids{"1"});
+}
+
+TEST(MarkdownPlan, AByteOrderMarkIsNotText) {
+  EXPECT_EQ(ids(parse("\xEF\xBB\xBF## Task 1: A\n")), Ids{"1"});
+}
+
 TEST(MarkdownPlan, RangesOfNonNumericIdsFollowTheDocument) {
   const ParsedPlan plan = parse(
       "## Task 2a: A\n## Task 2b: B\n## Task 2c: C\n## Task 3: D\n"
@@ -181,6 +207,8 @@ TEST(MarkdownPlan, ErrorsNameTheLineAndWhatWasExpected) {
   EXPECT_EQ(error_of("## Task 1: A\n## Task 2: B\n**Group 1:** 1\n**Group 2:** 1, 2\n"),
             "plan.md line 4: task 1 is in group 1 (line 3) and in group 2; expected each task in "
             "one group");
+  EXPECT_EQ(error_of("## Task 1: A\n## Task 2: B\n## Groups\n**Group 1:** 2-1\n"),
+            "plan.md line 4: group 1 lists the range 2-1; expected its first task before its last");
   EXPECT_EQ(error_of("## Task 1: A\n## Parallel Groups\n| Group | Tasks |\n|-|-|\n| x | 1 |\n"),
             "plan.md line 5: expected a group ('Group 1' or '1') in the group column, found 'x'");
 }

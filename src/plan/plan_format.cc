@@ -45,7 +45,8 @@ PlanFormat parse_plan_format(std::string_view name) {
 }
 
 PlanFormat detect_plan_format(std::string_view text, std::string_view file_name) {
-  const std::string_view start = trim(text.substr(0, 4096));
+  std::string_view start = trim(text.substr(0, 4096));
+  if (start.substr(0, 3) == "\xEF\xBB\xBF") start = trim(start.substr(3));  // byte order mark
   if (ends_with(file_name, ".json") || (!start.empty() && (start[0] == '{' || start[0] == '[')))
     return PlanFormat::kJson;
   bool speckit = false;

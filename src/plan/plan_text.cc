@@ -51,6 +51,7 @@ bool mark_code(std::vector<MarkdownLine>& lines, bool nested) {
 
 std::vector<MarkdownLine> markdown_lines(std::string_view text) {
   std::vector<MarkdownLine> lines;
+  if (text.substr(0, 3) == "\xEF\xBB\xBF") text.remove_prefix(3);  // a UTF-8 byte order mark
   std::size_t number = 1;
   while (!text.empty()) {
     const std::size_t end = text.find('\n');
