@@ -122,13 +122,14 @@ struct GroupListing {
   std::string tasks;
 };
 
-// "Group 3 (optional)" -> "3"; "3" -> "3"; anything else -> nullopt.
+// "Group 3 (optional)" -> "3", "Group B" -> "B", "3" -> "3"; anything else -> nullopt.
 std::optional<std::string> group_name(std::string_view cell) {
   std::string_view text = trim(cell);
-  if (starts_with_word(text, "group")) text = trim(text.substr(5));
+  const bool named = starts_with_word(text, "group");
+  if (named) text = trim(text.substr(5));
   std::size_t end = 0;
   while (end < text.size() && std::isalnum(static_cast<unsigned char>(text[end]))) ++end;
-  if (end == 0 || !has_digit(text.substr(0, end))) return std::nullopt;
+  if (end == 0 || !(named || has_digit(text.substr(0, end)))) return std::nullopt;
   return std::string(text.substr(0, end));
 }
 
@@ -144,7 +145,7 @@ std::optional<GroupListing> group_line(std::string_view line, std::size_t number
   if (!rest.empty() && (rest[0] == '-' || rest[0] == '+')) rest = trim(rest.substr(1));
   if (!starts_with_word(rest, "group ")) return std::nullopt;
   const std::optional<std::string> name = group_name(rest);
-  if (!name) return std::nullopt;
+  if (!name || !has_digit(*name)) return std::nullopt;
   rest = trim(rest.substr(5));
   rest.remove_prefix(name->size());
   std::size_t separator = rest.find(':');
@@ -162,13 +163,17 @@ struct GroupTable {
   std::size_t tasks_column;
 };
 
+// A header row with a group column ("Task Group", "Group") and a tasks column ("Tasks",
+// "Task IDs").
 std::optional<GroupTable> group_table_header(const std::vector<std::string>& cells) {
   std::optional<std::size_t> group, tasks;
   for (std::size_t i = 0; i < cells.size(); ++i) {
     const std::string name = lower(cells[i]);
-    if (name == "group" || name == "task group" || name == "groups" || name == "parallel group")
-      group = i;
-    if (name == "tasks" || name == "task" || name == "task ids") tasks = i;
+    if (name.find("group") != std::string::npos) {
+      if (!group) group = i;
+    } else if (starts_with_word(name, "task") && !tasks) {
+      tasks = i;
+    }
   }
   if (!group || !tasks) return std::nullopt;
   return GroupTable{*group, *tasks};
@@ -307,9 +312,9 @@ class MarkdownReader {
         table_->group_column < cells.size() ? cells[table_->group_column] : std::string();
     const std::optional<std::string> name = group_name(group_cell);
     if (!name)
-      fail_at(
-          source_, line.number,
-          "expected a group ('Group 1' or '1') in the group column, found '" + group_cell + "'");
+      fail_at(source_, line.number,
+              "expected a group ('Group 1', 'Group A' or '1') in the group column, found '" +
+                  group_cell + "'");
     const std::string tasks =
         table_->tasks_column < cells.size() ? cells[table_->tasks_column] : std::string();
     listings_.push_back({*name, line.number, tasks});

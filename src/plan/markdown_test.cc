@@ -125,6 +125,14 @@ TEST(MarkdownPlan, GroupsRunInNumericOrder) {
   EXPECT_TRUE(task(plan, "1").dependencies.empty());
 }
 
+TEST(MarkdownPlan, GroupTableVariants) {
+  const ParsedPlan plan = parse(
+      "## Task 1: A\n## Task 2: B\n## Task 3: C\n## Parallel Groups\n"
+      "| Parallel Group | Task IDs | Notes |\n|:--|:--:|--|\n| **Group B** | `3` | |\n"
+      "| **Group A** | Task 1, Task 2 | |\n");
+  EXPECT_EQ(task(plan, "3").dependencies, (Ids{"1", "2"}));  // A before B
+}
+
 TEST(MarkdownPlan, BoldGroupLinesWithRanges) {
   const ParsedPlan plan = parse(
       "## Task 1: A\n## Task 2: B\n## Task 3: C\n## Task 4: D\n## Task 5: E\n"
@@ -210,7 +218,8 @@ TEST(MarkdownPlan, ErrorsNameTheLineAndWhatWasExpected) {
   EXPECT_EQ(error_of("## Task 1: A\n## Task 2: B\n## Groups\n**Group 1:** 2-1\n"),
             "plan.md line 4: group 1 lists the range 2-1; expected its first task before its last");
   EXPECT_EQ(error_of("## Task 1: A\n## Parallel Groups\n| Group | Tasks |\n|-|-|\n| x | 1 |\n"),
-            "plan.md line 5: expected a group ('Group 1' or '1') in the group column, found 'x'");
+            "plan.md line 5: expected a group ('Group 1', 'Group A' or '1') in the group column, "
+            "found 'x'");
 }
 
 TEST(MarkdownPlan, DetectionSeesTaskHeadings) {
