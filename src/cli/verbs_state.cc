@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "core/error.h"
+#include "plan/plan_format.h"
 
 namespace harness {
 
@@ -116,29 +117,90 @@ void add_update_state(CLI::App& app, CliContext& ctx, Action& action) {
       ->check(CLI::Validator(check_input_file, "FILE"));
 }
 
-int plan_import(CliContext& ctx, const std::string& file, bool force) {
-  const auto answer =
-      call(ctx.client(), PlanImportRequest{std::nullopt, fs::absolute(file).string(), force});
+struct PlanFileArgs {
+  std::string file;
+  std::string format;  // empty: detected
+  bool parallel = false;
+  bool force = false;
+
+  std::optional<PlanFormat> plan_format() const {
+    return format.empty() ? std::nullopt : std::optional(parse_plan_format(format));
+  }
+};
+
+int plan_import(CliContext& ctx, const PlanFileArgs& args) {
+  PlanImportRequest request{std::nullopt, fs::absolute(args.file).string(), args.force};
+  if (!args.format.empty()) request.format = args.format;
+  request.parallel = args.parallel;
+  const auto answer = call(ctx.client(), request);
   const PlanImportResponse* imported = response_or_report(answer);
   if (!imported) return 1;
-  std::cout << "Imported " << imported->imported << " tasks from " << file << "\n";
+  std::cout << "Imported " << imported->imported << " tasks from " << args.file << "\n";
   return 0;
 }
 
-struct PlanImportArgs {
-  std::string file;
-  bool force = false;
-};
+void print_plan(const PlanFile& read) {
+  std::cout << "format: " << to_string(read.format) << "\n";
+  std::cout << "goal: " << read.plan.goal.value_or("(none)") << "\n";
+  std::cout << "tasks: " << read.plan.workflow.tasks.size() << "\n";
+  for (const Task& task : read.plan.workflow.tasks) {
+    std::cout << "  " << task.id << ": " << task.description;
+    if (task.status != TaskStatus::kPending) std::cout << " [" << to_string(task.status) << "]";
+    std::cout << "\n    after: ";
+    if (task.dependencies.empty()) std::cout << "(nothing)";
+    for (std::size_t i = 0; i < task.dependencies.size(); ++i)
+      std::cout << (i ? ", " : "") << task.dependencies[i];
+    std::cout << "\n";
+  }
+}
+
+// Reads the plan here, without a daemon, and writes nothing.
+int plan_validate(const PlanFileArgs& args) {
+  try {
+    print_plan(read_plan_in_format(args.file, PlanOptions{args.plan_format(), args.parallel}));
+    return 0;
+  } catch (const Error& e) {
+    std::cerr << "Error: " << e.what() << "\n";
+    return 1;
+  }
+}
+
+void add_plan_file_options(CLI::App& verb, PlanFileArgs& args) {
+  verb.add_option("--file,-f", args.file, "Plan file")->required()->check(CLI::ExistingFile);
+  verb.add_option("--format", args.format,
+                  "Plan format: " + plan_format_names() + " (default: detected from the content)")
+      ->check(CLI::Validator(
+          [](std::string& name) {
+            try {
+              parse_plan_format(name);
+              return std::string();
+            } catch (const Error& e) {
+              return std::string(e.what());
+            }
+          },
+          "FORMAT"));
+  verb.add_flag("--parallel", args.parallel,
+                "markdown without groups: tasks do not wait for the one before them");
+}
 
 void add_plan(CLI::App& app, CliContext& ctx, Action& action) {
   CLI::App* plan = app.add_subcommand("plan", "Plan operations");
   plan->require_subcommand(1);
-  auto args = std::make_shared<PlanImportArgs>();
+  auto import_args = std::make_shared<PlanFileArgs>();
   CLI::App* import =
-      add_verb(*plan, "import", "Import a plan: a JSON list or map of tasks (or {\"tasks\": ...})",
-               action, [&ctx, args] { return plan_import(ctx, args->file, args->force); });
-  import->add_option("--file,-f", args->file, "Plan file")->required()->check(CLI::ExistingFile);
-  import->add_flag("--force", args->force, "Replace a workflow that still has unfinished tasks");
+      add_verb(*plan, "import",
+               "Import a plan file (" + plan_format_names() + "; see README, 'Plan formats')",
+               action, [&ctx, import_args] { return plan_import(ctx, *import_args); });
+  add_plan_file_options(*import, *import_args);
+  import->add_flag("--force", import_args->force,
+                   "Replace a workflow that still has unfinished tasks");
+  auto validate_args = std::make_shared<PlanFileArgs>();
+  CLI::App* validate = add_verb(
+      *plan, "validate",
+      "Read a plan file without importing it and print what was understood: format, goal, and "
+      "each task's id, title and dependencies",
+      action, [validate_args] { return plan_validate(*validate_args); });
+  add_plan_file_options(*validate, *validate_args);
 }
 
 }  // namespace

@@ -64,10 +64,10 @@ std::string read_plan_file_text(const std::string& file, std::size_t max_bytes) 
   return text;
 }
 
-Workflow read_plan_file(const std::string& file) {
+Workflow read_plan_file(const std::string& file, const PlanParser& parse) {
   const std::string text = read_plan_file_text(file);
   try {
-    Workflow workflow = workflow_from_json(parse_json(text));
+    Workflow workflow = parse ? parse(text) : workflow_from_json(parse_json(text));
     validate_workflow(workflow);
     return workflow;
   } catch (const Error& e) {

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstddef>
+#include <functional>
 #include <string>
 
 #include "core/task.h"
@@ -21,9 +22,12 @@ inline constexpr std::size_t kMaxPlanFileBytes = std::size_t{256} << 20;
 // a child (O_CLOEXEC).
 std::string read_plan_file_text(const std::string& file, std::size_t max_bytes = kMaxPlanFileBytes);
 
-// The validated workflow `file` holds (any form workflow_from_json takes). Throws Error::invalid
-// "plan file F: <problem>" for anything read_plan_file_text, the JSON parser, the task reader or
-// validate_workflow refuses.
-Workflow read_plan_file(const std::string& file);
+// Turns a plan file's text into a workflow (not yet validated); throws Error::invalid.
+using PlanParser = std::function<Workflow(const std::string& text)>;
+
+// The validated workflow `file` holds, read by `parse` (by default any form workflow_from_json
+// takes). Throws Error::invalid "plan file F: <problem>" for anything read_plan_file_text, the
+// parser or validate_workflow refuses.
+Workflow read_plan_file(const std::string& file, const PlanParser& parse = {});
 
 }  // namespace harness

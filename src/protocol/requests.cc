@@ -135,6 +135,10 @@ PlanImportRequest PlanImportRequest::from_json(const Json& request) {
   if (r.file.has_value() == r.workflow.has_value())
     throw Error::invalid("give exactly one of 'tasks' and 'file'");
   if (r.file && r.file->front() != '/') Fields::wrong_type("file", "an absolute path");
+  r.format = f.optional_string("format");
+  r.parallel = f.flag("parallel");
+  if (!r.file && (r.format || r.parallel))
+    throw Error::invalid("'format' and 'parallel' go with 'file' only");
   return r;
 }
 
@@ -143,6 +147,8 @@ Json PlanImportRequest::to_json() const {
   if (file) request["file"] = *file;
   if (workflow) request["tasks"] = workflow_to_json(*workflow);
   request["force"] = force;
+  if (format) request["format"] = *format;
+  if (parallel) request["parallel"] = true;
   return request;
 }
 

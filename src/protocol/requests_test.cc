@@ -57,6 +57,17 @@ TEST(Protocol, ParsesEveryCommand) {
       parse_request(R"({"command":"plan_import","file":"/p.json","force":true})"));
   EXPECT_EQ(import.file, "/p.json");
   EXPECT_TRUE(import.force);
+  EXPECT_FALSE(import.format.has_value());
+  EXPECT_FALSE(import.parallel);
+}
+
+TEST(Protocol, PlanImportTakesAFormatAndParallelOnlyWithAFile) {
+  auto import = std::get<PlanImportRequest>(parse_request(
+      R"({"command":"plan_import","file":"/p.md","format":"markdown","parallel":true})"));
+  EXPECT_EQ(import.format, "markdown");
+  EXPECT_TRUE(import.parallel);
+  EXPECT_THROW(parse_request(R"({"command":"plan_import","tasks":[],"format":"markdown"})"), Error);
+  EXPECT_THROW(parse_request(R"({"command":"plan_import","tasks":[],"parallel":true})"), Error);
 }
 
 TEST(Protocol, CommandRequestsMayCarryACompleteEnvironmentAndAskForBase64) {
@@ -166,6 +177,7 @@ TEST(Protocol, EveryEncodedRequestParsesBackToItself) {
                                 UpdateStateRequest{workflow},
                                 PlanImportRequest{workflow, std::nullopt, true},
                                 PlanImportRequest{std::nullopt, "/plan.md", false},
+                                PlanImportRequest{std::nullopt, "/plan.md", true, "markdown", true},
                                 ClaimRequest{"w1"},
                                 CompleteRequest{"a", "w1", "abc123"},
                                 CompleteRequest{"a", "w1", std::nullopt},

@@ -7,9 +7,9 @@
 #include <type_traits>
 
 #include "core/error.h"
-#include "core/plan_file.h"
 #include "exec/git_guard.h"
 #include "log/exec_event.h"
+#include "plan/plan_format.h"
 #include "protocol/reply_encoder.h"
 #include "server/command_pool.h"
 #include "server/group_commit.h"
@@ -205,14 +205,18 @@ struct Service::Impl {
                      std::make_shared<const Workflow>(*r.workflow), mode, imported,
                      std::move(respond));
     // Reading and parsing a large plan file is slow: keep it off the I/O thread.
-    importer.post([this, file = *r.file, mode, cancelled, respond = std::move(respond)]() mutable {
+    importer.post([this, file = *r.file, format = r.format, parallel = r.parallel, mode, cancelled,
+                   respond = std::move(respond)]() mutable {
       const auto gone = [&] {
         respond.fail("plan import of " + file + " cancelled: the client went away");
       };
       if (cancelled.stop_requested()) return gone();
       std::shared_ptr<const Workflow> workflow;
       try {
-        workflow = std::make_shared<const Workflow>(read_plan_file(file));
+        const PlanOptions options{format ? std::optional(parse_plan_format(*format)) : std::nullopt,
+                                  parallel};
+        workflow = std::make_shared<const Workflow>(
+            std::move(read_plan_in_format(file, options).plan.workflow));
       } catch (const std::exception& e) {
         return respond.fail(e.what());
       }

@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <condition_variable>
+#include <fstream>
 #include <mutex>
 #include <optional>
 
@@ -13,6 +14,7 @@
 #include "log/event_sink.h"
 #include "server/service.h"
 #include "store/batching_store.h"
+#include "testing/temp_dir.h"
 
 namespace harness {
 namespace {
@@ -258,6 +260,23 @@ TEST_F(ServiceCommandsTest, PlanImportOfAFileNamesTheFileInItsErrors) {
                 .find("cancelled: the client went away"),
             std::string::npos);
   EXPECT_FALSE(writes.workflow);
+}
+
+TEST_F(ServiceCommandsTest, PlanImportReadsAFileInTheFormatAndWithTheParallelFlagAsked) {
+  test_support::TempDir dir("harness-service-plan");
+  const std::string plan = (dir.path() / "plan.txt").string();
+  std::ofstream(plan) << "## Task 1: A\n## Task 2: B\n";
+  EXPECT_EQ(response_to(PlanImportRequest{std::nullopt, plan, false}).imported, 2u);
+  ASSERT_TRUE(writes.workflow);
+  EXPECT_EQ(writes.workflow->tasks[1].dependencies, std::vector<std::string>{"1"});
+  EXPECT_EQ(response_to(PlanImportRequest{std::nullopt, plan, false, "markdown", true}).imported,
+            2u);
+  EXPECT_TRUE(writes.workflow->tasks[1].dependencies.empty());
+  EXPECT_EQ(error_of(PlanImportRequest{std::nullopt, plan, false, "yaml"}),
+            "unknown plan format 'yaml' (expected one of json, markdown, speckit)");
+  EXPECT_NE(
+      error_of(PlanImportRequest{std::nullopt, plan, false, "json"}).find("plan file " + plan),
+      std::string::npos);
 }
 
 TEST_F(ServiceCommandsTest, ClaimAnswersWhatTheStoreClaimedAndLogsIt) {
