@@ -40,13 +40,6 @@ using namespace test_support;  // NOLINT: the test library (tests/testing)
 namespace fs = std::filesystem;
 using SteadyClock = std::chrono::steady_clock;
 
-// The daemon's memory bound. Under a sanitizer the runtime's shadow memory and ASan's quarantine
-// of freed blocks (256 MiB) inflate resident memory by design, so only gross growth is caught.
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-constexpr long kMemoryBoundKiB = 1024 * 1024;
-#else
-constexpr long kMemoryBoundKiB = 150 * 1024;
-#endif
 // What one exec reply may add to the daemon's peak: its raw capture and its reply line (each at
 // most 2 x kCommandStreamCap = 32 MiB), and 16 MiB for the rest (thread, pipes, allocator).
 // A sanitizer's shadow memory comes on top: an eighth as much again for ASan, four times as

@@ -23,6 +23,15 @@ struct sqlite3;
 
 namespace harness::testing::reliability {
 
+// The daemon's memory bound (peak resident memory, VmHWM). Under a sanitizer the runtime's
+// shadow memory and ASan's quarantine of freed blocks (256 MiB) inflate resident memory by
+// design, so there only gross growth is caught.
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+constexpr long kMemoryBoundKiB = 1024 * 1024;
+#else
+constexpr long kMemoryBoundKiB = 150 * 1024;
+#endif
+
 // ---- /proc ---------------------------------------------------------------------------------
 
 // A "Vm..." figure of /proc/PID/status in KiB (VmRSS, VmHWM = peak RSS), or -1.

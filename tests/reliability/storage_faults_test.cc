@@ -299,7 +299,7 @@ TEST(StorageFaultsTest, FullDiskRefusesWritesKeepsServingAndRecoversWhenSpaceRet
            std::chrono::steady_clock::now() < deadline)
       std::this_thread::sleep_for(std::chrono::milliseconds(10));  // the writer is asynchronous
     EXPECT_TRUE(contains(read_file(err), "cannot write trajectory")) << read_file(err);
-    EXPECT_LT(proc_status_kib(daemon->pid(), "VmHWM"), 150 * 1024);
+    EXPECT_LT(proc_status_kib(daemon->pid(), "VmHWM"), kMemoryBoundKiB);
   }
 
   // Stopped and started again while the disk is still full: it must not lose or hide the
