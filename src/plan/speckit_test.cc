@@ -3,34 +3,17 @@
 #include <gtest/gtest.h>
 
 #include "core/error.h"
+#include "plan/plan_queries_test.h"
 
 namespace harness {
 namespace {
 
-using Ids = std::vector<std::string>;
+using namespace plan_test;  // NOLINT: the importers' test queries
 
 ParsedPlan parse(const std::string& text) { return parse_speckit_plan(text, "tasks.md"); }
 
-const Task& task(const ParsedPlan& plan, const std::string& id) {
-  for (const Task& t : plan.workflow.tasks)
-    if (t.id == id) return t;
-  throw std::runtime_error("no task " + id);
-}
-
-Ids ids(const ParsedPlan& plan) {
-  Ids out;
-  for (const Task& t : plan.workflow.tasks) out.push_back(t.id);
-  return out;
-}
-
 std::string error_of(const std::string& text) {
-  try {
-    parse(text);
-  } catch (const Error& e) {
-    EXPECT_EQ(e.kind(), Error::Kind::kInvalidArgument);
-    return e.what();
-  }
-  return "no error";
+  return refusal_of([&] { parse(text); });
 }
 
 TEST(SpeckitPlan, TasksWithMarkersAndDescriptions) {
