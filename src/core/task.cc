@@ -1,6 +1,10 @@
 #include "core/task.h"
 
+#include <glib.h>
+
+#include <algorithm>
 #include <cmath>
+#include <limits>
 
 #include "core/error.h"
 
@@ -30,10 +34,6 @@ TaskStatus parse_task_status(std::string_view text) {
 }
 
 namespace {
-
-Json optional_time(const std::optional<Micros>& t) {
-  return t ? Json(format_iso8601(*t)) : Json(nullptr);
-}
 
 class TaskReader {
  public:
@@ -86,7 +86,46 @@ class TaskReader {
       // Range check first: converting a double outside int64's range is undefined behaviour.
       if (d >= -0x1p63 && d < 0x1p63 && d == std::trunc(d)) return static_cast<std::int64_t>(d);
     }
-    fail(field, "must be a whole number of seconds");
+    fail(field, "must be a whole number");
+  }
+
+  // A whole number in [min, max], or `fallback` when absent.
+  std::int64_t bounded(const char* field, std::int64_t fallback, std::int64_t min,
+                       std::int64_t max) const {
+    const std::int64_t n = whole_number(field).value_or(fallback);
+    if (n < min || n > max)
+      fail(field, "must be between " + std::to_string(min) + " and " + std::to_string(max));
+    return n;
+  }
+
+  // A list whose items are argv lists or strings split like shell words.
+  std::optional<std::vector<std::vector<std::string>>> commands(const char* field) const {
+    const Json* v = find(field);
+    if (!v) return std::nullopt;
+    if (!v->is_array()) fail(field, "must be a list of commands");
+    std::vector<std::vector<std::string>> out;
+    for (const Json& item : *v) out.push_back(command(field, item));
+    return out;
+  }
+
+  std::vector<std::string> command(const char* field, const Json& item) const {
+    std::vector<std::string> argv;
+    if (item.is_string()) {
+      try {
+        argv = split_shell_words(item.get<std::string>());
+      } catch (const Error& e) {
+        fail(field, std::string("has a command that cannot be split: ") + e.what());
+      }
+    } else if (item.is_array()) {
+      for (const Json& word : item) {
+        if (!word.is_string()) fail(field, "must hold strings or lists of strings");
+        argv.push_back(word.get<std::string>());
+      }
+    } else {
+      fail(field, "must hold strings or lists of strings");
+    }
+    if (argv.empty()) fail(field, "has an empty command");
+    return argv;
   }
 
  private:
@@ -109,79 +148,198 @@ std::string task_id_of(const Json& value, std::string_view key) {
 
 }  // namespace
 
-Json task_to_json(const Task& task) {
-  Json j = {{"id", task.id},
-            {"description", task.description},
-            {"status", to_string(task.status)},
-            {"dependencies", task.dependencies},
-            {"started_at", optional_time(task.started_at)},
-            {"completed_at", optional_time(task.completed_at)},
-            {"claimed_by", task.claimed_by ? Json(*task.claimed_by) : Json(nullptr)},
-            {"timeout_seconds", task.timeout_seconds}};
-  if (task.instructions) j["instructions"] = *task.instructions;
-  if (task.command) j["command"] = *task.command;
-  return j;
-}
-
 namespace {
 
-void append_string_list(std::string& out, const std::vector<std::string>& list) {
-  out += '[';
-  for (std::size_t i = 0; i < list.size(); ++i) {
-    if (i) out += ',';
-    append_json_string(out, list[i]);
-  }
-  out += ']';
+// The task's fields in their order on the wire, given to `out` (JsonFields or TextFields) one
+// by one: the one description of the order that task_to_json and append_task_json share.
+template <typename Fields>
+void emit_task(const Task& task, Fields& out) {
+  out.text("id", task.id);
+  out.text("description", task.description);
+  out.text("status", to_string(task.status));
+  out.strings("dependencies", task.dependencies);
+  out.time("started_at", task.started_at);
+  out.time("completed_at", task.completed_at);
+  out.nullable_text("claimed_by", task.claimed_by);
+  out.integer("timeout_seconds", task.timeout_seconds);
+  if (task.instructions) out.text("instructions", *task.instructions);
+  if (task.command) out.strings("command", *task.command);
+  if (task.priority != 0) out.integer("priority", task.priority);
+  if (task.role) out.text("role", *task.role);
+  if (task.max_attempts != kDefaultMaxAttempts) out.integer("max_attempts", task.max_attempts);
+  if (task.retry_backoff_seconds != kDefaultRetryBackoffSeconds)
+    out.integer("retry_backoff_seconds", task.retry_backoff_seconds);
+  if (task.attempts != 0) out.integer("attempts", task.attempts);
+  if (task.last_error) out.text("last_error", *task.last_error);
+  if (task.lease_expires_at) out.time("lease_expires_at", task.lease_expires_at);
+  if (task.retry_at) out.time("retry_at", task.retry_at);
+  const TaskPacket& p = task.packet;
+  for (const auto& [name, value] : {std::pair{"model", &p.model},
+                                    {"input_context", &p.input_context},
+                                    {"output_contract", &p.output_contract},
+                                    {"constraints", &p.constraints},
+                                    {"success_criteria", &p.success_criteria}})
+    if (*value) out.text(name, **value);
+  for (const auto& [name, value] : {std::pair{"files_in_scope", &p.files_in_scope},
+                                    {"files_out_of_scope", &p.files_out_of_scope},
+                                    {"tools", &p.tools},
+                                    {"artifacts_to_read", &p.artifacts_to_read},
+                                    {"artifacts_to_write", &p.artifacts_to_write}})
+    if (*value) out.strings(name, **value);
+  if (p.verification_commands) out.commands("verification_commands", *p.verification_commands);
 }
 
-void append_optional_time(std::string& out, const std::optional<Micros>& t) {
-  if (!t) {
-    out += "null";
-    return;
+class JsonFields {
+ public:
+  void text(const char* name, std::string_view value) { json_[name] = value; }
+  void nullable_text(const char* name, const std::optional<std::string>& value) {
+    json_[name] = value ? Json(*value) : Json(nullptr);
   }
-  out += '"';
-  out += format_iso8601(*t);
-  out += '"';
-}
+  void time(const char* name, const std::optional<Micros>& t) {
+    json_[name] = t ? Json(format_iso8601(*t)) : Json(nullptr);
+  }
+  void integer(const char* name, std::int64_t value) { json_[name] = value; }
+  void strings(const char* name, const std::vector<std::string>& list) { json_[name] = list; }
+  void commands(const char* name, const std::vector<std::vector<std::string>>& list) {
+    json_[name] = list;
+  }
+  Json take() { return std::move(json_); }
+
+ private:
+  Json json_ = Json::object();
+};
+
+// Writes the text JSON's dump() would, without building the value: a claim reply carries a
+// whole task.
+class TextFields {
+ public:
+  explicit TextFields(std::string& out) : out_(out) { out_ += '{'; }
+  ~TextFields() { out_ += '}'; }
+  void text(const char* name, std::string_view value) {
+    key(name);
+    append_json_string(out_, value);
+  }
+  void nullable_text(const char* name, const std::optional<std::string>& value) {
+    if (value) return text(name, *value);
+    key(name);
+    out_ += "null";
+  }
+  void time(const char* name, const std::optional<Micros>& t) {
+    if (t) return text(name, format_iso8601(*t));
+    key(name);
+    out_ += "null";
+  }
+  void integer(const char* name, std::int64_t value) {
+    key(name);
+    out_ += std::to_string(value);
+  }
+  void strings(const char* name, const std::vector<std::string>& list) {
+    key(name);
+    list_of(list);
+  }
+  void commands(const char* name, const std::vector<std::vector<std::string>>& list) {
+    key(name);
+    out_ += '[';
+    for (std::size_t i = 0; i < list.size(); ++i) {
+      if (i) out_ += ',';
+      list_of(list[i]);
+    }
+    out_ += ']';
+  }
+
+ private:
+  void key(const char* name) {
+    if (!first_) out_ += ',';
+    first_ = false;
+    out_ += '"';
+    out_ += name;
+    out_ += "\":";
+  }
+  void list_of(const std::vector<std::string>& list) {
+    out_ += '[';
+    for (std::size_t i = 0; i < list.size(); ++i) {
+      if (i) out_ += ',';
+      append_json_string(out_, list[i]);
+    }
+    out_ += ']';
+  }
+
+  std::string& out_;
+  bool first_ = true;
+};
 
 }  // namespace
 
+Json task_to_json(const Task& task) {
+  JsonFields fields;
+  emit_task(task, fields);
+  return fields.take();
+}
+
 void append_task_json(std::string& out, const Task& task) {
-  out += R"({"id":)";
-  append_json_string(out, task.id);
-  out += R"(,"description":)";
-  append_json_string(out, task.description);
-  out += R"(,"status":")";
-  out += to_string(task.status);
-  out += R"(","dependencies":)";
-  append_string_list(out, task.dependencies);
-  out += R"(,"started_at":)";
-  append_optional_time(out, task.started_at);
-  out += R"(,"completed_at":)";
-  append_optional_time(out, task.completed_at);
-  out += R"(,"claimed_by":)";
-  if (task.claimed_by)
-    append_json_string(out, *task.claimed_by);
-  else
-    out += "null";
-  out += R"(,"timeout_seconds":)";
-  out += std::to_string(task.timeout_seconds);
-  if (task.instructions) {
-    out += R"(,"instructions":)";
-    append_json_string(out, *task.instructions);
+  TextFields fields(out);
+  emit_task(task, fields);
+}
+
+std::int64_t retry_backoff_after(const Task& task, std::int64_t attempts) {
+  std::int64_t wait = task.retry_backoff_seconds;
+  for (std::int64_t n = 1; n < attempts && wait < kMaxRetryBackoffSeconds; ++n) wait *= 2;
+  return std::min(wait, kMaxRetryBackoffSeconds);
+}
+
+std::vector<std::string> split_shell_words(const std::string& command) {
+  // GLib's parser: the shell's quoting rules, none of its expansions.
+  gchar** argv = nullptr;
+  GError* error = nullptr;
+  if (!g_shell_parse_argv(command.c_str(), nullptr, &argv, &error)) {
+    std::string problem = error ? error->message : "cannot be split";
+    if (error) g_error_free(error);
+    throw Error::invalid("'" + command + "': " + problem);
   }
-  if (task.command) {
-    out += R"(,"command":)";
-    append_string_list(out, *task.command);
-  }
-  out += '}';
+  std::vector<std::string> words;
+  for (gchar** word = argv; *word; ++word) words.emplace_back(*word);
+  g_strfreev(argv);
+  return words;
 }
 
 Json workflow_to_json(const Workflow& workflow) {
   Json tasks = Json::object();
   for (const Task& task : workflow.tasks) append_member(tasks, task.id, task_to_json(task));
-  return Json{{"tasks", std::move(tasks)}};
+  Json j{{"tasks", std::move(tasks)}};
+  if (workflow.goal) j["goal"] = *workflow.goal;
+  return j;
 }
+
+namespace {
+
+void read_schedule(const TaskReader& r, Task& task) {
+  constexpr std::int64_t kLimit = std::numeric_limits<std::int32_t>::max();
+  task.priority = r.bounded("priority", 0, -kLimit, kLimit);
+  task.role = r.string("role");
+  task.max_attempts = r.bounded("max_attempts", kDefaultMaxAttempts, 1, kLimit);
+  task.retry_backoff_seconds =
+      r.bounded("retry_backoff_seconds", kDefaultRetryBackoffSeconds, 0, kMaxRetryBackoffSeconds);
+  task.attempts = r.bounded("attempts", 0, 0, kLimit);
+  task.last_error = r.string("last_error");
+  task.lease_expires_at = r.time("lease_expires_at");
+  task.retry_at = r.time("retry_at");
+}
+
+void read_packet(const TaskReader& r, TaskPacket& p) {
+  p.model = r.string("model");
+  p.input_context = r.string("input_context");
+  p.output_contract = r.string("output_contract");
+  p.constraints = r.string("constraints");
+  p.success_criteria = r.string("success_criteria");
+  p.files_in_scope = r.strings("files_in_scope");
+  p.files_out_of_scope = r.strings("files_out_of_scope");
+  p.tools = r.strings("tools");
+  p.artifacts_to_read = r.strings("artifacts_to_read");
+  p.artifacts_to_write = r.strings("artifacts_to_write");
+  p.verification_commands = r.commands("verification_commands");
+}
+
+}  // namespace
 
 Task task_from_json(const Json& value, std::string_view key) {
   if (!value.is_object())
@@ -207,13 +365,21 @@ Task task_from_json(const Json& value, std::string_view key) {
   task.instructions = r.string("instructions");
   task.command = r.strings("command");
   if (task.command && task.command->empty()) r.fail("command", "must not be empty");
+  read_schedule(r, task);
+  read_packet(r, task.packet);
   return task;
 }
 
 Workflow workflow_from_json(const Json& value) {
   const Json* tasks = &value;
-  if (value.is_object() && value.contains("tasks")) tasks = &value["tasks"];
   Workflow workflow;
+  if (value.is_object() && value.contains("tasks")) {
+    tasks = &value["tasks"];
+    if (auto goal = value.find("goal"); goal != value.end() && !goal->is_null()) {
+      if (!goal->is_string()) throw Error::invalid("'goal' must be a string");
+      workflow.goal = goal->get<std::string>();
+    }
+  }
   if (tasks->is_object()) {
     workflow.tasks.reserve(tasks->size());
     for (const auto& [key, task] : tasks->items())

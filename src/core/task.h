@@ -23,6 +23,24 @@ constexpr std::int64_t kDefaultTimeoutSeconds = 600;
 // About 31 years: far beyond any real lease, and small enough that a lease's expiry in
 // microseconds never overflows.
 constexpr std::int64_t kMaxTimeoutSeconds = 1'000'000'000;
+constexpr std::int64_t kDefaultMaxAttempts = 3;
+constexpr std::int64_t kDefaultRetryBackoffSeconds = 5;
+// The longest wait before a failed task may be claimed again, however many attempts failed.
+constexpr std::int64_t kMaxRetryBackoffSeconds = 600;
+
+// What a plan says about a task for the agent that takes it (DESIGN §2b): kept as given and
+// returned on claim. None of it changes how the task is scheduled.
+struct TaskPacket {
+  std::optional<std::string> model, input_context, output_contract, constraints, success_criteria;
+  std::optional<std::vector<std::string>> files_in_scope, files_out_of_scope, tools,
+      artifacts_to_read, artifacts_to_write;
+  // Commands `task complete` runs before it completes the task, each an argv (never run by a
+  // shell; a string in a plan is split like shell words, without expansion).
+  std::optional<std::vector<std::vector<std::string>>> verification_commands;
+
+  bool empty() const { return *this == TaskPacket{}; }
+  bool operator==(const TaskPacket&) const = default;
+};
 
 struct Task {
   std::string id;
@@ -36,24 +54,45 @@ struct Task {
   std::optional<std::string> instructions;          // free text for an agent
   std::optional<std::vector<std::string>> command;  // argv a scripted worker runs via exec
 
+  // Scheduling (DESIGN §2b). A claim takes the highest priority first, then plan order; a
+  // worker that asks for a role takes only tasks of that role or of none.
+  std::int64_t priority = 0;
+  std::optional<std::string> role;
+  std::int64_t max_attempts = kDefaultMaxAttempts;
+  // The wait before attempt n+1 is this × 2^(n−1) seconds, at most kMaxRetryBackoffSeconds.
+  std::int64_t retry_backoff_seconds = kDefaultRetryBackoffSeconds;
+
+  // The lease's state. `attempts` counts attempts that ended without completion (a failure or
+  // an expired lease; a release does not count).
+  std::int64_t attempts = 0;
+  std::optional<std::string> last_error;
+  std::optional<Micros> lease_expires_at;  // while running: claim or last heartbeat + timeout
+  std::optional<Micros> retry_at;          // while pending after a failure: not claimable before
+
+  TaskPacket packet;
+
   bool operator==(const Task&) const = default;
 };
 
-// A workflow is its tasks in plan order.
+// The wait after the `attempts`-th failed attempt of `task`, in seconds (at least 1 attempt).
+std::int64_t retry_backoff_after(const Task& task, std::int64_t attempts);
+
+// A workflow is its tasks in plan order, and what the plan says it is for.
 struct Workflow {
   std::vector<Task> tasks;
+  std::optional<std::string> goal;
 
   bool operator==(const Workflow&) const = default;
 };
 
 // {"id", "description", "status", "dependencies", "started_at", "completed_at", "claimed_by",
-// "timeout_seconds"} always (absent times and owner as null), plus "instructions" and "command"
-// when set.
+// "timeout_seconds"} always (absent times and owner as null); every other field only when it is
+// set and not its default, so that a plain task reads as it did before those fields existed.
 Json task_to_json(const Task& task);
 // Appends the text of task_to_json(task).dump() (invalid UTF-8 replaced, as replies are dumped)
 // to `out`, without building the JSON value: a claim reply carries a whole task.
 void append_task_json(std::string& out, const Task& task);
-// {"tasks": {id: Task, ...}} in plan order.
+// {"tasks": {id: Task, ...}} in plan order, and "goal" when there is one.
 Json workflow_to_json(const Workflow& workflow);
 
 // Reads one task. `key` is the id it was listed under in a map (empty for a list entry); the
@@ -63,8 +102,12 @@ Json workflow_to_json(const Workflow& workflow);
 // field, e.g. "task 'a': 'dependencies' must be a list of strings".
 Task task_from_json(const Json& value, std::string_view key = {});
 
-// Accepts {"tasks": {...}} or {"tasks": [...]}, or directly a map or a list of tasks. Does not
-// validate the graph (see validate_workflow). Throws Error::invalid.
+// Splits `command` like a POSIX shell splits words (quotes and backslashes), without any
+// expansion. Throws Error::invalid on unbalanced quotes or an empty command.
+std::vector<std::string> split_shell_words(const std::string& command);
+
+// Accepts {"tasks": {...}, "goal"?} or {"tasks": [...]}, or directly a map or a list of tasks. Does
+// not validate the graph (see validate_workflow). Throws Error::invalid.
 Workflow workflow_from_json(const Json& value);
 
 }  // namespace harness

@@ -35,6 +35,26 @@ Task full_task() {
   t.timeout_seconds = 42;
   t.instructions = "Run the build.\nThen report.";
   t.command = std::vector<std::string>{"make", "-j", "8", "arg with spaces"};
+  t.priority = -4;
+  t.role = "reviewer";
+  t.max_attempts = 5;
+  t.retry_backoff_seconds = 0;
+  t.attempts = 2;
+  t.last_error = "tests failed";
+  t.lease_expires_at = 1'700'000'042'123'456;
+  t.retry_at = 1'700'000'050'000'000;
+  t.packet.model = "opus";
+  t.packet.input_context = "the parser";
+  t.packet.output_contract = "a passing build";
+  t.packet.constraints = "no new dependencies";
+  t.packet.success_criteria = "make test passes";
+  t.packet.files_in_scope = std::vector<std::string>{"src/**"};
+  t.packet.files_out_of_scope = std::vector<std::string>{"docs/**", "tests/**"};
+  t.packet.tools = std::vector<std::string>{};
+  t.packet.artifacts_to_read = std::vector<std::string>{"design.md"};
+  t.packet.artifacts_to_write = std::vector<std::string>{"report.md"};
+  t.packet.verification_commands =
+      std::vector<std::vector<std::string>>{{"make", "test"}, {"sh", "-c", "exit 0"}};
   return t;
 }
 
@@ -68,6 +88,74 @@ TEST(TaskCodec, ToJsonHasEveryField) {
   EXPECT_EQ(j.at("timeout_seconds"), 42);
   EXPECT_EQ(j.at("instructions"), "Run the build.\nThen report.");
   EXPECT_EQ(j.at("command"), Json::array({"make", "-j", "8", "arg with spaces"}));
+  EXPECT_EQ(j.at("priority"), -4);
+  EXPECT_EQ(j.at("role"), "reviewer");
+  EXPECT_EQ(j.at("max_attempts"), 5);
+  EXPECT_EQ(j.at("retry_backoff_seconds"), 0);
+  EXPECT_EQ(j.at("attempts"), 2);
+  EXPECT_EQ(j.at("last_error"), "tests failed");
+  EXPECT_EQ(j.at("lease_expires_at"), "2023-11-14T22:14:02.123456+00:00");
+  EXPECT_EQ(j.at("retry_at"), "2023-11-14T22:14:10.000000+00:00");
+  EXPECT_EQ(j.at("model"), "opus");
+  EXPECT_EQ(j.at("files_out_of_scope"), Json::array({"docs/**", "tests/**"}));
+  EXPECT_EQ(j.at("tools"), Json::array());
+  EXPECT_EQ(j.at("verification_commands"),
+            Json::parse(R"([["make", "test"], ["sh", "-c", "exit 0"]])"));
+}
+
+TEST(TaskCodec, VerificationCommandsAreArgvListsOrStringsSplitLikeShellWords) {
+  const Task t = task_from_json(parse_json(R"({"id": "a", "verification_commands": [
+      "pytest -q 'tests/a b.py' \"x y\" back\\ slash $HOME *.py",
+      ["make", "check"]]})"));
+  ASSERT_TRUE(t.packet.verification_commands);
+  EXPECT_EQ(*t.packet.verification_commands,
+            (std::vector<std::vector<std::string>>{
+                {"pytest", "-q", "tests/a b.py", "x y", "back slash", "$HOME", "*.py"},
+                {"make", "check"}}));
+}
+
+TEST(TaskCodec, BadSchedulingAndPacketFieldsNameTaskAndField) {
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {R"("max_attempts": 0)", "'max_attempts' must be between 1 and"},
+      {R"("priority": 1e12)", "'priority' must be between"},
+      {R"("priority": "high")", "'priority' must be a whole number"},
+      {R"("retry_backoff_seconds": -1)", "'retry_backoff_seconds' must be between 0 and 600"},
+      {R"("attempts": -1)", "'attempts' must be between 0"},
+      {R"("role": 3)", "'role' must be a string"},
+      {R"("files_in_scope": "src")", "'files_in_scope' must be a list of strings"},
+      {R"("verification_commands": "make")", "'verification_commands' must be a list"},
+      {R"("verification_commands": [""])", "'verification_commands' has a command that cannot be"},
+      {R"("verification_commands": [[]])", "'verification_commands' has an empty command"},
+      {R"("verification_commands": [[1]])", "must hold strings or lists of strings"},
+      {R"("verification_commands": ["echo 'open"])", "cannot be split"},
+      {R"("lease_expires_at": "soon")", "'lease_expires_at' is not an ISO-8601"},
+  };
+  for (const auto& [field, message] : cases) {
+    const std::string text = R"({"id": "t", )" + field + "}";
+    EXPECT_THAT(invalid_message([&] { task_from_json(parse_json(text)); }),
+                AllOf(HasSubstr("task 't'"), HasSubstr(message)))
+        << text;
+  }
+}
+
+TEST(TaskCodec, RetryBackoffDoublesFromTheBaseUpToTheCap) {
+  Task t;
+  EXPECT_EQ(retry_backoff_after(t, 1), 5);
+  EXPECT_EQ(retry_backoff_after(t, 2), 10);
+  EXPECT_EQ(retry_backoff_after(t, 3), 20);
+  EXPECT_EQ(retry_backoff_after(t, 8), 600);  // 5 × 128 = 640, capped
+  EXPECT_EQ(retry_backoff_after(t, 1'000'000), 600);
+  t.retry_backoff_seconds = 0;
+  EXPECT_EQ(retry_backoff_after(t, 5), 0);
+  t.retry_backoff_seconds = 600;
+  EXPECT_EQ(retry_backoff_after(t, 1), 600);
+}
+
+TEST(SplitShellWords, QuotesAndBackslashesWithoutExpansion) {
+  EXPECT_EQ(split_shell_words("a  'b c'\td\"e f\" $X `y` ~ g\\ h"),
+            (std::vector<std::string>{"a", "b c", "de f", "$X", "`y`", "~", "g h"}));
+  EXPECT_THROW(split_shell_words("unterminated \"quote"), Error);
+  EXPECT_THROW(split_shell_words("   "), Error);
 }
 
 TEST(TaskCodec, ToJsonOfDefaultTaskWritesNullsAndOmitsOptionalText) {
@@ -333,8 +421,11 @@ TEST(WorkflowCodec, ToJsonIsAMapInPlanOrder) {
 }
 
 TEST(WorkflowCodec, RoundTrips) {
-  const Workflow w = three_tasks();
+  Workflow w = three_tasks();
   EXPECT_EQ(workflow_from_json(workflow_to_json(w)), w);
+  EXPECT_EQ(workflow_from_json(parse_json(workflow_to_json(w).dump())), w);
+  w.goal = "Ship it";
+  EXPECT_EQ(workflow_to_json(w).at("goal"), "Ship it");
   EXPECT_EQ(workflow_from_json(parse_json(workflow_to_json(w).dump())), w);
 }
 
