@@ -72,6 +72,14 @@ std::map<std::string, std::string> caller_environment(bool (*leave_out)(std::str
   return env;
 }
 
+// The worker a command runs for, as caller_environment found it: its leases are renewed while
+// it runs commands.
+std::optional<std::string> worker_of(const std::map<std::string, std::string>& env) {
+  auto it = env.find("HARNESS_WORKER_ID");
+  if (it == env.end() || it->second.empty()) return std::nullopt;
+  return it->second;
+}
+
 // How a shell reports a command's end: its exit status, or 128 + the signal that killed it.
 int shell_status(int returncode) { return returncode >= 0 ? returncode : 128 - returncode; }
 
@@ -104,6 +112,7 @@ ExecRequest exec_request(const ExecArgs& a, const std::vector<std::string>& comm
   request.env_complete = true;
   request.exclusive = a.exclusive;
   request.timeout = timeout_option(a.timeout);
+  request.worker_id = worker_of(request.env);
   return request;
 }
 
@@ -160,6 +169,7 @@ GitRequest git_request(double timeout, const std::vector<std::string>& args) {
   request.env_complete = true;
   request.base64_output = true;
   request.timeout = timeout_option(timeout);
+  request.worker_id = worker_of(request.env);
   return request;
 }
 

@@ -197,6 +197,8 @@ void add_plan(CLI::App& app, CliContext& ctx, Action& action) {
       "each task's id, title and dependencies",
       action, [validate_args] { return plan_validate(*validate_args); });
   add_plan_file_options(*validate, *validate_args);
+  add_verb(*plan, "reset", "Remove the workflow, whatever its state (prints the reply envelope)",
+           action, [&ctx] { return print_envelope(call(ctx.client(), PlanResetRequest{})); });
 }
 
 }  // namespace

@@ -150,6 +150,23 @@ std::string task_id_of(const Json& value, std::string_view key) {
 
 namespace {
 
+template <typename Fields>
+void emit_packet(const TaskPacket& p, Fields& out) {
+  for (const auto& [name, value] : {std::pair{"model", &p.model},
+                                    {"input_context", &p.input_context},
+                                    {"output_contract", &p.output_contract},
+                                    {"constraints", &p.constraints},
+                                    {"success_criteria", &p.success_criteria}})
+    if (*value) out.text(name, **value);
+  for (const auto& [name, value] : {std::pair{"files_in_scope", &p.files_in_scope},
+                                    {"files_out_of_scope", &p.files_out_of_scope},
+                                    {"tools", &p.tools},
+                                    {"artifacts_to_read", &p.artifacts_to_read},
+                                    {"artifacts_to_write", &p.artifacts_to_write}})
+    if (*value) out.strings(name, **value);
+  if (p.verification_commands) out.commands("verification_commands", *p.verification_commands);
+}
+
 // The task's fields in their order on the wire, given to `out` (JsonFields or TextFields) one
 // by one: the one description of the order that task_to_json and append_task_json share.
 template <typename Fields>
@@ -173,20 +190,7 @@ void emit_task(const Task& task, Fields& out) {
   if (task.last_error) out.text("last_error", *task.last_error);
   if (task.lease_expires_at) out.time("lease_expires_at", task.lease_expires_at);
   if (task.retry_at) out.time("retry_at", task.retry_at);
-  const TaskPacket& p = task.packet;
-  for (const auto& [name, value] : {std::pair{"model", &p.model},
-                                    {"input_context", &p.input_context},
-                                    {"output_contract", &p.output_contract},
-                                    {"constraints", &p.constraints},
-                                    {"success_criteria", &p.success_criteria}})
-    if (*value) out.text(name, **value);
-  for (const auto& [name, value] : {std::pair{"files_in_scope", &p.files_in_scope},
-                                    {"files_out_of_scope", &p.files_out_of_scope},
-                                    {"tools", &p.tools},
-                                    {"artifacts_to_read", &p.artifacts_to_read},
-                                    {"artifacts_to_write", &p.artifacts_to_write}})
-    if (*value) out.strings(name, **value);
-  if (p.verification_commands) out.commands("verification_commands", *p.verification_commands);
+  emit_packet(task.packet, out);
 }
 
 class JsonFields {
@@ -340,6 +344,19 @@ void read_packet(const TaskReader& r, TaskPacket& p) {
 }
 
 }  // namespace
+
+Json packet_to_json(const TaskPacket& packet) {
+  JsonFields fields;
+  emit_packet(packet, fields);
+  return fields.take();
+}
+
+TaskPacket packet_from_json(const Json& value, std::string_view task_id) {
+  if (!value.is_object()) throw Error::invalid("task '" + std::string(task_id) + "': bad packet");
+  TaskPacket packet;
+  read_packet(TaskReader(value, std::string(task_id)), packet);
+  return packet;
+}
 
 Task task_from_json(const Json& value, std::string_view key) {
   if (!value.is_object())

@@ -92,6 +92,10 @@ Json task_to_json(const Task& task);
 // Appends the text of task_to_json(task).dump() (invalid UTF-8 replaced, as replies are dumped)
 // to `out`, without building the JSON value: a claim reply carries a whole task.
 void append_task_json(std::string& out, const Task& task);
+// The packet's fields as task_to_json writes them, and back (Error::invalid naming `task_id`).
+Json packet_to_json(const TaskPacket& packet);
+TaskPacket packet_from_json(const Json& value, std::string_view task_id);
+
 // {"tasks": {id: Task, ...}} in plan order, and "goal" when there is one.
 Json workflow_to_json(const Workflow& workflow);
 

@@ -141,4 +141,65 @@ StatusCounts count_statuses(const Workflow& workflow) {
   return counts;
 }
 
+namespace {
+
+// The tasks in an order where each comes after its dependencies (Kahn's algorithm).
+std::vector<std::size_t> dependency_order(
+    const Workflow& workflow, const std::unordered_map<std::string_view, std::size_t>& index) {
+  const std::size_t n = workflow.tasks.size();
+  std::vector<std::size_t> waiting(n, 0);
+  std::vector<std::vector<std::size_t>> dependents(n);
+  for (std::size_t i = 0; i < n; ++i) {
+    for (const std::string& dep : workflow.tasks[i].dependencies) {
+      auto it = index.find(dep);
+      if (it == index.end()) continue;
+      dependents[it->second].push_back(i);
+      ++waiting[i];
+    }
+  }
+  std::vector<std::size_t> order;
+  order.reserve(n);
+  for (std::size_t i = 0; i < n; ++i)
+    if (waiting[i] == 0) order.push_back(i);
+  for (std::size_t next = 0; next < order.size(); ++next)
+    for (const std::size_t d : dependents[order[next]])
+      if (--waiting[d] == 0) order.push_back(d);
+  return order;
+}
+
+bool unfinished(const Task& t) {
+  return t.status == TaskStatus::kPending || t.status == TaskStatus::kRunning;
+}
+
+}  // namespace
+
+BlockedBy::BlockedBy(const Workflow& workflow)
+    : workflow_(workflow), blockers_(workflow.tasks.size()) {
+  for (std::size_t i = 0; i < workflow.tasks.size(); ++i) index_.emplace(workflow.tasks[i].id, i);
+  for (const std::size_t i : dependency_order(workflow, index_)) {
+    const Task& task = workflow.tasks[i];
+    if (!unfinished(task)) continue;
+    std::vector<std::size_t>& mine = blockers_[i];
+    for (const std::string& dep : task.dependencies) {
+      auto it = index_.find(dep);
+      if (it == index_.end()) continue;
+      const Task& d = workflow.tasks[it->second];
+      if (d.status == TaskStatus::kFailed)
+        mine.push_back(it->second);
+      else if (unfinished(d))
+        mine.insert(mine.end(), blockers_[it->second].begin(), blockers_[it->second].end());
+    }
+    std::sort(mine.begin(), mine.end());
+    mine.erase(std::unique(mine.begin(), mine.end()), mine.end());
+  }
+}
+
+std::vector<std::string> BlockedBy::of(const Task& task) const {
+  std::vector<std::string> ids;
+  auto it = index_.find(task.id);
+  if (it == index_.end() || task.status != TaskStatus::kPending) return ids;
+  for (const std::size_t b : blockers_[it->second]) ids.push_back(workflow_.tasks[b].id);
+  return ids;
+}
+
 }  // namespace harness

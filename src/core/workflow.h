@@ -3,6 +3,9 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
+#include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "core/task.h"
@@ -39,5 +42,22 @@ struct StatusCounts {
 
 // Requires a validated workflow (for `ready`).
 StatusCounts count_statuses(const Workflow& workflow);
+
+// Which failed tasks each unfinished task waits on, directly or through other unfinished
+// tasks (DESIGN §2b, "blocked_by"): such a task is never handed out until they are retried.
+// Built once per workflow in O(tasks + dependencies + the lists it returns). Requires a
+// validated workflow.
+class BlockedBy {
+ public:
+  explicit BlockedBy(const Workflow& workflow);
+  // The ids of the failed tasks `task` (of the workflow) waits on, in plan order; empty when
+  // it is not blocked (completed, running and failed tasks never are).
+  std::vector<std::string> of(const Task& task) const;
+
+ private:
+  const Workflow& workflow_;
+  std::unordered_map<std::string_view, std::size_t> index_;
+  std::vector<std::vector<std::size_t>> blockers_;  // per task, sorted indices of failed tasks
+};
 
 }  // namespace harness

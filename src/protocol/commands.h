@@ -51,7 +51,44 @@ struct ClaimCommand : CommandEntry<ClaimRequest, ClaimResponse> {
 };
 struct CompleteCommand : CommandEntry<CompleteRequest, CompleteResponse> {
   static constexpr std::string_view kName = "task_complete";
-  static constexpr std::string_view kHelp = "Complete a task the worker holds";
+  static constexpr std::string_view kHelp =
+      "Complete a task the worker holds (after its verification commands); optionally claim the "
+      "next";
+};
+struct HeartbeatCommand : CommandEntry<HeartbeatRequest, HeartbeatResponse> {
+  static constexpr std::string_view kName = "task_heartbeat";
+  static constexpr std::string_view kHelp = "Renew the lease of a task the worker holds";
+};
+struct ReleaseCommand : CommandEntry<ReleaseRequest, ReleaseResponse> {
+  static constexpr std::string_view kName = "task_release";
+  static constexpr std::string_view kHelp = "Give a held task back: pending, no attempt counted";
+};
+struct FailCommand : CommandEntry<FailRequest, FailResponse> {
+  static constexpr std::string_view kName = "task_fail";
+  static constexpr std::string_view kHelp =
+      "Fail an attempt: retried after a backoff until max_attempts, then failed";
+};
+struct RetryCommand : CommandEntry<RetryRequest, RetryResponse> {
+  static constexpr std::string_view kName = "task_retry";
+  static constexpr std::string_view kHelp =
+      "Make a failed task (and what it blocks) claimable again, attempts reset";
+};
+struct ShowCommand : CommandEntry<ShowRequest, ShowResponse> {
+  static constexpr std::string_view kName = "task_show";
+  static constexpr std::string_view kHelp =
+      "One task, with attempts, last error, lease, blocked_by";
+};
+struct ListCommand : CommandEntry<ListRequest, ListResponse> {
+  static constexpr std::string_view kName = "task_list";
+  static constexpr std::string_view kHelp = "The tasks in plan order, optionally of one status";
+};
+struct AddCommand : CommandEntry<AddRequest, AddResponse> {
+  static constexpr std::string_view kName = "task_add";
+  static constexpr std::string_view kHelp = "Add a task to the live plan";
+};
+struct PlanResetCommand : CommandEntry<PlanResetRequest, PlanResetResponse> {
+  static constexpr std::string_view kName = "plan_reset";
+  static constexpr std::string_view kHelp = "Remove the workflow";
 };
 struct ExecCommand : CommandEntry<ExecRequest, ExecResponse> {
   static constexpr std::string_view kName = "exec";
@@ -98,7 +135,9 @@ struct CommandList {
 
 using Commands =
     CommandList<PingCommand, GetStateCommand, StatusCommand, UpdateStateCommand, PlanImportCommand,
-                ClaimCommand, CompleteCommand, ExecCommand, GitCommand, ShutdownCommand>;
+                PlanResetCommand, ClaimCommand, CompleteCommand, HeartbeatCommand, ReleaseCommand,
+                FailCommand, RetryCommand, ShowCommand, ListCommand, AddCommand, ExecCommand,
+                GitCommand, ShutdownCommand>;
 using Request = Commands::Request;
 using Answer = Commands::Answer;
 

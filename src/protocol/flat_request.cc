@@ -40,6 +40,24 @@ struct FlatObject {
     if (!m || m->kind != Kind::kString || m->text.empty()) return std::nullopt;
     return std::string(m->text);
   }
+
+  // Reads optional string field `key` into `out`; false when it is there but not a non-empty
+  // string (the full parser's to explain).
+  bool optional_text(std::string_view key, std::optional<std::string>& out) const {
+    if (!find(key)) return true;
+    out = text(key);
+    return out.has_value();
+  }
+
+  // Reads optional flag `key` into `out` (left as it is when absent); false when it is not a
+  // boolean.
+  bool flag(std::string_view key, bool& out) const {
+    const Member* m = find(key);
+    if (!m) return true;
+    if (m->kind != Kind::kTrue && m->kind != Kind::kFalse) return false;
+    out = m->kind == Kind::kTrue;
+    return true;
+  }
 };
 
 // Reads one flat object in one pass; every method returns false at the first byte it does not
@@ -125,12 +143,27 @@ class FlatReader {
 };
 
 std::optional<Request> complete_request(const FlatObject& object) {
+  CompleteRequest r;
   auto task_id = object.text("task_id");
   auto worker_id = object.text("worker_id");
   if (!task_id || !worker_id) return std::nullopt;
-  std::optional<std::string> commit;
-  if (object.find("commit") && !(commit = object.text("commit"))) return std::nullopt;
-  return CompleteRequest{std::move(*task_id), std::move(*worker_id), std::move(commit)};
+  r.task_id = std::move(*task_id);
+  r.worker_id = std::move(*worker_id);
+  if (!object.optional_text("lease", r.lease) || !object.optional_text("commit", r.commit) ||
+      !object.optional_text("cwd", r.cwd) || !object.optional_text("role", r.role) ||
+      !object.flag("force", r.force) || !object.flag("next", r.next) ||
+      !object.flag("verify", r.verify))
+    return std::nullopt;
+  return r;
+}
+
+std::optional<Request> claim_request(const FlatObject& object) {
+  ClaimRequest r;
+  auto worker_id = object.text("worker_id");
+  if (!worker_id || object.find("wait")) return std::nullopt;
+  r.worker_id = std::move(*worker_id);
+  if (!object.optional_text("role", r.role)) return std::nullopt;
+  return r;
 }
 
 }  // namespace
@@ -141,11 +174,7 @@ std::optional<Request> parse_flat_request(std::string_view line) {
   const Member* command = object.find("command");
   if (!command || command->kind != Kind::kString) return std::nullopt;
   const std::string_view name = command->text;
-  if (name == "task_claim") {
-    auto worker_id = object.text("worker_id");
-    if (!worker_id) return std::nullopt;
-    return ClaimRequest{std::move(*worker_id)};
-  }
+  if (name == "task_claim") return claim_request(object);
   if (name == "task_complete") return complete_request(object);
   if (name == "ping") return PingRequest{};
   if (name == "get_state") return GetStateRequest{};

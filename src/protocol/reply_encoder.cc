@@ -184,10 +184,9 @@ std::string command_reply_base64(const CommandResponse& result) {
 
 namespace {
 
-// {"task":...,"is_retry":...,"is_reclaim":...,"plan_complete":...}, written directly: a claim
-// carries a whole task and is on the hot path.
-std::string claim_reply(const ClaimResponse& r) {
-  std::string line(kOkReplyHead);
+// ClaimResponse::to_json's text, written directly: a claim carries a whole task and is on the
+// hot path.
+void append_claim_data(std::string& line, const ClaimResponse& r) {
   line += R"({"task":)";
   if (r.task)
     append_task_json(line, *r.task);
@@ -195,7 +194,27 @@ std::string claim_reply(const ClaimResponse& r) {
     line += "null";
   line += r.is_retry ? R"(,"is_retry":true)" : R"(,"is_retry":false)";
   line += r.is_reclaim ? R"(,"is_reclaim":true)" : R"(,"is_reclaim":false)";
-  line += r.plan_complete ? R"(,"plan_complete":true})" : R"(,"plan_complete":false})";
+  line += r.plan_complete ? R"(,"plan_complete":true)" : R"(,"plan_complete":false)";
+  if (r.task) {
+    line += R"(,"lease":)";
+    append_json_string(line, r.lease);
+    line += R"(,"attempt":)";
+    line += std::to_string(r.attempt);
+    line += R"(,"lease_expires_at":)";
+    if (r.task->lease_expires_at) {
+      line += '"';
+      line += format_iso8601(*r.task->lease_expires_at);
+      line += '"';
+    } else {
+      line += "null";
+    }
+  }
+  line += '}';
+}
+
+std::string claim_reply(const ClaimResponse& r) {
+  std::string line(kOkReplyHead);
+  append_claim_data(line, r);
   line += kOkReplyTail;
   return line;
 }
@@ -204,6 +223,10 @@ std::string complete_reply(const CompleteResponse& r) {
   std::string line(kOkReplyHead);
   line += R"({"task_id":)";
   append_json_string(line, r.task_id);
+  if (r.next) {
+    line += R"(,"next":)";
+    append_claim_data(line, *r.next);
+  }
   line += '}';
   line += kOkReplyTail;
   return line;

@@ -153,21 +153,121 @@ Json PlanImportRequest::to_json() const {
 }
 
 ClaimRequest ClaimRequest::from_json(const Json& request) {
-  return ClaimRequest{Fields(request).string("worker_id")};
+  Fields f(request);
+  ClaimRequest r{f.string("worker_id")};
+  if (const Json* wait = f.find("wait")) {
+    if (!wait->is_number() || !(wait->get<double>() >= 0) ||
+        !(wait->get<double>() <= kMaxClaimWaitSeconds))
+      Fields::wrong_type("wait", "a number of seconds from 0 to 86400");
+    if (wait->get<double>() > 0) r.wait = command_timeout(wait->get<double>());
+  }
+  r.role = f.optional_string("role");
+  return r;
 }
 
-Json ClaimRequest::to_json() const { return Json{{"worker_id", worker_id}}; }
+Json ClaimRequest::to_json() const {
+  Json request{{"worker_id", worker_id}};
+  if (wait) request["wait"] = static_cast<double>(wait->count()) / 1000;
+  if (role) request["role"] = *role;
+  return request;
+}
+
+namespace {
+
+HolderFields holder_fields(const Fields& f) {
+  return HolderFields{f.string("task_id"), f.string("worker_id"), f.optional_string("lease")};
+}
+
+Json holder_json(const HolderFields& h) {
+  Json request{{"task_id", h.task_id}, {"worker_id", h.worker_id}};
+  if (h.lease) request["lease"] = *h.lease;
+  return request;
+}
+
+std::string task_id_field(const Json& request) { return Fields(request).string("task_id"); }
+
+}  // namespace
 
 CompleteRequest CompleteRequest::from_json(const Json& request) {
   Fields f(request);
-  return CompleteRequest{f.string("task_id"), f.string("worker_id"), f.optional_string("commit")};
+  CompleteRequest r{holder_fields(f)};
+  r.commit = f.optional_string("commit");
+  r.force = f.flag("force");
+  r.next = f.flag("next");
+  r.verify = !f.find("verify") || f.flag("verify");
+  r.cwd = f.optional_os_string("cwd");
+  r.role = f.optional_string("role");
+  return r;
 }
 
 Json CompleteRequest::to_json() const {
-  Json request{{"task_id", task_id}, {"worker_id", worker_id}};
+  Json request = holder_json(*this);
   if (commit) request["commit"] = *commit;
+  if (force) request["force"] = true;
+  if (next) request["next"] = true;
+  if (!verify) request["verify"] = false;
+  if (cwd) request["cwd"] = *cwd;
+  if (role) request["role"] = *role;
   return request;
 }
+
+HeartbeatRequest HeartbeatRequest::from_json(const Json& request) {
+  return {holder_fields(Fields(request))};
+}
+
+Json HeartbeatRequest::to_json() const { return holder_json(*this); }
+
+ReleaseRequest ReleaseRequest::from_json(const Json& request) {
+  Fields f(request);
+  return {holder_fields(f), f.optional_string("reason")};
+}
+
+Json ReleaseRequest::to_json() const {
+  Json request = holder_json(*this);
+  if (reason) request["reason"] = *reason;
+  return request;
+}
+
+FailRequest FailRequest::from_json(const Json& request) {
+  Fields f(request);
+  return {holder_fields(f), f.string("reason")};
+}
+
+Json FailRequest::to_json() const {
+  Json request = holder_json(*this);
+  request["reason"] = reason;
+  return request;
+}
+
+RetryRequest RetryRequest::from_json(const Json& request) { return {{task_id_field(request)}}; }
+
+ShowRequest ShowRequest::from_json(const Json& request) { return {{task_id_field(request)}}; }
+
+ListRequest ListRequest::from_json(const Json& request) {
+  ListRequest r;
+  if (const std::optional<std::string> status = Fields(request).optional_string("status")) {
+    try {
+      r.status = parse_task_status(*status);
+    } catch (const Error& e) {
+      throw Error::invalid(std::string("field 'status': ") + e.what());
+    }
+  }
+  return r;
+}
+
+Json ListRequest::to_json() const {
+  Json request = Json::object();
+  if (status) request["status"] = to_string(*status);
+  return request;
+}
+
+AddRequest AddRequest::from_json(const Json& request) {
+  const Json& task = Fields(request).require("task");
+  if (!task.is_object()) Fields::wrong_type("task", "a task object");
+  return AddRequest{task_from_json(task)};
+}
+
+Json AddRequest::to_json() const { return Json{{"task", task_to_json(task)}}; }
 
 CommandRequest CommandRequest::from_json(const Json& request) {
   Fields f(request);
@@ -178,6 +278,7 @@ CommandRequest CommandRequest::from_json(const Json& request) {
   r.env_complete = f.flag("env_complete");
   r.timeout = f.seconds("timeout");
   r.exclusive = f.flag("exclusive");
+  r.worker_id = f.optional_string("worker_id");
   if (const std::optional<std::string> encoding = f.optional_string("output_encoding")) {
     if (*encoding != "text" && *encoding != "base64")
       Fields::wrong_type("output_encoding", "\"text\" or \"base64\"");
@@ -194,6 +295,7 @@ Json CommandRequest::to_json() const {
   if (timeout) request["timeout"] = static_cast<double>(timeout->count()) / 1000;
   if (exclusive) request["exclusive"] = true;
   if (base64_output) request["output_encoding"] = "base64";
+  if (worker_id) request["worker_id"] = *worker_id;
   return request;
 }
 

@@ -58,20 +58,89 @@ struct PlanImportRequest {
   bool operator==(const PlanImportRequest&) const = default;
 };
 
+// The longest `wait` a claim may give, in seconds: a day.
+inline constexpr double kMaxClaimWaitSeconds = 86'400;
+
 struct ClaimRequest {
   std::string worker_id;
+  // Block until a task is ready for this worker, the plan is complete, or this passes.
+  std::optional<std::chrono::milliseconds> wait;
+  std::optional<std::string> role;  // only tasks of this role or of none
   static ClaimRequest from_json(const Json& request);
   Json to_json() const;
   bool operator==(const ClaimRequest&) const = default;
 };
 
-struct CompleteRequest {
+// The fields of a change a holder makes to its task: the lease token, when the client has one,
+// fences off a holder whose lease passed to someone else (Store's Holder).
+struct HolderFields {
   std::string task_id;
   std::string worker_id;
+  std::optional<std::string> lease;
+  bool operator==(const HolderFields&) const = default;
+};
+
+struct CompleteRequest : HolderFields {
   std::optional<std::string> commit;  // HEAD when the worker completed; see check-commit
+  bool force = false;                 // an operator completes a task it does not hold (logged)
+  bool next = false;                  // and claims the next task in the same round trip
+  bool verify = true;                 // false: skip the task's verification_commands (logged)
+  std::optional<std::string> cwd;     // where verification commands run (default: the worktree)
+  std::optional<std::string> role;    // of the next claim
   static CompleteRequest from_json(const Json& request);
   Json to_json() const;
   bool operator==(const CompleteRequest&) const = default;
+};
+
+struct HeartbeatRequest : HolderFields {
+  static HeartbeatRequest from_json(const Json& request);
+  Json to_json() const;
+  bool operator==(const HeartbeatRequest&) const = default;
+};
+
+struct ReleaseRequest : HolderFields {
+  std::optional<std::string> reason;
+  static ReleaseRequest from_json(const Json& request);
+  Json to_json() const;
+  bool operator==(const ReleaseRequest&) const = default;
+};
+
+struct FailRequest : HolderFields {
+  std::string reason;
+  static FailRequest from_json(const Json& request);
+  Json to_json() const;
+  bool operator==(const FailRequest&) const = default;
+};
+
+// Commands about one task by id: task_retry, task_show.
+struct TaskIdRequest {
+  std::string task_id;
+  Json to_json() const { return Json{{"task_id", task_id}}; }
+  bool operator==(const TaskIdRequest&) const = default;
+};
+struct RetryRequest : TaskIdRequest {
+  static RetryRequest from_json(const Json& request);
+};
+struct ShowRequest : TaskIdRequest {
+  static ShowRequest from_json(const Json& request);
+};
+
+struct ListRequest {
+  std::optional<TaskStatus> status;
+  static ListRequest from_json(const Json& request);
+  Json to_json() const;
+  bool operator==(const ListRequest&) const = default;
+};
+
+struct AddRequest {
+  Task task;
+  static AddRequest from_json(const Json& request);
+  Json to_json() const;
+  bool operator==(const AddRequest&) const = default;
+};
+
+struct PlanResetRequest : EmptyRequest {
+  static PlanResetRequest from_json(const Json&) { return {}; }
 };
 
 // The longest `timeout` an exec or git request may give, in seconds.
@@ -91,6 +160,8 @@ struct CommandRequest {
   bool exclusive = false;
   // The reply carries stdout and stderr base64-encoded, byte for byte.
   bool base64_output = false;
+  // The worker that runs it: the lease of a task it holds is renewed (it is alive).
+  std::optional<std::string> worker_id;
   static CommandRequest from_json(const Json& request);
   Json to_json() const;
   bool operator==(const CommandRequest&) const = default;

@@ -9,6 +9,16 @@
 namespace harness {
 namespace {
 
+// A completion by `worker` of `task` at HEAD `commit`, without a lease.
+CompleteRequest completion(std::string task, std::string worker,
+                           std::optional<std::string> commit) {
+  CompleteRequest r;
+  r.task_id = std::move(task);
+  r.worker_id = std::move(worker);
+  r.commit = std::move(commit);
+  return r;
+}
+
 std::string parse_error(std::string_view line) {
   try {
     parse_request(line);
@@ -179,8 +189,8 @@ TEST(Protocol, EveryEncodedRequestParsesBackToItself) {
                                 PlanImportRequest{std::nullopt, "/plan.md", false},
                                 PlanImportRequest{std::nullopt, "/plan.md", true, "markdown", true},
                                 ClaimRequest{"w1"},
-                                CompleteRequest{"a", "w1", "abc123"},
-                                CompleteRequest{"a", "w1", std::nullopt},
+                                completion("a", "w1", "abc123"),
+                                completion("a", "w1", std::nullopt),
                                 exec,
                                 git,
                                 ShutdownRequest{}};

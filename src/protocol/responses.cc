@@ -96,28 +96,126 @@ PlanImportResponse PlanImportResponse::from_json(const Json& data) {
 }
 
 Json ClaimResponse::to_json() const {
-  return Json{{"task", task ? task_to_json(*task) : Json(nullptr)},
-              {"is_retry", is_retry},
-              {"is_reclaim", is_reclaim},
-              {"plan_complete", plan_complete}};
+  Json data{{"task", task ? task_to_json(*task) : Json(nullptr)},
+            {"is_retry", is_retry},
+            {"is_reclaim", is_reclaim},
+            {"plan_complete", plan_complete}};
+  if (task) {
+    data["lease"] = lease;
+    data["attempt"] = attempt;
+    data["lease_expires_at"] =
+        task->lease_expires_at ? Json(format_iso8601(*task->lease_expires_at)) : Json(nullptr);
+  }
+  return data;
 }
 
+namespace {
+
+ClaimResponse claim_from(const Json& d) {
+  ClaimResponse r;
+  if (const Json& task = d.at("task"); !task.is_null()) r.task = task_from_json(task);
+  r.is_retry = d.at("is_retry");
+  r.is_reclaim = d.at("is_reclaim");
+  r.plan_complete = d.value("plan_complete", false);
+  r.lease = d.value("lease", "");
+  r.attempt = d.value("attempt", 0);
+  return r;
+}
+
+Micros time_field(const Json& d, const char* name) {
+  const std::optional<Micros> t = parse_iso8601(d.at(name).get<std::string>());
+  if (!t) throw Error::invalid(std::string("'") + name + "' is not a time");
+  return *t;
+}
+
+}  // namespace
+
 ClaimResponse ClaimResponse::from_json(const Json& data) {
-  return reading("task_claim", data, [](const Json& d) {
-    ClaimResponse r;
-    if (const Json& task = d.at("task"); !task.is_null()) r.task = task_from_json(task);
-    r.is_retry = d.at("is_retry");
-    r.is_reclaim = d.at("is_reclaim");
-    r.plan_complete = d.value("plan_complete", false);
+  return reading("task_claim", data, claim_from);
+}
+
+Json CompleteResponse::to_json() const {
+  Json data{{"task_id", task_id}};
+  if (next) data["next"] = next->to_json();
+  return data;
+}
+
+CompleteResponse CompleteResponse::from_json(const Json& data) {
+  return reading("task_complete", data, [](const Json& d) {
+    CompleteResponse r{d.at("task_id").get<std::string>()};
+    if (d.contains("next")) r.next = claim_from(d.at("next"));
     return r;
   });
 }
 
-Json CompleteResponse::to_json() const { return Json{{"task_id", task_id}}; }
+Json HeartbeatResponse::to_json() const {
+  return Json{{"task_id", task_id}, {"lease_expires_at", format_iso8601(lease_expires_at)}};
+}
 
-CompleteResponse CompleteResponse::from_json(const Json& data) {
-  return reading("task_complete", data, [](const Json& d) {
-    return CompleteResponse{d.at("task_id").get<std::string>()};
+HeartbeatResponse HeartbeatResponse::from_json(const Json& data) {
+  return reading("task_heartbeat", data, [](const Json& d) {
+    return HeartbeatResponse{d.at("task_id").get<std::string>(), time_field(d, "lease_expires_at")};
+  });
+}
+
+ReleaseResponse ReleaseResponse::from_json(const Json& data) {
+  return reading("task_release", data, [](const Json& d) {
+    return ReleaseResponse{{d.at("task_id").get<std::string>()}};
+  });
+}
+
+RetryResponse RetryResponse::from_json(const Json& data) {
+  return reading("task_retry", data,
+                 [](const Json& d) { return RetryResponse{{d.at("task_id").get<std::string>()}}; });
+}
+
+AddResponse AddResponse::from_json(const Json& data) {
+  return reading("task_add", data,
+                 [](const Json& d) { return AddResponse{{d.at("task_id").get<std::string>()}}; });
+}
+
+Json FailResponse::to_json() const {
+  Json data{{"task_id", task_id}, {"attempt", attempt}, {"status", to_string(status)}};
+  if (retry_at) data["retry_at"] = format_iso8601(*retry_at);
+  return data;
+}
+
+FailResponse FailResponse::from_json(const Json& data) {
+  return reading("task_fail", data, [](const Json& d) {
+    FailResponse r{d.at("task_id").get<std::string>(), d.at("attempt").get<std::int64_t>(),
+                   parse_task_status(d.at("status").get<std::string>())};
+    if (d.contains("retry_at")) r.retry_at = time_field(d, "retry_at");
+    return r;
+  });
+}
+
+Json ShowResponse::to_json() const {
+  Json data = task_to_json(task);
+  data["attempts"] = task.attempts;
+  data["last_error"] = task.last_error ? Json(*task.last_error) : Json(nullptr);
+  data["lease_expires_at"] =
+      task.lease_expires_at ? Json(format_iso8601(*task.lease_expires_at)) : Json(nullptr);
+  data["blocked_by"] = blocked_by;
+  return data;
+}
+
+ShowResponse ShowResponse::from_json(const Json& data) {
+  return reading("task_show", data, [](const Json& d) {
+    return ShowResponse{task_from_json(d), d.at("blocked_by").get<std::vector<std::string>>()};
+  });
+}
+
+Json ListResponse::to_json() const {
+  Json list = Json::array();
+  for (const ShowResponse& t : tasks) list.push_back(t.to_json());
+  return Json{{"tasks", std::move(list)}};
+}
+
+ListResponse ListResponse::from_json(const Json& data) {
+  return reading("task_list", data, [](const Json& d) {
+    ListResponse r;
+    for (const Json& t : d.at("tasks")) r.tasks.push_back(ShowResponse::from_json(t));
+    return r;
   });
 }
 

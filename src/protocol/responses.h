@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "core/json.h"
 #include "core/task.h"
@@ -70,23 +71,88 @@ struct PlanImportResponse {
   bool operator==(const PlanImportResponse&) const = default;
 };
 
-// {"task": TASK or null, "is_retry", "is_reclaim", "plan_complete"}: see Store::claim.
+// {"task": TASK or null, "is_retry", "is_reclaim", "plan_complete"}, and with a task its
+// "lease", "attempt" and "lease_expires_at": see Store::claim.
 struct ClaimResponse {
   std::optional<Task> task;
   bool is_retry = false;
   bool is_reclaim = false;
   bool plan_complete = false;
+  std::string lease;
+  std::int64_t attempt = 0;
   Json to_json() const;
   static ClaimResponse from_json(const Json& data);
   bool operator==(const ClaimResponse&) const = default;
 };
 
-// {"task_id": ID}
+// {"task_id": ID}, and "next" (a claim's data) when the request asked for it.
 struct CompleteResponse {
   std::string task_id;
+  std::optional<ClaimResponse> next;
   Json to_json() const;
   static CompleteResponse from_json(const Json& data);
   bool operator==(const CompleteResponse&) const = default;
+};
+
+// {"task_id", "lease_expires_at"}
+struct HeartbeatResponse {
+  std::string task_id;
+  Micros lease_expires_at = 0;
+  Json to_json() const;
+  static HeartbeatResponse from_json(const Json& data);
+  bool operator==(const HeartbeatResponse&) const = default;
+};
+
+// {"task_id": ID}: task_release, task_retry, task_add.
+struct TaskIdResponse {
+  std::string task_id;
+  Json to_json() const { return Json{{"task_id", task_id}}; }
+  bool operator==(const TaskIdResponse&) const = default;
+};
+struct ReleaseResponse : TaskIdResponse {
+  static ReleaseResponse from_json(const Json& data);
+};
+struct RetryResponse : TaskIdResponse {
+  static RetryResponse from_json(const Json& data);
+};
+struct AddResponse : TaskIdResponse {
+  static AddResponse from_json(const Json& data);
+};
+
+// {"task_id", "attempt", "status", "retry_at"?}
+struct FailResponse {
+  std::string task_id;
+  std::int64_t attempt = 0;
+  TaskStatus status = TaskStatus::kPending;
+  std::optional<Micros> retry_at;
+  Json to_json() const;
+  static FailResponse from_json(const Json& data);
+  bool operator==(const FailResponse&) const = default;
+};
+
+// The task with "attempts", "last_error", "lease_expires_at" (null when absent) and
+// "blocked_by": the failed tasks it waits on, directly or through others.
+struct ShowResponse {
+  Task task;
+  std::vector<std::string> blocked_by;
+  Json to_json() const;
+  static ShowResponse from_json(const Json& data);
+  bool operator==(const ShowResponse&) const = default;
+};
+
+// {"tasks": [TASK, ...]} in plan order, each with "blocked_by" when it is blocked.
+struct ListResponse {
+  std::vector<ShowResponse> tasks;
+  Json to_json() const;
+  static ListResponse from_json(const Json& data);
+  bool operator==(const ListResponse&) const = default;
+};
+
+// {"reset": true}
+struct PlanResetResponse {
+  static Json to_json() { return Json{{"reset", true}}; }
+  static PlanResetResponse from_json(const Json&) { return {}; }
+  bool operator==(const PlanResetResponse&) const = default;
 };
 
 // How an exec or git command ended: {"returncode", "stdout", "stderr", ["signal_name"],

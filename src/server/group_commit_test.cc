@@ -92,13 +92,29 @@ class ControlledSyncStore : public BatchingStore {
   void replace_workflow(const Workflow& w, ReplaceMode m) override {
     inner_.replace_workflow(w, m);
   }
-  ClaimResult claim(const std::string& worker, Micros now) override {
-    return inner_.claim(worker, now);
+  ClaimResult claim(const std::string& worker, Micros now, const ClaimFilter& filter) override {
+    return inner_.claim(worker, now, filter);
   }
-  void complete(const std::string& id, const std::string& worker, Micros now,
-                const std::optional<std::string>& head) override {
-    inner_.complete(id, worker, now, head);
+  std::optional<VerificationCommands> complete(const std::string& id, const Holder& holder,
+                                               Micros now, const std::optional<std::string>& head,
+                                               const CompleteOptions& options) override {
+    return inner_.complete(id, holder, now, head, options);
   }
+  Micros heartbeat(const std::string& id, const Holder& holder, Micros now) override {
+    return inner_.heartbeat(id, holder, now);
+  }
+  void release(const std::string& id, const Holder& holder) override { inner_.release(id, holder); }
+  FailResult fail(const std::string& id, const Holder& holder, const std::string& reason,
+                  Micros now) override {
+    return inner_.fail(id, holder, reason, now);
+  }
+  void retry(const std::string& id) override { inner_.retry(id); }
+  std::int64_t renew_leases(const std::string& worker, Micros now) override {
+    return inner_.renew_leases(worker, now);
+  }
+  void add_task(const Task& task) override { inner_.add_task(task); }
+  void reset() override { inner_.reset(); }
+  std::optional<Micros> next_deadline() override { return inner_.next_deadline(); }
   std::optional<CompletionMark> completion_mark(const std::string& worker) override {
     return inner_.completion_mark(worker);
   }

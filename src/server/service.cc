@@ -11,6 +11,7 @@
 #include "log/exec_event.h"
 #include "plan/plan_format.h"
 #include "protocol/reply_encoder.h"
+#include "server/claim_waiters.h"
 #include "server/command_pool.h"
 #include "server/group_commit.h"
 #include "server/serial_executor.h"
@@ -53,6 +54,7 @@ struct Service::Impl {
   // Reads and parses plan files, so that a large one delays neither the I/O thread nor reads.
   SerialExecutor importer;
   CommandPool commands;
+  ClaimWaiters waiters;
   std::atomic<bool> stopping{false};
 
   Impl(Collaborators c, Options o)
@@ -61,12 +63,16 @@ struct Service::Impl {
         trajectory(c.events),
         time_source(c.clock),
         committer(c.writes),
-        commands(options.max_commands, std::move(c.run_command)) {}
+        commands(options.max_commands, std::move(c.run_command)),
+        waiters(c.clock, [this](ClaimWaiters::Waiter w, bool woken) {
+          attempt_waiting_claim(std::move(w), woken);
+        }) {}
 
   // ~Service's sequence. The committer's callbacks post to the reader (release_free_memory) and
   // imports hand plans to the committer: each stops only once nothing before it can use it.
   void shutdown() {
     stopping = true;
+    waiters.stop();
     importer.stop();
     committer.stop();
     reader.stop();
@@ -226,44 +232,374 @@ struct Service::Impl {
     });
   }
 
-  void on(const ClaimRequest& r, Responder<ClaimResponse> respond) {
-    const Clock* clock = &time_source;
+  // --- Claims -------------------------------------------------------------------------------
+
+  // The claim's event, or none when it found no task.
+  static std::string claim_event(const std::string& worker, const ClaimResponse& c) {
+    if (!c.task) return {};
+    std::string event = R"({"event":"claim","task_id":)";
+    append_json_string(event, c.task->id);
+    event += R"(,"worker_id":)";
+    append_json_string(event, worker);
+    event += c.is_retry ? R"(,"is_retry":true)" : R"(,"is_retry":false)";
+    event += c.is_reclaim ? R"(,"is_reclaim":true)" : R"(,"is_reclaim":false)";
+    event += R"(,"attempt":)";
+    event += std::to_string(c.attempt);
+    event += '}';
+    return event;
+  }
+
+  // Runs a claim in `store` and notes what it means for waiting claims.
+  ClaimResponse claim_in(Store& store, const std::string& worker,
+                         const std::optional<std::string>& role,
+                         std::vector<Task>& failed_on_expiry) {
+    ClaimResult c = store.claim(worker, time_source.now(), ClaimFilter{role});
+    failed_on_expiry = std::move(c.failed_on_expiry);
+    if (c.task && c.task->lease_expires_at) waiters.wake_at(*c.task->lease_expires_at);
+    return ClaimResponse{std::move(c.task), c.is_retry,         c.is_reclaim,
+                         c.plan_complete,   std::move(c.lease), c.attempt};
+  }
+
+  // A task whose last attempt's lease expired failed during a claim: logged as a failure.
+  void log_expiry_failures(const std::vector<Task>& failed) {
+    for (const Task& t : failed)
+      log(Json{{"event", "fail"},
+               {"task_id", t.id},
+               {"worker_id", t.claimed_by ? Json(*t.claimed_by) : Json(nullptr)},
+               {"attempt", t.attempts},
+               {"status", "failed"},
+               {"reason", t.last_error.value_or("")}});
+  }
+
+  struct ClaimOutcome {
+    ClaimResponse response;
+    std::vector<Task> failed_on_expiry;
+  };
+
+  void on(const ClaimRequest& r, Responder<ClaimResponse> respond, std::stop_token cancelled) {
+    if (r.wait) {
+      return attempt_waiting_claim(
+          ClaimWaiters::Waiter{r, std::chrono::steady_clock::now() + *r.wait, std::move(respond),
+                               std::move(cancelled)},
+          false);
+    }
+    auto failed = std::make_shared<std::vector<Task>>();
     mutate(
         Length::kShort,
-        [worker = r.worker_id, clock](Store& store) {
-          ClaimResult c = store.claim(worker, clock->now());
-          return ClaimResponse{std::move(c.task), c.is_retry, c.is_reclaim, c.plan_complete};
+        [this, worker = r.worker_id, role = r.role, failed](Store& store) {
+          return claim_in(store, worker, role, *failed);
         },
-        [worker = r.worker_id](const ClaimResponse& c) {
-          if (!c.task) return std::string();
-          std::string event = R"({"event":"claim","task_id":)";
-          append_json_string(event, c.task->id);
-          event += R"(,"worker_id":)";
-          append_json_string(event, worker);
-          event += c.is_retry ? R"(,"is_retry":true)" : R"(,"is_retry":false)";
-          event += c.is_reclaim ? R"(,"is_reclaim":true})" : R"(,"is_reclaim":false})";
-          return event;
+        [this, worker = r.worker_id, failed](const ClaimResponse& c) {
+          log_expiry_failures(*failed);
+          return claim_event(worker, c);
         },
         std::move(respond));
   }
 
+  // A claim that waits: tried now, and again whenever work may have become ready.
+  void attempt_waiting_claim(ClaimWaiters::Waiter waiter, bool woken) {
+    struct Outcome {
+      ClaimOutcome claim;
+      std::uint64_t epoch = 0;
+      std::optional<Micros> deadline;
+    };
+    auto outcome = std::make_shared<Outcome>();
+    auto w = std::make_shared<ClaimWaiters::Waiter>(std::move(waiter));
+    committer.submit(
+        [this, outcome, w](Store& store) {
+          outcome->epoch = waiters.epoch();
+          outcome->claim.response = claim_in(store, w->request.worker_id, w->request.role,
+                                             outcome->claim.failed_on_expiry);
+          if (!outcome->claim.response.task) outcome->deadline = store.next_deadline();
+        },
+        [this, outcome, w, woken](std::exception_ptr error) {
+          if (error) return w->respond.fail(describe(error));
+          log_expiry_failures(outcome->claim.failed_on_expiry);
+          if (std::string e = claim_event(w->request.worker_id, outcome->claim.response);
+              !e.empty())
+            log_serialized(std::move(e));
+          if (outcome->deadline) waiters.wake_at(*outcome->deadline);
+          waiters.claimed(std::move(*w), woken, outcome->epoch, std::move(outcome->claim.response));
+        });
+  }
+
+  // After a write that may have made work ready is durable: the oldest waiter tries again.
+  void work_may_be_ready() { waiters.wake(); }
+
+  // --- Changes by a holder ------------------------------------------------------------------
+
+  static Holder holder_of(const HolderFields& r) { return Holder{r.worker_id, r.lease}; }
+
+  // {"event": kind, "task_id", "worker_id"} plus `extra`.
+  static std::string holder_event(std::string_view kind, const HolderFields& r, Json extra = {}) {
+    Json event{{"event", kind}, {"task_id", r.task_id}, {"worker_id", r.worker_id}};
+    if (extra.is_object())
+      for (auto& [key, value] : extra.items()) event[key] = value;
+    return event.dump(-1, ' ', false, Json::error_handler_t::replace);
+  }
+
   void on(const CompleteRequest& r, Responder<CompleteResponse> respond) {
-    const Clock* clock = &time_source;
+    complete(r, r.verify && !r.force, std::move(respond));
+  }
+
+  // Completes (and with `next` claims) for `r`. With `verify`, a task that has verification
+  // commands is not completed yet: they run first (verify_then_complete).
+  void complete(const CompleteRequest& r, bool verify, Responder<CompleteResponse> respond) {
+    auto commands = std::make_shared<std::optional<VerificationCommands>>();
+    auto failed = std::make_shared<std::vector<Task>>();
     mutate(
         Length::kShort,
-        [r, clock](Store& store) {
-          store.complete(r.task_id, r.worker_id, clock->now(), r.commit);
-          return CompleteResponse{r.task_id};
+        [this, r, verify, commands, failed](Store& store) {
+          *commands = store.complete(r.task_id, holder_of(r), time_source.now(), r.commit,
+                                     CompleteOptions{r.force, verify});
+          CompleteResponse response{r.task_id};
+          if (*commands) return response;
+          waiters.bump_epoch();
+          if (r.next) response.next = claim_in(store, r.worker_id, r.role, *failed);
+          return response;
         },
-        [r](const CompleteResponse&) {
-          std::string event = R"({"event":"complete","task_id":)";
-          append_json_string(event, r.task_id);
-          event += R"(,"worker_id":)";
-          append_json_string(event, r.worker_id);
-          event += '}';
+        [this, r, verify, commands, failed](const CompleteResponse& c) {
+          if (*commands) return std::string();
+          log_expiry_failures(*failed);
+          std::string event = complete_event(r);
+          if (c.next) {
+            log_serialized(std::move(event));
+            event = claim_event(r.worker_id, *c.next);
+          }
           return event;
         },
+        Responder<CompleteResponse>([this, r, commands, respond](Answer answer) {
+          if (std::holds_alternative<CompleteResponse>(answer) && *commands)
+            return verify_then_complete(r, std::move(**commands), respond);
+          if (auto* done = std::get_if<CompleteResponse>(&answer)) {
+            work_may_be_ready();
+            return respond(std::move(*done));
+          }
+          respond.fail(std::get<ErrorAnswer>(std::move(answer)).message);
+        }));
+  }
+
+  static std::string complete_event(const CompleteRequest& r) {
+    std::string event = R"({"event":"complete","task_id":)";
+    append_json_string(event, r.task_id);
+    event += R"(,"worker_id":)";
+    append_json_string(event, r.worker_id);
+    if (r.force) event += R"(,"force":true)";
+    if (!r.verify) event += R"(,"no_verify":true)";
+    event += '}';
+    return event;
+  }
+
+  // Runs the task's verification commands one after another in the worker's cwd; completes
+  // only if every one passes, else replies with each command's status and output tail.
+  void verify_then_complete(const CompleteRequest& r, VerificationCommands commands,
+                            Responder<CompleteResponse> respond) {
+    auto results = std::make_shared<Json>(Json::array());
+    auto remaining = std::make_shared<VerificationCommands>(std::move(commands));
+    std::reverse(remaining->begin(), remaining->end());
+    run_next_verification(r, remaining, results, std::move(respond));
+  }
+
+  void run_next_verification(const CompleteRequest& r,
+                             std::shared_ptr<VerificationCommands> remaining,
+                             std::shared_ptr<Json> results, Responder<CompleteResponse> respond) {
+    if (remaining->empty()) {
+      log(Json{{"event", "verify"},
+               {"task_id", r.task_id},
+               {"worker_id", r.worker_id},
+               {"passed", true},
+               {"commands", *results}});
+      CompleteRequest verified = r;
+      return complete(verified, false, std::move(respond));
+    }
+    CommandSpec spec;
+    spec.args = std::move(remaining->back());
+    remaining->pop_back();
+    spec.cwd = r.cwd.value_or(options.worktree.string());
+    spec.timeout = options.default_command_timeout;
+    spec.kill_grace = options.kill_grace;
+    spec.output_cap = kCommandStreamCap;
+    auto args = std::make_shared<std::vector<std::string>>(spec.args);
+    commands.run(
+        std::move(spec), CommandPool::Lock::kNone, {},
+        [this, r, remaining, results, args, respond = std::move(respond)](CommandResult c) {
+          const bool passed = c.returncode == 0 && !c.timed_out;
+          results->push_back(Json{{"args", *args},
+                                  {"returncode", c.returncode},
+                                  {"timed_out", c.timed_out},
+                                  {"stdout_tail", output_tail(c.stdout_text)},
+                                  {"stderr_tail", output_tail(c.stderr_text)}});
+          if (passed) return run_next_verification(r, remaining, results, respond);
+          log(Json{{"event", "verify"},
+                   {"task_id", r.task_id},
+                   {"worker_id", r.worker_id},
+                   {"passed", false},
+                   {"commands", *results}});
+          respond.fail(verification_failure(r.task_id, *results));
+        });
+  }
+
+  static std::string output_tail(const std::string& text) {
+    constexpr std::size_t kTail = 2000;
+    return text.size() <= kTail ? text : text.substr(text.size() - kTail);
+  }
+
+  static std::string verification_failure(const std::string& task_id, const Json& results) {
+    std::string message = "Task " + task_id +
+                          " was not completed: a verification command failed; it stays "
+                          "claimed by you. Fix the work and complete again (or an operator may "
+                          "pass --no-verify).";
+    for (const Json& c : results) {
+      std::string argv;
+      for (const Json& a : c.at("args")) argv += (argv.empty() ? "" : " ") + a.get<std::string>();
+      message += "\n$ " + argv + "\n  exit status " + std::to_string(c.at("returncode").get<int>());
+      if (c.at("timed_out").get<bool>()) message += " (timed out)";
+      for (const char* stream : {"stdout_tail", "stderr_tail"}) {
+        const std::string& tail = c.at(stream).get_ref<const std::string&>();
+        if (!tail.empty()) message += "\n  " + std::string(stream) + ":\n" + tail;
+      }
+    }
+    return message;
+  }
+
+  void on(const HeartbeatRequest& r, Responder<HeartbeatResponse> respond) {
+    mutate(
+        Length::kShort,
+        [this, r](Store& store) {
+          return HeartbeatResponse{r.task_id,
+                                   store.heartbeat(r.task_id, holder_of(r), time_source.now())};
+        },
+        [this, r](const HeartbeatResponse& h) {
+          waiters.wake_at(h.lease_expires_at);
+          return holder_event("heartbeat", r);
+        },
         std::move(respond));
+  }
+
+  void on(const ReleaseRequest& r, Responder<ReleaseResponse> respond) {
+    mutate(
+        Length::kShort,
+        [this, r](Store& store) {
+          store.release(r.task_id, holder_of(r));
+          waiters.bump_epoch();
+          return ReleaseResponse{{r.task_id}};
+        },
+        [this, r](const ReleaseResponse&) {
+          work_may_be_ready();
+          return holder_event("release", r,
+                              r.reason ? Json{{"reason", *r.reason}} : Json::object());
+        },
+        std::move(respond));
+  }
+
+  void on(const FailRequest& r, Responder<FailResponse> respond) {
+    mutate(
+        Length::kShort,
+        [this, r](Store& store) {
+          const FailResult f = store.fail(r.task_id, holder_of(r), r.reason, time_source.now());
+          if (f.status == TaskStatus::kPending && !f.retry_at) waiters.bump_epoch();
+          return FailResponse{r.task_id, f.attempt, f.status, f.retry_at};
+        },
+        [this, r](const FailResponse& f) {
+          if (f.retry_at)
+            waiters.wake_at(*f.retry_at);
+          else
+            work_may_be_ready();  // ready again at once, or failed: maybe the plan is complete
+          Json extra{{"attempt", f.attempt}, {"status", to_string(f.status)}, {"reason", r.reason}};
+          if (f.retry_at) extra["retry_at"] = format_iso8601(*f.retry_at);
+          return holder_event("fail", r, std::move(extra));
+        },
+        std::move(respond));
+  }
+
+  // A task changed by an operator: {"event": kind, "task_id"}.
+  static std::string task_event(std::string_view kind, const std::string& task_id) {
+    return Json{{"event", kind}, {"task_id", task_id}}.dump(-1, ' ', false,
+                                                            Json::error_handler_t::replace);
+  }
+
+  void on(const RetryRequest& r, Responder<RetryResponse> respond) {
+    mutate(
+        Length::kShort,
+        [this, r](Store& store) {
+          store.retry(r.task_id);
+          waiters.bump_epoch();
+          return RetryResponse{{r.task_id}};
+        },
+        [this, r](const RetryResponse&) {
+          work_may_be_ready();
+          return task_event("retry", r.task_id);
+        },
+        std::move(respond));
+  }
+
+  void on(const AddRequest& r, Responder<AddResponse> respond) {
+    mutate(
+        Length::kShort,
+        [this, r](Store& store) {
+          store.add_task(r.task);
+          waiters.bump_epoch();
+          return AddResponse{{r.task.id}};
+        },
+        [this, r](const AddResponse&) {
+          work_may_be_ready();
+          return task_event("add", r.task.id);
+        },
+        std::move(respond));
+  }
+
+  void on(const PlanResetRequest&, Responder<PlanResetResponse> respond) {
+    mutate(
+        Length::kLong,
+        [this](Store& store) {
+          store.reset();
+          waiters.bump_epoch();
+          return PlanResetResponse{};
+        },
+        [this](const PlanResetResponse&) {
+          work_may_be_ready();
+          return std::string(R"({"event":"plan_reset"})");
+        },
+        std::move(respond));
+  }
+
+  // --- Reading tasks ------------------------------------------------------------------------
+
+  void on(const ShowRequest& r, Responder<ShowResponse> respond) {
+    read(
+        [this, id = r.task_id] {
+          const std::optional<Workflow> workflow = reader_store->load();
+          if (!workflow) throw Error::not_found("No active workflow");
+          const BlockedBy blocked(*workflow);
+          for (const Task& t : workflow->tasks)
+            if (t.id == id) return ShowResponse{t, blocked.of(t)};
+          throw Error::not_found("Task " + id + " not found");
+        },
+        std::move(respond));
+  }
+
+  void on(const ListRequest& r, Responder<ListResponse> respond) {
+    read(
+        [this, status = r.status] {
+          const std::optional<Workflow> workflow = reader_store->load();
+          ListResponse list;
+          if (!workflow) return list;
+          const BlockedBy blocked(*workflow);
+          for (const Task& t : workflow->tasks)
+            if (!status || t.status == *status) list.tasks.push_back({t, blocked.of(t)});
+          return list;
+        },
+        std::move(respond));
+    release_free_memory();
+  }
+
+  // A worker that runs commands is alive: the leases of the tasks it holds are renewed when a
+  // command starts and when it ends (a failure to renew only means the lease runs as it was).
+  void renew_leases_of(const std::optional<std::string>& worker) {
+    if (!worker) return;
+    committer.submit(
+        [this, worker = *worker](Store& store) { store.renew_leases(worker, time_source.now()); },
+        [](std::exception_ptr) {});
   }
 
   CommandSpec command_spec(const CommandRequest& r, std::vector<std::string> args,
@@ -280,11 +616,14 @@ struct Service::Impl {
   }
 
   template <typename Response>
-  void run_command(std::string_view kind, CommandSpec spec, CommandPool::Lock lock, bool base64,
-                   std::stop_token cancelled, Responder<Response> respond) {
+  void run_command(std::string_view kind, const CommandRequest& request, CommandSpec spec,
+                   CommandPool::Lock lock, std::stop_token cancelled, Responder<Response> respond) {
     auto logged = std::make_shared<CommandSpec>(spec);
+    renew_leases_of(request.worker_id);
     commands.run(std::move(spec), lock, std::move(cancelled),
-                 [this, kind, logged, base64, respond = std::move(respond)](CommandResult r) {
+                 [this, kind, logged, base64 = request.base64_output, worker = request.worker_id,
+                  respond = std::move(respond)](CommandResult r) {
+                   renew_leases_of(worker);
                    log(command_event(kind, *logged, r));
                    Response response;
                    response.returncode = r.returncode;
@@ -300,9 +639,9 @@ struct Service::Impl {
   }
 
   void on(const ExecRequest& r, Responder<ExecResponse> respond, std::stop_token cancelled) {
-    run_command("exec", command_spec(r, r.args, options.default_command_timeout),
+    run_command("exec", r, command_spec(r, r.args, options.default_command_timeout),
                 r.exclusive ? CommandPool::Lock::kRepository : CommandPool::Lock::kNone,
-                r.base64_output, std::move(cancelled), std::move(respond));
+                std::move(cancelled), std::move(respond));
   }
 
   void on(const GitRequest& r, Responder<GitResponse> respond, std::stop_token cancelled) {
@@ -316,8 +655,8 @@ struct Service::Impl {
     std::vector<std::filesystem::path> protected_paths = git_directories(options.worktree);
     for (auto& config : git_config_locations(spec.env)) protected_paths.push_back(config);
     check_git_paths(r.args, spec.cwd, protected_paths);
-    run_command("git", std::move(spec), CommandPool::Lock::kRepository, r.base64_output,
-                std::move(cancelled), std::move(respond));
+    run_command("git", r, std::move(spec), CommandPool::Lock::kRepository, std::move(cancelled),
+                std::move(respond));
   }
 
   void on(const ShutdownRequest&, Responder<ShutdownResponse> respond) { respond({}); }

@@ -19,6 +19,16 @@
 namespace harness {
 namespace {
 
+// A completion by `worker` of `task` at HEAD `commit`, without a lease.
+CompleteRequest completion(std::string task, std::string worker,
+                           std::optional<std::string> commit) {
+  CompleteRequest r;
+  r.task_id = std::move(task);
+  r.worker_id = std::move(worker);
+  r.commit = std::move(commit);
+  return r;
+}
+
 using namespace std::chrono_literals;
 
 // A store whose answers a test sets: one workflow, one claim result, and an error that every
@@ -36,7 +46,13 @@ class FakeStore : public BatchingStore {
     std::optional<std::string> commit;
   };
   std::vector<Completion> completions;
-  std::vector<std::string> claims;  // worker ids
+  std::vector<std::string> claims;                   // worker ids
+  std::optional<VerificationCommands> verification;  // what complete() asks to run first
+  // The other changes, as "kind task_id worker_id lease".
+  std::vector<std::string> changes() {
+    std::lock_guard lock(changes_mutex_);
+    return changes_;
+  }
 
   std::optional<Workflow> load() override {
     fail_if_told();
@@ -53,16 +69,39 @@ class FakeStore : public BatchingStore {
     fail_if_told();
     workflow = w;
   }
-  ClaimResult claim(const std::string& worker_id, Micros) override {
+  ClaimResult claim(const std::string& worker_id, Micros, const ClaimFilter&) override {
     fail_if_told();
     claims.push_back(worker_id);
     return next_claim;
   }
-  void complete(const std::string& task_id, const std::string& worker_id, Micros now,
-                const std::optional<std::string>& commit) override {
+  std::optional<VerificationCommands> complete(const std::string& task_id, const Holder& holder,
+                                               Micros now, const std::optional<std::string>& commit,
+                                               const CompleteOptions& options) override {
     fail_if_told();
-    completions.push_back({task_id, worker_id, now, commit});
+    if (options.verify && verification) return verification;
+    completions.push_back({task_id, holder.worker_id, now, commit});
+    return std::nullopt;
   }
+  Micros heartbeat(const std::string& task_id, const Holder& holder, Micros now) override {
+    record("heartbeat", task_id, holder);
+    return now + 600 * kMicrosPerSecond;
+  }
+  void release(const std::string& task_id, const Holder& holder) override {
+    record("release", task_id, holder);
+  }
+  FailResult fail(const std::string& task_id, const Holder& holder, const std::string&,
+                  Micros now) override {
+    record("fail", task_id, holder);
+    return FailResult{1, TaskStatus::kPending, now + 5 * kMicrosPerSecond};
+  }
+  void retry(const std::string& task_id) override { record("retry", task_id, ""); }
+  std::int64_t renew_leases(const std::string& worker_id, Micros) override {
+    record("renew", "", worker_id);
+    return 0;
+  }
+  void add_task(const Task& task) override { record("add", task.id, ""); }
+  void reset() override { record("reset", "", ""); }
+  std::optional<Micros> next_deadline() override { return std::nullopt; }
   std::optional<CompletionMark> completion_mark(const std::string&) override {
     return std::nullopt;
   }
@@ -87,6 +126,14 @@ class FakeStore : public BatchingStore {
   void fail_if_told() const {
     if (failure) throw *failure;
   }
+  void record(const char* kind, const std::string& task_id, const Holder& holder) {
+    fail_if_told();
+    std::lock_guard lock(changes_mutex_);
+    changes_.push_back(std::string(kind) + " " + task_id + " " + holder.worker_id + " " +
+                       holder.lease.value_or("-"));
+  }
+  std::mutex changes_mutex_;
+  std::vector<std::string> changes_;
 };
 
 class RecordingSink : public EventSink {
@@ -281,7 +328,7 @@ TEST_F(ServiceCommandsTest, PlanImportReadsAFileInTheFormatAndWithTheParallelFla
 
 TEST_F(ServiceCommandsTest, ClaimAnswersWhatTheStoreClaimedAndLogsIt) {
   Task task{.id = "t1", .status = TaskStatus::kRunning, .claimed_by = "w1"};
-  writes.next_claim = ClaimResult{task, false, true, false};
+  writes.next_claim = ClaimResult{.task = task, .is_reclaim = true};
   const ClaimResponse claim = response_to(ClaimRequest{"w1"});
   EXPECT_EQ(claim.task, task);
   EXPECT_TRUE(claim.is_reclaim);
@@ -291,11 +338,12 @@ TEST_F(ServiceCommandsTest, ClaimAnswersWhatTheStoreClaimedAndLogsIt) {
                                               {"task_id", "t1"},
                                               {"worker_id", "w1"},
                                               {"is_retry", false},
-                                              {"is_reclaim", true}}));
+                                              {"is_reclaim", true},
+                                              {"attempt", 0}}));
 }
 
 TEST_F(ServiceCommandsTest, AClaimOfNothingSaysWhetherThePlanIsCompleteAndLogsNothing) {
-  writes.next_claim = ClaimResult{std::nullopt, false, false, true};
+  writes.next_claim = ClaimResult{.plan_complete = true};
   const ClaimResponse claim = response_to(ClaimRequest{"w1"});
   EXPECT_FALSE(claim.task);
   EXPECT_TRUE(claim.plan_complete);
@@ -305,20 +353,19 @@ TEST_F(ServiceCommandsTest, AClaimOfNothingSaysWhetherThePlanIsCompleteAndLogsNo
 }
 
 TEST_F(ServiceCommandsTest, CompleteRecordsTheTimeAndCommit) {
-  EXPECT_EQ(response_to(CompleteRequest{"t1", "w1", "abc"}).task_id, "t1");
+  EXPECT_EQ(response_to(completion("t1", "w1", "abc")).task_id, "t1");
   ASSERT_EQ(writes.completions.size(), 1u);
   EXPECT_EQ(writes.completions[0].now, clock.now());
   EXPECT_EQ(writes.completions[0].commit, "abc");
   EXPECT_EQ(events.command_events().back(),
             (Json{{"event", "complete"}, {"task_id", "t1"}, {"worker_id", "w1"}}));
   writes.failure = Error::conflict("Task t1 is not claimed by w2");
-  EXPECT_EQ(error_of(CompleteRequest{"t1", "w2", std::nullopt}), "Task t1 is not claimed by w2");
+  EXPECT_EQ(error_of(completion("t1", "w2", std::nullopt)), "Task t1 is not claimed by w2");
 }
 
 TEST_F(ServiceCommandsTest, AFailedCommitOrSyncFailsTheMutationsItCarried) {
   writes.commit_failure = Error::io("disk full");
-  EXPECT_NE(error_of(CompleteRequest{"t1", "w1", std::nullopt}).find("disk full"),
-            std::string::npos);
+  EXPECT_NE(error_of(completion("t1", "w1", std::nullopt)).find("disk full"), std::string::npos);
   writes.commit_failure.reset();
   writes.sync_failure = Error::io("fdatasync failed");
   EXPECT_NE(error_of(ClaimRequest{"w1"}).find("fdatasync failed"), std::string::npos);

@@ -42,6 +42,27 @@ CREATE INDEX IF NOT EXISTS tasks_lease ON tasks(lease_expires) WHERE status = 'r
      "which holds them all (about one per worker), and every claim and complete is spared the "
      "upkeep of a third index",
      "DROP INDEX IF EXISTS tasks_lease;"},
+    {3,
+     "leases that match real work (DESIGN §2b): priority and role, attempts with a backoff, "
+     "the lease token, the task packet; the ready index orders by priority and keeps the tasks "
+     "of a role apart, backed-off tasks wait in an index of their own",
+     R"sql(
+ALTER TABLE tasks ADD COLUMN priority INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE tasks ADD COLUMN role TEXT;
+ALTER TABLE tasks ADD COLUMN max_attempts INTEGER NOT NULL DEFAULT 3;
+ALTER TABLE tasks ADD COLUMN retry_backoff INTEGER NOT NULL DEFAULT 5;  -- seconds
+ALTER TABLE tasks ADD COLUMN attempts INTEGER NOT NULL DEFAULT 0;       -- ended uncompleted
+ALTER TABLE tasks ADD COLUMN last_error TEXT;
+ALTER TABLE tasks ADD COLUMN retry_at INTEGER;      -- pending after a failure: not before this
+ALTER TABLE tasks ADD COLUMN lease INTEGER NOT NULL DEFAULT 0;  -- token of the current holder
+ALTER TABLE tasks ADD COLUMN packet TEXT;           -- JSON object of the task packet, or NULL
+DROP INDEX IF EXISTS tasks_ready;
+CREATE INDEX tasks_ready ON tasks((role IS NOT NULL), priority DESC, seq)
+  WHERE status = 'pending' AND unmet = 0 AND retry_at IS NULL;
+CREATE INDEX tasks_ready_role ON tasks(role, priority DESC, seq)
+  WHERE status = 'pending' AND unmet = 0 AND retry_at IS NULL AND role IS NOT NULL;
+CREATE INDEX tasks_backoff ON tasks(retry_at) WHERE status = 'pending' AND retry_at IS NOT NULL;
+)sql"},
 };
 
 // The version recorded in `db`, as text, or nullopt when it has no meta table or no version.
@@ -66,6 +87,15 @@ int current_schema_version() { return kMigrations[std::size(kMigrations) - 1].ve
 
 std::optional<int> stored_schema_version(SQLite::Database& db) {
   return known_version(recorded_version(db));
+}
+
+void read_as_current_schema(SQLite::Database& db, int version) {
+  if (version >= 3) return;
+  // The columns of version 3, as a task of version 2 reads.
+  db.exec(
+      "CREATE TEMP VIEW tasks AS SELECT *, 0 AS priority, NULL AS role, 3 AS max_attempts, "
+      "5 AS retry_backoff, 0 AS attempts, NULL AS last_error, NULL AS retry_at, 0 AS lease, "
+      "NULL AS packet FROM main.tasks");
 }
 
 void migrate_schema(SQLite::Database& db) {

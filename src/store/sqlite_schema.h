@@ -38,4 +38,9 @@ std::optional<int> stored_schema_version(SQLite::Database& db);
 // does not know (a newer build migrated it meanwhile); nothing changes then.
 void migrate_schema(SQLite::Database& db);
 
+// Makes a database of an earlier `version`, opened read-only, read like the current schema: a
+// temporary view shadows each table the later versions changed, with their defaults for the
+// columns it lacks (a newer CLI reads the state of a daemon that has not migrated it yet).
+void read_as_current_schema(SQLite::Database& db, int version);
+
 }  // namespace harness

@@ -7,6 +7,9 @@
 #include <sys/statvfs.h>
 #include <unistd.h>
 
+#include <cstdio>
+#include <random>
+
 #include "core/error.h"
 #include "core/posix.h"
 #include "store/sqlite_schema.h"
@@ -24,22 +27,46 @@ constexpr double kWalSpareFactor = 4;
 
 constexpr const char* kTaskColumns =
     "seq, id, description, status, dependencies, started_at, completed_at, claimed_by, "
-    "timeout_seconds, instructions, command";
+    "timeout_seconds, instructions, command, priority, role, max_attempts, retry_backoff, "
+    "attempts, last_error, lease_expires, retry_at, packet, lease";
+// The positions in kTaskColumns of what read_task does not read.
+enum TaskColumn { kSeq = 0, kLease = 20 };
 
-// The claim policy's three candidates (DESIGN §3), each found through a partial index.
+// The claim policy's candidates (DESIGN §3, §2b), each found through a partial index. The
+// ready index keeps tasks with a role apart from those without, so that both a worker that
+// takes anything and one that takes its role or none find their best task in a probe or two.
 const std::string kSelectTask = std::string("SELECT ") + kTaskColumns + " FROM tasks ";
 const std::string kTaskHeldBy =
     kSelectTask + "WHERE claimed_by = ?1 AND status = 'running' ORDER BY seq LIMIT 1";
 const std::string kFirstReadyTask =
-    kSelectTask + "WHERE status = 'pending' AND unmet = 0 ORDER BY seq LIMIT 1";
-const std::string kFirstExpiredTask = kSelectTask +
-                                      "INDEXED BY tasks_owner WHERE status = 'running' AND "
-                                      "lease_expires < ?1 AND unmet = 0 ORDER BY lease_expires "
-                                      "LIMIT 1";
-// Asked only when a claim finds nothing: with no ready task, the plan is complete unless a task
-// is still running (through tasks_owner, which holds exactly the running tasks).
-const std::string kAnyRunningTask =
+    kSelectTask +
+    "INDEXED BY tasks_ready WHERE status = 'pending' AND unmet = 0 AND retry_at IS NULL AND "
+    "(role IS NOT NULL) = ?1 ORDER BY priority DESC, seq LIMIT 1";
+const std::string kFirstReadyTaskOfRole =
+    kSelectTask +
+    "INDEXED BY tasks_ready_role WHERE status = 'pending' AND unmet = 0 AND retry_at IS NULL AND "
+    "role IS NOT NULL AND role = ?1 ORDER BY priority DESC, seq LIMIT 1";
+const std::string kFirstExpiredTask =
+    kSelectTask +
+    "INDEXED BY tasks_owner WHERE status = 'running' AND lease_expires < ?1 AND unmet = 0 AND "
+    "(?2 IS NULL OR role IS NULL OR role = ?2) ORDER BY lease_expires LIMIT 1";
+// A failed task's backoff ends: it joins the ready tasks.
+constexpr const char* kAnyBackoffEnded =
+    "SELECT 1 FROM tasks INDEXED BY tasks_backoff WHERE status = 'pending' AND "
+    "retry_at IS NOT NULL AND retry_at <= ?1 LIMIT 1";
+constexpr const char* kEndBackoffs =
+    "UPDATE tasks SET retry_at = NULL WHERE status = 'pending' AND retry_at IS NOT NULL AND "
+    "retry_at <= ?1";
+// Asked only when a claim finds nothing: the plan is complete unless a task is still running
+// (through tasks_owner, which holds exactly the running tasks), ready, or waiting out a backoff.
+constexpr const char* kAnyRunningTask =
     "SELECT 1 FROM tasks INDEXED BY tasks_owner WHERE status = 'running' LIMIT 1";
+constexpr const char* kAnyReadyTask =
+    "SELECT 1 FROM tasks INDEXED BY tasks_ready WHERE status = 'pending' AND unmet = 0 AND "
+    "retry_at IS NULL LIMIT 1";
+constexpr const char* kAnyBackoff =
+    "SELECT 1 FROM tasks INDEXED BY tasks_backoff WHERE status = 'pending' AND "
+    "retry_at IS NOT NULL LIMIT 1";
 // Completion marks are meta rows keyed "completion:<worker id>"; ';' follows ':' in ASCII, so
 // the key range below holds exactly them and is read through the primary key.
 constexpr const char* kCompletionMarkPrefix = "completion:";
@@ -89,6 +116,21 @@ std::string json_text(const Json& value, std::string_view what, std::string_view
   }
 }
 
+// A lease as its holder sees it: opaque text. Each task's lease counts up from a random start
+// chosen when the task is stored, so that a token of a replaced plan's task of the same id is
+// not taken for the new one's.
+std::string lease_token(std::int64_t lease) {
+  char text[17];
+  std::snprintf(text, sizeof text, "%016llx", static_cast<unsigned long long>(lease));
+  return text;
+}
+
+std::int64_t random_lease_start() {
+  static thread_local std::mt19937_64 random{std::random_device{}()};
+  // Below 2^62: room for more increments than a task will ever see.
+  return static_cast<std::int64_t>(random() >> 2);
+}
+
 }  // namespace
 
 struct SqliteStore::Impl {
@@ -100,8 +142,9 @@ struct SqliteStore::Impl {
   SQLite::Database db;
   std::filesystem::path file;
   // Prepared once, reset after each use.
-  std::optional<SQLite::Statement> held_by, first_ready, first_expired, claim_row, task_by_id,
-      finish, dependents_of, release_one, any_running;
+  std::optional<SQLite::Statement> held_by, first_ready, first_ready_of_role, first_expired,
+      claim_row, renew_row, task_by_id, finish, dependents_of, release_one, any_running, any_ready,
+      any_backoff, any_backoff_ended, end_backoffs;
   // The transaction and savepoint statements of every write, prepared once: they run on the hot
   // path, and compiling them each time would cost more than running them.
   std::optional<SQLite::Statement> savepoint_write, release_write, begin_immediate, commit;
@@ -131,8 +174,9 @@ struct SqliteStore::Impl {
   // A cached statement left on a row keeps its read transaction, and so an old snapshot of
   // the database, open after COMMIT: reset them all whenever a transaction ends.
   void reset_statements() {
-    for (auto* slot : {&held_by, &first_ready, &first_expired, &claim_row, &task_by_id, &finish,
-                       &dependents_of, &release_one, &any_running})
+    for (auto* slot : {&held_by, &first_ready, &first_ready_of_role, &first_expired, &claim_row,
+                       &renew_row, &task_by_id, &finish, &dependents_of, &release_one, &any_running,
+                       &any_ready, &any_backoff, &any_backoff_ended, &end_backoffs})
       if (*slot) (*slot)->tryReset();
   }
 
@@ -173,39 +217,115 @@ struct SqliteStore::Impl {
       task.status = parse_task_status(q.getColumn(3).getString());
       task.dependencies = string_list(q.getColumn(4).getString());
       if (!q.getColumn(10).isNull()) task.command = string_list(q.getColumn(10).getString());
+      if (!q.getColumn(19).isNull())
+        task.packet = packet_from_json(Json::parse(q.getColumn(19).getString()), task.id);
     });
     task.started_at = optional_int(q.getColumn(5));
     task.completed_at = optional_int(q.getColumn(6));
     task.claimed_by = optional_text(q.getColumn(7));
     task.timeout_seconds = q.getColumn(8).getInt64();
     task.instructions = optional_text(q.getColumn(9));
+    task.priority = q.getColumn(11).getInt64();
+    task.role = optional_text(q.getColumn(12));
+    task.max_attempts = q.getColumn(13).getInt64();
+    task.retry_backoff_seconds = q.getColumn(14).getInt64();
+    task.attempts = q.getColumn(15).getInt64();
+    task.last_error = optional_text(q.getColumn(16));
+    if (task.status == TaskStatus::kRunning) task.lease_expires_at = optional_int(q.getColumn(17));
+    task.retry_at = optional_int(q.getColumn(18));
     return task;
   }
 
-  // Steps `candidate`, a SELECT of the task columns, and gives its task to `worker_id` under a
-  // fresh lease from `now`: the task as it is now, or nullopt when the SELECT found none.
-  std::optional<Task> take(SQLite::Statement& candidate, const std::string& worker_id, Micros now) {
-    if (!candidate.executeStep()) {
-      candidate.reset();
-      return std::nullopt;
-    }
-    const std::int64_t seq = candidate.getColumn(0).getInt64();
-    Task task = read_task(candidate);
-    candidate.reset();
+  // A candidate a claim found: the task, its row and its lease token.
+  struct Candidate {
+    Task task;
+    std::int64_t seq = 0;
+    std::int64_t lease = 0;
+  };
+
+  // Steps `query`, a SELECT of the task columns, for its first row.
+  std::optional<Candidate> first(SQLite::Statement& query) {
+    std::optional<Candidate> found;
+    if (query.executeStep())
+      found = Candidate{read_task(query), query.getColumn(kSeq).getInt64(),
+                        query.getColumn(kLease).getInt64()};
+    query.reset();
+    return found;
+  }
+
+  // Gives `c` to `worker_id` under a fresh lease from `now`, counting `expired_attempt` (the
+  // attempt of a previous holder whose lease ran out), and returns the claim.
+  ClaimResult take(Candidate c, const std::string& worker_id, Micros now, bool expired_attempt) {
+    auto& update = prepared(
+        claim_row,
+        "UPDATE tasks SET status = 'running', claimed_by = ?2, started_at = ?3, "
+        "completed_at = NULL, lease_expires = ?3 + timeout_seconds * 1000000, retry_at = NULL, "
+        "lease = lease + 1, attempts = attempts + ?4 WHERE seq = ?1");
+    update.bind(1, c.seq);
+    update.bind(2, worker_id);
+    update.bind(3, now);
+    update.bind(4, expired_attempt ? 1 : 0);
+    update.exec();  // the claim's last change (see Changes)
+    Task& task = c.task;
     task.status = TaskStatus::kRunning;
     task.claimed_by = worker_id;
     task.started_at = now;
     task.completed_at.reset();
-    auto& update =
-        prepared(claim_row,
-                 "UPDATE tasks SET status = 'running', claimed_by = ?2, started_at = ?3, "
-                 "completed_at = NULL, lease_expires = ?3 + timeout_seconds * 1000000 "
-                 "WHERE seq = ?1");
-    update.bind(1, seq);
-    update.bind(2, worker_id);
-    update.bind(3, now);
-    update.exec();  // the claim's one change, made last (see Changes)
-    return task;
+    task.retry_at.reset();
+    task.lease_expires_at = now + task.timeout_seconds * kMicrosPerSecond;
+    if (expired_attempt) ++task.attempts;
+    ClaimResult result;
+    result.lease = lease_token(c.lease + 1);
+    result.attempt = task.attempts + 1;
+    result.task = std::move(task);
+    return result;
+  }
+
+  // The worker's own running task, its lease renewed from `now`. Claiming again restarts
+  // started_at too, as the seed's flows require (a heartbeat leaves it).
+  ClaimResult renew(Candidate c, Micros now) {
+    auto& update = prepared(renew_row,
+                            "UPDATE tasks SET started_at = ?2, lease_expires = ?2 + "
+                            "timeout_seconds * 1000000 WHERE seq = ?1");
+    update.bind(1, c.seq);
+    update.bind(2, now);
+    update.exec();
+    c.task.started_at = now;
+    c.task.lease_expires_at = now + c.task.timeout_seconds * kMicrosPerSecond;
+    ClaimResult result;
+    result.is_retry = true;
+    result.lease = lease_token(c.lease);
+    result.attempt = c.task.attempts + 1;
+    result.task = std::move(c.task);
+    return result;
+  }
+
+  // The better of two ready candidates: higher priority, then earlier in the plan.
+  static std::optional<Candidate> better(std::optional<Candidate> a, std::optional<Candidate> b) {
+    if (!a || !b) return a ? std::move(a) : std::move(b);
+    const bool a_first = a->task.priority != b->task.priority ? a->task.priority > b->task.priority
+                                                              : a->seq < b->seq;
+    return a_first ? std::move(a) : std::move(b);
+  }
+
+  // The ready task a worker with `filter` takes.
+  std::optional<Candidate> first_ready_task(const ClaimFilter& filter) {
+    const auto of_kind = [&](bool with_role) {
+      auto& q = prepared(first_ready, kFirstReadyTask);
+      q.bind(1, with_role ? 1 : 0);
+      return first(q);
+    };
+    if (!filter.role) return better(of_kind(false), of_kind(true));
+    auto& of_role = prepared(first_ready_of_role, kFirstReadyTaskOfRole);
+    of_role.bind(1, *filter.role);
+    return better(of_kind(false), first(of_role));
+  }
+
+  bool exists(std::optional<SQLite::Statement>& slot, const char* sql) {
+    auto& q = prepared(slot, sql);
+    const bool found = q.executeStep();
+    q.reset();
+    return found;
   }
 
   // The tasks that depend on task `seq`.
@@ -335,35 +455,194 @@ struct SqliteStore::Impl {
                     "shutdown`; the next harness command starts a new one)");
   }
 
+  static constexpr const char* kInsertTask =
+      "INSERT INTO tasks(seq, id, description, status, dependencies, started_at, completed_at, "
+      "claimed_by, timeout_seconds, instructions, command, unmet, lease_expires, priority, role, "
+      "max_attempts, retry_backoff, attempts, last_error, retry_at, packet, lease) VALUES(?1, "
+      "?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, "
+      "?21, ?22)";
+
+  // Binds kInsertTask's parameters for `t` at `seq` with `unmet` dependencies not completed.
+  static void bind_task(SQLite::Statement& insert, std::int64_t seq, const Task& t,
+                        std::int64_t unmet) {
+    insert.reset();
+    insert.clearBindings();
+    insert.bind(1, seq);
+    insert.bind(2, t.id);
+    insert.bind(3, t.description);
+    insert.bind(4, std::string(to_string(t.status)));
+    insert.bind(5, json_text(Json(t.dependencies), "the dependencies of task ", t.id));
+    if (t.started_at) insert.bind(6, *t.started_at);
+    if (t.completed_at) insert.bind(7, *t.completed_at);
+    if (t.claimed_by) insert.bind(8, *t.claimed_by);
+    insert.bind(9, t.timeout_seconds);
+    if (t.instructions) insert.bind(10, *t.instructions);
+    if (t.command) insert.bind(11, json_text(Json(*t.command), "the command of task ", t.id));
+    insert.bind(12, unmet);
+    // A running task with no start time has no lease left: it is reclaimable at once.
+    if (t.status == TaskStatus::kRunning)
+      insert.bind(13, t.lease_expires_at.value_or(
+                          t.started_at ? *t.started_at + t.timeout_seconds * kMicrosPerSecond : 0));
+    insert.bind(14, t.priority);
+    if (t.role) insert.bind(15, *t.role);
+    insert.bind(16, t.max_attempts);
+    insert.bind(17, t.retry_backoff_seconds);
+    insert.bind(18, t.attempts);
+    if (t.last_error) insert.bind(19, *t.last_error);
+    if (t.retry_at && t.status == TaskStatus::kPending) insert.bind(20, *t.retry_at);
+    if (!t.packet.empty())
+      insert.bind(21, json_text(packet_to_json(t.packet), "the packet of task ", t.id));
+    insert.bind(22, random_lease_start());
+  }
+
+  void insert_task(std::int64_t seq, const Task& task, std::int64_t unmet) {
+    SQLite::Statement insert(db, kInsertTask);
+    bind_task(insert, seq, task, unmet);
+    insert.exec();
+  }
+
   void insert_tasks(const Workflow& workflow) {
     const std::vector<std::int64_t> unmet = unmet_dependency_counts(workflow);
-    SQLite::Statement insert(
-        db,
-        "INSERT INTO tasks(seq, id, description, status, dependencies, started_at, "
-        "completed_at, claimed_by, timeout_seconds, instructions, command, unmet, "
-        "lease_expires) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)");
+    SQLite::Statement insert(db, kInsertTask);
     for (std::size_t i = 0; i < workflow.tasks.size(); ++i) {
-      const Task& t = workflow.tasks[i];
-      insert.reset();
-      insert.clearBindings();
-      insert.bind(1, static_cast<std::int64_t>(i + 1));
-      insert.bind(2, t.id);
-      insert.bind(3, t.description);
-      insert.bind(4, std::string(to_string(t.status)));
-      insert.bind(5, json_text(Json(t.dependencies), "the dependencies of task ", t.id));
-      if (t.started_at) insert.bind(6, *t.started_at);
-      if (t.completed_at) insert.bind(7, *t.completed_at);
-      if (t.claimed_by) insert.bind(8, *t.claimed_by);
-      insert.bind(9, t.timeout_seconds);
-      if (t.instructions) insert.bind(10, *t.instructions);
-      if (t.command) insert.bind(11, json_text(Json(*t.command), "the command of task ", t.id));
-      insert.bind(12, unmet[i]);
-      // A running task with no start time has no lease left: it is reclaimable at once.
-      if (t.status == TaskStatus::kRunning)
-        insert.bind(13, t.started_at ? *t.started_at + t.timeout_seconds * kMicrosPerSecond : 0);
+      bind_task(insert, static_cast<std::int64_t>(i + 1), workflow.tasks[i], unmet[i]);
       insert.exec();
     }
     insert_dependents(workflow);
+  }
+
+  // What the checks of a change to one task read.
+  struct Row {
+    std::int64_t seq = 0;
+    TaskStatus status = TaskStatus::kPending;
+    std::optional<std::string> claimed_by;
+    std::int64_t lease = 0, attempts = 0, max_attempts = 0, retry_backoff = 0;
+    std::int64_t timeout_seconds = 0;
+    std::optional<Micros> retry_at;
+    std::optional<std::string> verification;  // JSON list of argv lists
+  };
+
+  // The row of `task_id`; Error::not_found when there is none.
+  Row row_of(const std::string& task_id) {
+    auto& find =
+        prepared(task_by_id,
+                 "SELECT seq, status, claimed_by, lease, attempts, max_attempts, "
+                 "retry_backoff, timeout_seconds, retry_at, "
+                 "json_extract(packet, '$.verification_commands') FROM tasks WHERE id = ?1");
+    find.bind(1, task_id);
+    if (!find.executeStep()) throw Error::not_found("Task " + task_id + " not found");
+    Row row;
+    row.seq = find.getColumn(0).getInt64();
+    row.status =
+        decoded("task ", task_id, [&] { return parse_task_status(find.getColumn(1).getString()); });
+    row.claimed_by = optional_text(find.getColumn(2));
+    row.lease = find.getColumn(3).getInt64();
+    row.attempts = find.getColumn(4).getInt64();
+    row.max_attempts = find.getColumn(5).getInt64();
+    row.retry_backoff = find.getColumn(6).getInt64();
+    row.timeout_seconds = find.getColumn(7).getInt64();
+    row.retry_at = optional_int(find.getColumn(8));
+    row.verification = optional_text(find.getColumn(9));
+    find.reset();
+    return row;
+  }
+
+  // The row of a task `holder` holds, after the checks of Store (store.h).
+  Row held_row(const std::string& task_id, const Holder& holder) {
+    Row row = row_of(task_id);
+    if (holder.lease) {
+      const bool current = *holder.lease == lease_token(row.lease);
+      if (current && row.status == TaskStatus::kCompleted)
+        throw Error::conflict("Task " + task_id + " is already completed");
+      if (!current || row.status != TaskStatus::kRunning)
+        throw Error::conflict("Task " + task_id +
+                              ": lease superseded (the task was released, failed or passed to "
+                              "another holder since this lease was given; claim again)");
+    }
+    if (row.status == TaskStatus::kCompleted)
+      throw Error::conflict("Task " + task_id + " is already completed");
+    if (row.status != TaskStatus::kRunning || row.claimed_by != holder.worker_id)
+      throw Error::conflict("Task " + task_id + " is not claimed by " + holder.worker_id);
+    return row;
+  }
+
+  // UPDATE tasks SET `assignments` WHERE seq = ?1, with ?2... bound to `values`.
+  template <typename... Values>
+  void update_row(std::int64_t seq, const std::string& assignments, const Values&... values) {
+    SQLite::Statement update(db, "UPDATE tasks SET " + assignments + " WHERE seq = ?1");
+    update.bind(1, seq);
+    int index = 2;
+    (bind_value(update, index++, values), ...);
+    update.exec();
+  }
+
+  template <typename Value>
+  static void bind_value(SQLite::Statement& statement, int index, const Value& value) {
+    if constexpr (requires { value.has_value(); }) {
+      if (value) statement.bind(index, *value);
+    } else {
+      statement.bind(index, value);
+    }
+  }
+
+  // Ends an attempt of the task in `row` that did not complete, for `reason`: pending again
+  // after its backoff while attempts remain, else failed.
+  FailResult end_attempt(const Row& row, const std::string& reason, Micros now) {
+    FailResult result;
+    result.attempt = row.attempts + 1;
+    if (result.attempt >= row.max_attempts) {
+      result.status = TaskStatus::kFailed;
+      update_row(row.seq,
+                 "status = 'failed', attempts = ?2, last_error = ?3, lease_expires = NULL, "
+                 "retry_at = NULL",
+                 result.attempt, reason);
+      return result;
+    }
+    Task backoff;
+    backoff.retry_backoff_seconds = row.retry_backoff;
+    const std::int64_t wait = retry_backoff_after(backoff, result.attempt);
+    if (wait > 0) result.retry_at = now + wait * kMicrosPerSecond;
+    update_row(row.seq,
+               "status = 'pending', claimed_by = NULL, started_at = NULL, lease_expires = NULL, "
+               "attempts = ?2, last_error = ?3, retry_at = ?4",
+               result.attempt, reason, result.retry_at);
+    return result;
+  }
+
+  // The claim's last step: reclaim a task whose lease expired. A task whose expired attempt
+  // was its last becomes failed on the way (and the search goes on).
+  ClaimResult reclaim(const std::string& worker_id, Micros now, const ClaimFilter& filter,
+                      Changes& changes) {
+    std::vector<Task> failed;
+    for (;;) {
+      auto& expired = prepared(first_expired, kFirstExpiredTask);
+      expired.bind(1, now);
+      if (filter.role) expired.bind(2, *filter.role);
+      std::optional<Candidate> c = first(expired);
+      if (!c) break;
+      if (c->task.attempts + 1 < c->task.max_attempts) {
+        ClaimResult result = take(std::move(*c), worker_id, now, true);
+        result.is_reclaim = true;
+        result.failed_on_expiry = std::move(failed);
+        return result;
+      }
+      changes.several();
+      Task& task = c->task;
+      const std::string reason = "the lease of " + task.claimed_by.value_or("?") +
+                                 " expired (attempt " + std::to_string(task.attempts + 1) + " of " +
+                                 std::to_string(task.max_attempts) + ")";
+      end_attempt(row_of(task.id), reason, now);
+      task.status = TaskStatus::kFailed;
+      task.attempts += 1;
+      task.last_error = reason;
+      task.lease_expires_at.reset();
+      failed.push_back(std::move(task));
+    }
+    ClaimResult result;
+    result.failed_on_expiry = std::move(failed);
+    result.plan_complete = !exists(any_running, kAnyRunningTask) &&
+                           !exists(any_ready, kAnyReadyTask) && !exists(any_backoff, kAnyBackoff);
+    return result;
   }
 
   void insert_dependents(const Workflow& workflow) {
@@ -463,6 +742,8 @@ SqliteStore::SqliteStore(const std::filesystem::path& db_file, Access access) {
       // Looked at first, so that the usual open stays a read.
       if (*version < current_schema_version()) migrate_schema(db);
       open_wal(db_file);
+    } else {
+      read_as_current_schema(db, *version);
     }
   } catch (const SQLite::Exception& e) {
     rethrow_as_error(e, db_file);
@@ -532,6 +813,8 @@ std::optional<Workflow> SqliteStore::load_unguarded() {
   Workflow workflow;
   SQLite::Statement q(impl_->db, kSelectTask + "ORDER BY seq");
   while (q.executeStep()) workflow.tasks.push_back(impl_->read_task(q));
+  SQLite::Statement goal(impl_->db, "SELECT value FROM meta WHERE key = 'goal'");
+  if (goal.executeStep()) workflow.goal = goal.getColumn(0).getString();
   return workflow;
 }
 
@@ -571,6 +854,12 @@ void SqliteStore::replace_workflow(const Workflow& workflow, ReplaceMode mode) {
     impl_->db.exec(kDeleteCompletionMarks);
     impl_->insert_tasks(workflow);
     impl_->db.exec("INSERT OR REPLACE INTO meta(key, value) VALUES('workflow', '1')");
+    impl_->db.exec("DELETE FROM meta WHERE key = 'goal'");
+    if (workflow.goal) {
+      SQLite::Statement goal(impl_->db, "INSERT INTO meta(key, value) VALUES('goal', ?1)");
+      goal.bind(1, *workflow.goal);
+      goal.exec();
+    }
   });
 }
 
@@ -578,60 +867,165 @@ void SqliteStore::replace_workflow(const Workflow& workflow, ReplaceMode mode) {
 // then updated by its rowid. (UPDATE ... RETURNING would do it in one statement, but SQLite
 // gathers RETURNING rows in a temporary b-tree that it builds and frees on every run, even
 // when no row matches: that cost more than the second statement.)
-ClaimResult SqliteStore::claim(const std::string& worker_id, Micros now) {
-  return impl_->write([&](Impl::Changes&) {  // one change: take()'s UPDATE
+ClaimResult SqliteStore::claim(const std::string& worker_id, Micros now,
+                               const ClaimFilter& filter) {
+  return impl_->write([&](Impl::Changes& changes) {
     Impl& s = *impl_;
-    ClaimResult result;
     auto& held = s.prepared(s.held_by, kTaskHeldBy);
     held.bind(1, worker_id);
-    if ((result.task = s.take(held, worker_id, now))) {
-      result.is_retry = true;
-      return result;
+    if (auto mine = s.first(held)) return s.renew(std::move(*mine), now);
+    auto& ended = s.prepared(s.any_backoff_ended, kAnyBackoffEnded);
+    ended.bind(1, now);
+    if (ended.executeStep()) {
+      ended.reset();
+      changes.several();
+      auto& end = s.prepared(s.end_backoffs, kEndBackoffs);
+      end.bind(1, now);
+      end.exec();
     }
-    auto& ready = s.prepared(s.first_ready, kFirstReadyTask);
-    if ((result.task = s.take(ready, worker_id, now))) return result;
-    auto& expired = s.prepared(s.first_expired, kFirstExpiredTask);
-    expired.bind(1, now);
-    result.task = s.take(expired, worker_id, now);
-    result.is_reclaim = result.task.has_value();
-    if (!result.task) {
-      result.plan_complete = !s.prepared(s.any_running, kAnyRunningTask).executeStep();
-    }
-    return result;
+    if (auto ready = s.first_ready_task(filter))
+      return s.take(std::move(*ready), worker_id, now, false);
+    return s.reclaim(worker_id, now, filter, changes);
   });
 }
 
-void SqliteStore::complete(const std::string& task_id, const std::string& worker_id, Micros now,
-                           const std::optional<std::string>& head_commit) {
-  impl_->write([&](Impl::Changes& changes) {
+std::optional<VerificationCommands> SqliteStore::complete(
+    const std::string& task_id, const Holder& holder, Micros now,
+    const std::optional<std::string>& head_commit, const CompleteOptions& options) {
+  return impl_->write([&](Impl::Changes& changes) -> std::optional<VerificationCommands> {
     Impl& s = *impl_;
-    auto& find =
-        s.prepared(s.task_by_id, "SELECT seq, status, claimed_by FROM tasks WHERE id = ?1");
-    find.bind(1, task_id);
-    if (!find.executeStep()) throw Error::not_found("Task " + task_id + " not found");
-    const std::int64_t seq = find.getColumn(0).getInt64();
-    const TaskStatus status = s.decoded(
-        "task ", task_id, [&] { return parse_task_status(find.getColumn(1).getString()); });
-    const bool owned = !find.getColumn(2).isNull() && find.getColumn(2).getString() == worker_id;
-    find.reset();
-    if (status == TaskStatus::kCompleted)
+    const Impl::Row row = options.force ? s.row_of(task_id) : s.held_row(task_id, holder);
+    if (row.status == TaskStatus::kCompleted)
       throw Error::conflict("Task " + task_id + " is already completed");
-    if (status != TaskStatus::kRunning || !owned)
-      throw Error::conflict("Task " + task_id + " is not claimed by " + worker_id);
+    if (options.verify && row.verification) {
+      return s.decoded("the verification commands of task ", task_id,
+                       [&] { return Json::parse(*row.verification).get<VerificationCommands>(); });
+    }
     const std::optional<std::string> mark =
         head_commit ? std::optional(json_text(Json{{"task_id", task_id}, {"commit", *head_commit}},
                                               "the commit completing task ", task_id))
                     : std::nullopt;
-    const std::vector<std::int64_t> released = s.dependents_of_task(seq);
+    const std::vector<std::int64_t> released = s.dependents_of_task(row.seq);
     if (!released.empty() || mark) changes.several();
     auto& finish = s.prepared(s.finish,
                               "UPDATE tasks SET status = 'completed', completed_at = ?2, "
-                              "lease_expires = NULL WHERE seq = ?1");
-    finish.bind(1, seq);
+                              "lease_expires = NULL, retry_at = NULL WHERE seq = ?1");
+    finish.bind(1, row.seq);
     finish.bind(2, now);
     finish.exec();
     s.release(released);
-    if (mark) set_meta(kCompletionMarkPrefix + worker_id, *mark);
+    if (mark) set_meta(kCompletionMarkPrefix + holder.worker_id, *mark);
+    return std::nullopt;
+  });
+}
+
+Micros SqliteStore::heartbeat(const std::string& task_id, const Holder& holder, Micros now) {
+  return impl_->write([&](Impl::Changes&) {  // one change
+    const Impl::Row row = impl_->held_row(task_id, holder);
+    const Micros expires = now + row.timeout_seconds * kMicrosPerSecond;
+    impl_->update_row(row.seq, "lease_expires = ?2", expires);
+    return expires;
+  });
+}
+
+void SqliteStore::release(const std::string& task_id, const Holder& holder) {
+  impl_->write([&](Impl::Changes&) {  // one change
+    const Impl::Row row = impl_->held_row(task_id, holder);
+    impl_->update_row(row.seq,
+                      "status = 'pending', claimed_by = NULL, started_at = NULL, "
+                      "lease_expires = NULL");
+  });
+}
+
+FailResult SqliteStore::fail(const std::string& task_id, const Holder& holder,
+                             const std::string& reason, Micros now) {
+  return impl_->write([&](Impl::Changes&) {  // one change
+    const Impl::Row row = impl_->held_row(task_id, holder);
+    return impl_->end_attempt(row, reason, now);
+  });
+}
+
+void SqliteStore::retry(const std::string& task_id) {
+  impl_->write([&](Impl::Changes&) {  // one change
+    const Impl::Row row = impl_->row_of(task_id);
+    const bool backing_off = row.status == TaskStatus::kPending && row.retry_at;
+    if (row.status != TaskStatus::kFailed && !backing_off)
+      throw Error::conflict("Task " + task_id + " is " + std::string(to_string(row.status)) +
+                            ", not failed: only a failed task is retried");
+    impl_->update_row(row.seq,
+                      "status = 'pending', claimed_by = NULL, started_at = NULL, "
+                      "lease_expires = NULL, retry_at = NULL, attempts = 0");
+  });
+}
+
+std::int64_t SqliteStore::renew_leases(const std::string& worker_id, Micros now) {
+  return impl_->write([&](Impl::Changes&) {  // one change
+    SQLite::Statement renew(
+        impl_->db,
+        "UPDATE tasks INDEXED BY tasks_owner SET lease_expires = ?2 + "
+        "timeout_seconds * 1000000 WHERE claimed_by = ?1 AND status = 'running'");
+    renew.bind(1, worker_id);
+    renew.bind(2, now);
+    return static_cast<std::int64_t>(renew.exec());
+  });
+}
+
+void SqliteStore::add_task(const Task& task) {
+  impl_->write([&](Impl::Changes& changes) {
+    Impl& s = *impl_;
+    if (!s.has_workflow()) throw Error::not_found("No active workflow: import a plan first");
+    if (task.status != TaskStatus::kPending)
+      throw Error::invalid("Task " + task.id + ": a task is added pending");
+    SQLite::Statement known(s.db, "SELECT status FROM tasks WHERE id = ?1");
+    known.bind(1, task.id);
+    if (known.executeStep()) throw Error::conflict("Duplicate task id: " + task.id);
+    std::int64_t unmet = 0;
+    std::vector<std::string> seen;
+    for (const std::string& dep : task.dependencies) {
+      if (std::find(seen.begin(), seen.end(), dep) != seen.end()) continue;
+      seen.push_back(dep);
+      known.reset();
+      known.bind(1, dep);
+      if (!known.executeStep())
+        throw Error::invalid("Missing dependency: " + dep + " (required by " + task.id + ")");
+      if (known.getColumn(0).getString() != "completed") ++unmet;
+    }
+    known.reset();
+    changes.several();
+    const std::int64_t seq =
+        s.db.execAndGet("SELECT coalesce(max(seq), 0) + 1 FROM tasks").getInt64();
+    s.insert_task(seq, task, unmet);
+    SQLite::Statement depends(s.db,
+                              "INSERT OR IGNORE INTO dependents(dep, task) "
+                              "SELECT seq, ?2 FROM tasks WHERE id = ?1");
+    for (const std::string& dep : seen) {
+      depends.reset();
+      depends.bind(1, dep);
+      depends.bind(2, seq);
+      depends.exec();
+    }
+  });
+}
+
+void SqliteStore::reset() {
+  impl_->write([&](Impl::Changes& changes) {
+    changes.several();
+    impl_->db.exec("DELETE FROM tasks; DELETE FROM dependents;");
+    impl_->db.exec(kDeleteCompletionMarks);
+    impl_->db.exec("DELETE FROM meta WHERE key IN ('workflow', 'goal')");
+  });
+}
+
+std::optional<Micros> SqliteStore::next_deadline() {
+  return impl_->guarded([&]() -> std::optional<Micros> {
+    SQLite::Statement q(impl_->db,
+                        "SELECT min(t) FROM ("
+                        "SELECT min(lease_expires) AS t FROM tasks INDEXED BY tasks_owner "
+                        "WHERE status = 'running' UNION ALL "
+                        "SELECT min(retry_at) FROM tasks INDEXED BY tasks_backoff "
+                        "WHERE status = 'pending' AND retry_at IS NOT NULL)");
+    if (!q.executeStep() || q.getColumn(0).isNull()) return std::nullopt;
+    return q.getColumn(0).getInt64();
   });
 }
 

@@ -36,9 +36,21 @@ class SqliteStore : public BatchingStore {
   std::optional<Workflow> load() override;
   std::optional<StatusCounts> status_counts() override;
   void replace_workflow(const Workflow& workflow, ReplaceMode mode) override;
-  ClaimResult claim(const std::string& worker_id, Micros now) override;
-  void complete(const std::string& task_id, const std::string& worker_id, Micros now,
-                const std::optional<std::string>& head_commit) override;
+  ClaimResult claim(const std::string& worker_id, Micros now,
+                    const ClaimFilter& filter = {}) override;
+  std::optional<VerificationCommands> complete(const std::string& task_id, const Holder& holder,
+                                               Micros now,
+                                               const std::optional<std::string>& head_commit,
+                                               const CompleteOptions& options = {}) override;
+  Micros heartbeat(const std::string& task_id, const Holder& holder, Micros now) override;
+  void release(const std::string& task_id, const Holder& holder) override;
+  FailResult fail(const std::string& task_id, const Holder& holder, const std::string& reason,
+                  Micros now) override;
+  void retry(const std::string& task_id) override;
+  std::int64_t renew_leases(const std::string& worker_id, Micros now) override;
+  void add_task(const Task& task) override;
+  void reset() override;
+  std::optional<Micros> next_deadline() override;
   std::optional<CompletionMark> completion_mark(const std::string& worker_id) override;
   void begin_batch() override;
   std::exception_ptr run_in_batch(const Mutation& mutation) override;

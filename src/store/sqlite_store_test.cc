@@ -227,6 +227,7 @@ Workflow rich_workflow() {
   running.started_at = kT0 + 123'456;
   running.claimed_by = "w1";
   running.timeout_seconds = 3600;
+  running.lease_expires_at = kT0 + 123'456 + 3600 * kSecond;  // what a load derives
 
   Task failed = task("mid");
   failed.status = TaskStatus::kFailed;
@@ -1157,12 +1158,25 @@ TEST_F(SqliteStoreTest, UnknownSchemaVersionIsCorruption) {
 // ---------------------------------------------------------------------------------------------
 // Claim and complete are indexed: their queries use the partial indexes, not a table scan.
 
-TEST_F(SqliteStoreTest, ReadyQueryUsesThePartialIndex) {
+TEST_F(SqliteStoreTest, ReadyQueriesUseThePartialIndexesInClaimOrder) {
   open()->replace_workflow(workflow({task("a"), task("b", {"a"})}), ReplaceMode::kAlways);
+  // A worker without a role: the first task with and the first without one.
   std::string plan = query_plan(
-      "SELECT seq FROM tasks WHERE status = 'pending' AND unmet = 0 ORDER BY seq LIMIT 1");
+      "SELECT seq FROM tasks WHERE status = 'pending' AND unmet = 0 AND retry_at IS NULL AND "
+      "(role IS NOT NULL) = ?1 ORDER BY priority DESC, seq LIMIT 1");
   EXPECT_THAT(plan, HasSubstr("tasks_ready"));
   EXPECT_THAT(plan, Not(HasSubstr("TEMP B-TREE")));
+  // A worker of a role.
+  plan = query_plan(
+      "SELECT seq FROM tasks WHERE status = 'pending' AND unmet = 0 AND retry_at IS NULL AND "
+      "role IS NOT NULL AND role = ?1 ORDER BY priority DESC, seq LIMIT 1");
+  EXPECT_THAT(plan, HasSubstr("tasks_ready_role"));
+  EXPECT_THAT(plan, Not(HasSubstr("TEMP B-TREE")));
+  // Backoffs that ended.
+  plan = query_plan(
+      "SELECT 1 FROM tasks WHERE status = 'pending' AND retry_at IS NOT NULL AND retry_at <= ?1 "
+      "LIMIT 1");
+  EXPECT_THAT(plan, HasSubstr("tasks_backoff"));
 }
 
 TEST_F(SqliteStoreTest, OwnerQueryUsesTheOwnerIndex) {
@@ -1201,10 +1215,13 @@ TEST_F(SqliteStoreTest, SchemaHasTheIndexes) {
 }
 
 TEST_F(SqliteStoreTest, OpeningForWritingDropsTheLeaseIndexOfEarlierBuilds) {
-  open()->replace_workflow(workflow({task("a")}), ReplaceMode::kAlways);
   // As an earlier build left it: schema version 1, with the index.
-  exec_sql("CREATE INDEX tasks_lease ON tasks(lease_expires) WHERE status = 'running'");
-  exec_sql("UPDATE meta SET value = '1' WHERE key = 'schema_version'");
+  exec_sql_creating("PRAGMA journal_mode = WAL");
+  exec_sql(std::string(schema_migrations()[0].statements));
+  exec_sql(
+      "INSERT INTO meta(key, value) VALUES('schema_version', '1'), ('workflow', '1');"
+      "INSERT INTO tasks(seq, id, description, status, dependencies, timeout_seconds, unmet) "
+      "VALUES(1, 'a', '', 'pending', '[]', 600, 0)");
   open(SqliteStore::Access::kReadOnly);
   EXPECT_TRUE(index_names().count("tasks_lease"));  // a reader changes nothing
 

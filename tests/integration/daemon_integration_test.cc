@@ -276,7 +276,7 @@ TEST_F(DaemonTest, TrajectoryRecordsEventsAfterTheyHappen) {
                                           "complete",     "exec",         "daemon_stop"};
   ASSERT_EQ(events, expected);
   EXPECT_EQ(bodies[2], parse_json(R"({"event":"claim","task_id":"t0","worker_id":"w",)"
-                                  R"("is_retry":false,"is_reclaim":false})"));
+                                  R"("is_retry":false,"is_reclaim":false,"attempt":1})"));
   EXPECT_EQ(bodies[3], parse_json(R"({"event":"complete","task_id":"t0","worker_id":"w"})"));
 }
 

@@ -554,15 +554,14 @@ TEST(CrashLoopTest, TasksOfWorkersThatDieMidTaskAreReclaimedAfterTheLease) {
     Json reply = parse_json(late.out);
     EXPECT_EQ(reply["status"], "error");
     const std::string message = reply.value("message", "");
-    // The task is completed by now, so either refusal is right; before it was, it was
-    // "not claimed by" (checked below on a fresh reclaim).
-    EXPECT_TRUE(message.find("is not claimed by " + dead) != std::string::npos ||
-                message.find("is already completed") != std::string::npos)
-        << message;
+    // The CLI sends the lease token it kept for the dead worker's claim: the task passed to
+    // another holder since, so the token is no longer current.
+    EXPECT_NE(message.find("Task " + task + ": lease superseded"), std::string::npos) << message;
   }
 
   // A reclaimed task that is still running: the dead worker's late completion is refused
-  // with "is not claimed by", and the new owner's is accepted.
+  // (its lease was superseded; without a token, it "is not claimed by" it), and the new
+  // owner's is accepted.
   ASSERT_EQ(SocketClient(worktree.socket()).call(crash_plan_request(1, kLeaseSeconds))["status"],
             "ok");
   const auto claimed_at = SteadyClock::now();
@@ -582,7 +581,12 @@ TEST(CrashLoopTest, TasksOfWorkersThatDieMidTaskAreReclaimedAfterTheLease) {
   RunResult late = run_harness({"task", "complete", "--id", "t0"}, worktree.socket(),
                                worktree.path(), {{"HARNESS_WORKER_ID", "doomed-late"}});
   EXPECT_EQ(late.status, 1);
-  EXPECT_NE(late.out.find("Task t0 is not claimed by doomed-late"), std::string::npos) << late.out;
+  EXPECT_NE(late.out.find("Task t0: lease superseded"), std::string::npos) << late.out;
+  EXPECT_NE(
+      conn.call({{"command", "task_complete"}, {"task_id", "t0"}, {"worker_id", "doomed-late"}})
+          .dump()
+          .find("Task t0 is not claimed by doomed-late"),
+      std::string::npos);
   EXPECT_EQ(
       conn.call(
           {{"command", "task_complete"}, {"task_id", "t0"}, {"worker_id", "rescuer"}})["status"],
