@@ -74,12 +74,8 @@ class BeadsReader {
 
  private:
   void take(std::string_view line, std::size_t number) {
-    Json issue;
-    try {
-      issue = parse_json(line);
-    } catch (const Error& e) {
-      fail_at(source_, number, std::string("expected one JSON object a line: ") + e.what());
-    }
+    const Json issue =
+        parse_json_naming_line(line, source_, number, "expected one JSON object a line: ");
     const JsonPlace place(source_, number);
     if (!issue.is_object()) place.expected("a beads issue (a JSON object)", issue);
     const auto id_value = issue.find("id");

@@ -1,7 +1,7 @@
 #include "plan/plan_json.h"
 
 #include <algorithm>
-#include <cstdlib>
+#include <cstdio>
 
 #include "core/error.h"
 #include "plan/plan_text.h"
@@ -64,22 +64,24 @@ std::string id_of(const Json& value, const JsonPlace& place) {
   place.expected("a task id (a string or an integer)", value);
 }
 
-Json parse_json_naming_line(std::string_view text, const std::string& source) {
+Json parse_json_naming_line(std::string_view text, const std::string& source,
+                            std::size_t first_line, std::string_view context) {
   try {
     return parse_json(text);
   } catch (const Error& e) {
-    const std::string message = e.what();
-    // parse_json says "invalid JSON at byte N: ...": the line of byte N (counted from 1).
-    constexpr std::string_view kAt = "at byte ";
+    // parse_json says "invalid JSON at byte B: parse error at line L, column C: WHAT" for a
+    // syntax error, "invalid JSON: ..." for the rest (nesting, duplicate keys, NUL bytes).
+    std::string message = e.what();
+    std::size_t line = 0, column = 0;
+    constexpr std::string_view kAt = "parse error at line ";
     const std::size_t at = message.find(kAt);
-    std::size_t line = 1;
-    if (at != std::string::npos) {
-      const std::size_t byte = std::strtoull(message.c_str() + at + kAt.size(), nullptr, 10);
-      const std::string_view before =
-          text.substr(0, std::min(byte > 0 ? byte - 1 : 0, text.size()));
-      line += static_cast<std::size_t>(std::count(before.begin(), before.end(), '\n'));
+    if (at != std::string::npos &&
+        std::sscanf(message.c_str() + at + kAt.size(), "%zu, column %zu", &line, &column) == 2) {
+      const std::size_t colon = message.find(": ", at);
+      message = "invalid JSON at column " + std::to_string(column) + ": " +
+                (colon == std::string::npos ? std::string() : message.substr(colon + 2));
     }
-    fail_at(source, line, message);
+    fail_at(source, first_line + (line > 0 ? line - 1 : 0), std::string(context) + message);
   }
 }
 

@@ -47,7 +47,10 @@ std::optional<std::string> optional_string(const Json& object, std::string_view 
 // empty string.
 std::string id_of(const Json& value, const JsonPlace& place);
 
-// parse_json(text), with a syntax error naming its line: "SOURCE line N: invalid JSON ...".
-Json parse_json_naming_line(std::string_view text, const std::string& source);
+// parse_json(text), with a syntax error naming its line: "SOURCE line N: invalid JSON at column
+// C: ..." (counted from `first_line`, for a line of a JSON Lines file). `context` comes before
+// "invalid JSON" when given ("expected one JSON object a line: ").
+Json parse_json_naming_line(std::string_view text, const std::string& source,
+                            std::size_t first_line = 1, std::string_view context = {});
 
 }  // namespace harness
