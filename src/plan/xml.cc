@@ -127,20 +127,7 @@ class XmlReader {
               "expected the root element <plan>, found <" + name_of(root) + ">");
     ParsedPlan plan;
     plan.goal = attribute(root, "goal");
-    for (const xmlNode* child : elements(root)) {
-      if (named(child, "task")) {
-        add_task(child);
-      } else if (named(child, "tasks")) {  // a wrapper some plans use
-        for (const xmlNode* task : elements(child)) {
-          expect_task(task);
-          add_task(task);
-        }
-      } else if (named(child, "dependencies")) {
-        add_dependencies(child, std::nullopt);
-      } else if (named(child, "goal")) {
-        plan.goal = block_of(child);
-      }
-    }
+    read_children(root, plan);
     if (tasks_.empty())
       fail_at(source_, line_of(root), "expected <task id=\"...\"> elements in <plan>, found none");
     link();
@@ -183,9 +170,20 @@ class XmlReader {
     return 1 + static_cast<std::size_t>(std::count(text.begin(), text.begin() + at, '\n'));
   }
 
-  void expect_task(const xmlNode* node) const {
-    if (!named(node, "task"))
-      fail_at(source_, line_of(node), "expected <task> in <tasks>, found <" + name_of(node) + ">");
+  // Tasks, dependencies and the goal, at any depth outside a task: a <tasks>, <phase> or
+  // <wave> wrapper holds tasks as the plan itself does.
+  void read_children(const xmlNode* parent, ParsedPlan& plan) {
+    for (const xmlNode* child : elements(parent)) {
+      if (named(child, "task")) {
+        add_task(child);
+      } else if (named(child, "dependencies")) {
+        add_dependencies(child, std::nullopt);
+      } else if (named(child, "goal")) {
+        plan.goal = block_of(child);
+      } else {
+        read_children(child, plan);
+      }
+    }
   }
 
   void add_task(const xmlNode* node) {

@@ -16,6 +16,10 @@
 //     <dependencies><dep from="b" to="a,c"/></dependencies>   b depends on a and c
 //   </plan>
 //
+// Tasks may sit in wrappers (<tasks>, <phase>, ...); a task may also name what it depends on
+// with depends="a,c" or <dependencies><dep to="a"/></dependencies> inside it. Elements of a
+// task this format does not name are kept as paragraphs of its instructions ("notes:\n...").
+//
 // Parsed by libxml2 without network access, entity substitution or DTD loading; a document
 // with a DOCTYPE is refused, so no entity (internal or external) is ever expanded.
 #pragma once

@@ -72,6 +72,14 @@ TEST(XmlPlan, DependenciesFromDepElementsTaskAttributesAndNestedDeps) {
   EXPECT_EQ(task(plan, "d").dependencies, (Ids{"a", "c"}));
 }
 
+TEST(XmlPlan, TasksInAnyWrapperOutsideATask) {
+  const ParsedPlan plan = parse(
+      "<plan><phase n=\"1\"><task id=\"a\"/><wave><task id=\"b\"/></wave></phase>"
+      "<phase><dependencies><dep from=\"b\" to=\"a\"/></dependencies></phase></plan>");
+  EXPECT_EQ(ids(plan), (Ids{"a", "b"}));
+  EXPECT_EQ(task(plan, "b").dependencies, Ids{"a"});
+}
+
 TEST(XmlPlan, CdataToolElementsStatusAndUnknownElementsAsInstructions) {
   const ParsedPlan plan = parse(R"(<plan><goal>
   A goal
