@@ -71,8 +71,10 @@ ParsedPlan parse_as(Detected detected, std::string_view text, const PlanOptions&
                     const std::string& source) {
   switch (detected.format) {
     case PlanFormat::kMarkdown:
+      require_utf8(text, source);
       return parse_markdown_plan(text, source, options.parallel);
     case PlanFormat::kSpeckit:
+      require_utf8(text, source);
       return parse_speckit_plan(text, source);
     case PlanFormat::kXml:
       return parse_xml_plan(text, source);
