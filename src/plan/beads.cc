@@ -117,9 +117,8 @@ class BeadsReader {
 
   static void add_labels(const Json& issue, const JsonPlace& place,
                          std::vector<std::string>& metadata) {
-    const auto labels = issue.find("labels");
-    if (labels == issue.end() || labels->is_null()) return;
-    if (!labels->is_array()) (place / "labels").expected("a list of labels", *labels);
+    const Json* labels = optional_list(issue, "labels", place, "a list of labels");
+    if (!labels) return;
     std::string text;
     for (std::size_t i = 0; i < labels->size(); ++i) {
       if (!(*labels)[i].is_string()) (place / "labels")[i].expected("a string", (*labels)[i]);
@@ -130,10 +129,10 @@ class BeadsReader {
 
   static void read_dependencies(const Json& issue, const JsonPlace& place, Issue& read,
                                 std::vector<std::string>& metadata) {
-    const auto dependencies = issue.find("dependencies");
-    if (dependencies == issue.end() || dependencies->is_null()) return;
+    const Json* dependencies =
+        optional_list(issue, "dependencies", place, "a list of dependencies");
+    if (!dependencies) return;
     const JsonPlace list = place / "dependencies";
-    if (!dependencies->is_array()) list.expected("a list of dependencies", *dependencies);
     for (std::size_t i = 0; i < dependencies->size(); ++i) {
       const Json& dependency = (*dependencies)[i];
       const JsonPlace at = list[i];

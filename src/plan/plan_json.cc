@@ -55,6 +55,14 @@ std::optional<std::string> optional_string(const Json& object, std::string_view 
   return it->get<std::string>();
 }
 
+const Json* optional_list(const Json& object, std::string_view key, const JsonPlace& place,
+                          const std::string& what) {
+  const auto it = object.find(key);
+  if (it == object.end() || it->is_null()) return nullptr;
+  if (!it->is_array()) (place / key).expected(what, *it);
+  return &*it;
+}
+
 std::string id_of(const Json& value, const JsonPlace& place) {
   if (value.is_number_integer() || value.is_number_unsigned()) return value.dump();
   if (value.is_string()) {

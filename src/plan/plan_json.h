@@ -43,6 +43,11 @@ std::string describe_json(const Json& value);
 std::optional<std::string> optional_string(const Json& object, std::string_view key,
                                            const JsonPlace& place);
 
+// The list member `key` of `object`; nullptr when it is absent or null. Throws (at place/key,
+// "expected WHAT") when it is anything else.
+const Json* optional_list(const Json& object, std::string_view key, const JsonPlace& place,
+                          const std::string& what);
+
 // A task id written as a string or an integer ("3", 3 -> "3"). Throws for anything else or an
 // empty string.
 std::string id_of(const Json& value, const JsonPlace& place);

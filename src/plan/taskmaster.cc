@@ -90,9 +90,8 @@ class TaskmasterReader {
   void add_task(const Json& value, const JsonPlace& place) {
     const std::size_t index = add_entry(value, place, std::string());
     const std::string parent = entries_[index].task.id;
-    const auto subtasks = value.find("subtasks");
-    if (subtasks == value.end() || subtasks->is_null()) return;
-    if (!subtasks->is_array()) (place / "subtasks").expected("a list of subtasks", *subtasks);
+    const Json* subtasks = optional_list(value, "subtasks", place, "a list of subtasks");
+    if (!subtasks) return;
     for (std::size_t i = 0; i < subtasks->size(); ++i) {
       const std::size_t sub = add_entry((*subtasks)[i], (place / "subtasks")[i], parent);
       entries_[index].subtasks.push_back(entries_[sub].task.id);
@@ -130,10 +129,9 @@ class TaskmasterReader {
   }
 
   static void read_dependencies(const Json& value, const JsonPlace& place, Entry& entry) {
-    const auto dependencies = value.find("dependencies");
-    if (dependencies == value.end() || dependencies->is_null()) return;
+    const Json* dependencies = optional_list(value, "dependencies", place, "a list of task ids");
+    if (!dependencies) return;
     const JsonPlace list = place / "dependencies";
-    if (!dependencies->is_array()) list.expected("a list of task ids", *dependencies);
     for (std::size_t i = 0; i < dependencies->size(); ++i) {
       const Json& dependency = (*dependencies)[i];
       entry.written.push_back({id_of(dependency, list[i]), !dependency.is_string(), list[i]});

@@ -226,32 +226,17 @@ class XmlReader {
       if (tools.empty()) add_to(p.tools, node, true);
       for (const xmlNode* tool : tools) add_to(p.tools, tool, false);
     } else if (named(node, "scope")) {
-      for (const xmlNode* entry : elements(node)) {
-        if (named(entry, "include"))
-          add_to(p.files_in_scope, entry, false);
-        else if (named(entry, "exclude"))
-          add_to(p.files_out_of_scope, entry, false);
-        else
-          unexpected(entry, "scope", "<include> or <exclude>");
-      }
+      read_pair(
+          node, "include", [&](auto* e) { add_to(p.files_in_scope, e, false); },  //
+          "exclude", [&](auto* e) { add_to(p.files_out_of_scope, e, false); });
     } else if (named(node, "interface")) {
-      for (const xmlNode* entry : elements(node)) {
-        if (named(entry, "input"))
-          p.input_context = block_of(entry);
-        else if (named(entry, "output"))
-          p.output_contract = block_of(entry);
-        else
-          unexpected(entry, "interface", "<input> or <output>");
-      }
+      read_pair(
+          node, "input", [&](auto* e) { p.input_context = block_of(e); },  //
+          "output", [&](auto* e) { p.output_contract = block_of(e); });
     } else if (named(node, "artifacts")) {
-      for (const xmlNode* entry : elements(node)) {
-        if (named(entry, "read"))
-          add_to(p.artifacts_to_read, entry, false);
-        else if (named(entry, "write"))
-          add_to(p.artifacts_to_write, entry, false);
-        else
-          unexpected(entry, "artifacts", "<read> or <write>");
-      }
+      read_pair(
+          node, "read", [&](auto* e) { add_to(p.artifacts_to_read, e, false); },  //
+          "write", [&](auto* e) { add_to(p.artifacts_to_write, e, false); });
     } else if (named(node, "verification")) {
       for (const xmlNode* entry : elements(node)) {
         if (!named(entry, "command")) unexpected(entry, "verification", "<command>");
@@ -262,6 +247,22 @@ class XmlReader {
     } else {
       // An element this format does not name: kept for the agent, as a paragraph.
       append_paragraph(task.instructions, name_of(node) + ":\n" + block_of(node));
+    }
+  }
+
+  // The children of `node`, each a `first` or a `second` element (<scope>: include, exclude).
+  template <typename First, typename Second>
+  void read_pair(const xmlNode* node, const char* first, First on_first, const char* second,
+                 Second on_second) const {
+    for (const xmlNode* entry : elements(node)) {
+      if (named(entry, first)) {
+        on_first(entry);
+      } else if (named(entry, second)) {
+        on_second(entry);
+      } else {
+        const std::string expected = "<" + std::string(first) + "> or <" + second + ">";
+        unexpected(entry, name_of(node).c_str(), expected.c_str());
+      }
     }
   }
 
