@@ -104,7 +104,9 @@ class TaskmasterReader {
     if (id == value.end()) place.fail("expected an \"id\"");
     Entry entry;
     Task& task = entry.task;
-    task.id = parent.empty() ? id_of(*id, place / "id") : parent + "." + id_of(*id, place / "id");
+    task.id = id_of(*id, place / "id");
+    if (!parent.empty() && task.id.rfind(parent + ".", 0) != 0)  // "1.2" under 1 stays "1.2"
+      task.id = parent + "." + task.id;
     if (const auto seen = path_of_.find(task.id); seen != path_of_.end())
       (place / "id")
           .fail("task " + task.id + " is defined twice (" + seen->second + " and " + place.path() +

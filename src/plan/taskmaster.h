@@ -5,11 +5,12 @@
 //
 // A task: {"id": 1, "title", "description", "details", "testStrategy", "status", "priority",
 // "dependencies": [1, "2"], "subtasks": [...]}. Ids are integers or strings. A subtask S of
-// task P becomes task "P.S"; its dependencies name siblings (2 or "2" -> "P.2") or any task by
-// its full id ("1.3", "4"); it also waits for P's own dependencies when it names no sibling. P
-// depends on all of its subtasks (it is done when they are). Mapping: title -> description,
-// description and details -> instructions, testStrategy -> success_criteria, status "done" (or
-// "completed") -> completed, priority critical/high/medium/low -> 2/1/0/-1.
+// task P becomes task "P.S" (an id written "P.S" already is kept); its dependencies name siblings
+// (2 or "2" -> "P.2") or any task by its full id ("1.3", "4"); it also waits for P's own
+// dependencies when it names no sibling. P depends on all of its subtasks (it is done when they
+// are). Mapping: title -> description, description and details -> instructions, testStrategy ->
+// success_criteria, status "done" (or "completed") -> completed, priority critical/high/medium/low
+// -> 2/1/0/-1.
 #pragma once
 
 #include <string>

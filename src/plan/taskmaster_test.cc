@@ -69,8 +69,8 @@ TEST(TaskmasterPlan, LegacyTasksListAndSubtaskOnATopLevelTask) {
   const ParsedPlan plan = parse(R"({"tasks": [
     {"id": 1, "title": "A"},
     {"id": 2, "title": "B", "subtasks": [{"id": 1, "title": "B1", "dependencies": [2, 9]}]},
-    {"id": 9, "title": "C", "priority": "medium"}]})");
-  EXPECT_EQ(ids(plan), (Ids{"1", "2", "2.1", "9"}));
+    {"id": 9, "title": "C", "priority": "medium", "subtasks": [{"id": "9.1"}]}]})");
+  EXPECT_EQ(ids(plan), (Ids{"1", "2", "2.1", "9", "9.1"}));
   // 2 is the parent itself (dropped); 9 is no sibling, so the top-level task 9.
   EXPECT_EQ(task(plan, "2.1").dependencies, Ids{"9"});
   EXPECT_EQ(task(plan, "9").priority, 0);

@@ -203,8 +203,9 @@ class XmlReader {
       task.priority = integer(*priority, line, "priority");
     if (const std::optional<std::string> status = attribute(node, "status"))
       task.status = status_of(*status, line);
-    if (const std::optional<std::string> depends = attribute(node, "depends"))
-      dependencies_.push_back({*id, *depends, line});
+    for (const char* name : {"depends", "depends_on", "depends-on"})
+      if (const std::optional<std::string> depends = attribute(node, name))
+        dependencies_.push_back({*id, *depends, line});
     for (const xmlNode* child : elements(node)) add_field(task, child);
     if (task.description.empty())
       task.description = attribute(node, "title").value_or("Task " + *id);

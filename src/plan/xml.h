@@ -17,8 +17,9 @@
 //   </plan>
 //
 // Tasks may sit in wrappers (<tasks>, <phase>, ...); a task may also name what it depends on
-// with depends="a,c" or <dependencies><dep to="a"/></dependencies> inside it. Elements of a
-// task this format does not name are kept as paragraphs of its instructions ("notes:\n...").
+// with depends="a,c" (or depends_on, depends-on) or <dependencies><dep to="a"/></dependencies>
+// inside it. Elements of a task this format does not name are kept as paragraphs of its
+// instructions ("notes:\n...").
 //
 // Parsed by libxml2 without network access, entity substitution or DTD loading; a document
 // with a DOCTYPE is refused, so no entity (internal or external) is ever expanded.

@@ -61,10 +61,12 @@ TEST(XmlPlan, DependenciesFromDepElementsTaskAttributesAndNestedDeps) {
     <task id="b"><description>B</description></task>
     <task id="c" depends="a"><dependencies><dep to="b"/></dependencies></task>
     <task id="d" title="D"/>
+    <task id="e" depends_on="a" depends-on="d"/>
   </tasks>
   <dependencies><dep from="b" to="a"/><dep from="d" to=" a , c "/></dependencies>
 </plan>)");
-  EXPECT_EQ(ids(plan), (Ids{"a", "b", "c", "d"}));
+  EXPECT_EQ(ids(plan), (Ids{"a", "b", "c", "d", "e"}));
+  EXPECT_EQ(task(plan, "e").dependencies, (Ids{"a", "d"}));
   EXPECT_EQ(task(plan, "a").description, "Task a");
   EXPECT_EQ(task(plan, "d").description, "D");
   EXPECT_EQ(task(plan, "b").dependencies, Ids{"a"});
