@@ -1,11 +1,14 @@
 #include "cli/verbs_state.h"
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <memory>
+#include <set>
 #include <sstream>
 
+#include "cli/verbs_plan.h"
 #include "core/error.h"
 #include "plan/plan_format.h"
 
@@ -122,9 +125,13 @@ struct PlanFileArgs {
   std::string format;  // empty: detected
   bool parallel = false;
   bool force = false;
+  std::string tag;  // taskmaster; empty: kDefaultTaskmasterTag
 
-  std::optional<PlanFormat> plan_format() const {
-    return format.empty() ? std::nullopt : std::optional(parse_plan_format(format));
+  PlanOptions options() const {
+    PlanOptions options{format.empty() ? std::nullopt : std::optional(parse_plan_format(format)),
+                        parallel};
+    if (!tag.empty()) options.tag = tag;
+    return options;
   }
 };
 
@@ -132,11 +139,57 @@ int plan_import(CliContext& ctx, const PlanFileArgs& args) {
   PlanImportRequest request{std::nullopt, fs::absolute(args.file).string(), args.force};
   if (!args.format.empty()) request.format = args.format;
   request.parallel = args.parallel;
+  if (!args.tag.empty()) {
+    // plan_import has no tag field: the plan is read here and sent as tasks.
+    request.workflow = read_plan_in_format(args.file, args.options()).plan.workflow;
+    request.file.reset();
+    request.format.reset();
+    request.parallel = false;
+  }
   const auto answer = call(ctx.client(), request);
   const PlanImportResponse* imported = response_or_report(answer);
   if (!imported) return 1;
   std::cout << "Imported " << imported->imported << " tasks from " << args.file << "\n";
   return 0;
+}
+
+// The fields beyond id, title, status and dependencies that a plan gave `task`, as
+// "    name: value" lines (task_to_json's names; instructions as their line count).
+void print_fields(const Task& task) {
+  static const std::set<std::string> kShown = {"id",           "description",    "status",
+                                               "dependencies", "started_at",     "completed_at",
+                                               "claimed_by",   "timeout_seconds"};
+  const Json fields = task_to_json(task);
+  for (const auto& [name, value] : fields.items()) {
+    if (kShown.count(name)) continue;
+    std::cout << "    " << name << ": ";
+    if (name == "instructions") {
+      const std::string& text = value.get_ref<const std::string&>();
+      const auto lines = std::count(text.begin(), text.end(), '\n') + 1;
+      std::cout << lines << (lines == 1 ? " line\n" : " lines\n");
+      continue;
+    }
+    if (value.is_string()) {
+      const std::string& text = value.get_ref<const std::string&>();
+      const std::size_t end = text.find('\n');
+      std::cout << text.substr(0, end) << (end == std::string::npos ? "" : " ...") << "\n";
+      continue;
+    }
+    if (!value.is_array()) {
+      std::cout << value.dump() << "\n";
+      continue;
+    }
+    for (std::size_t i = 0; i < value.size(); ++i) {
+      std::cout << (i ? ", " : "");
+      if (!value[i].is_array()) {
+        std::cout << (value[i].is_string() ? value[i].get<std::string>() : value[i].dump());
+        continue;
+      }
+      for (std::size_t w = 0; w < value[i].size(); ++w)  // a command: its words
+        std::cout << (w ? " " : "") << value[i][w].get<std::string>();
+    }
+    std::cout << "\n";
+  }
 }
 
 void print_plan(const PlanFile& read) {
@@ -151,13 +204,14 @@ void print_plan(const PlanFile& read) {
     for (std::size_t i = 0; i < task.dependencies.size(); ++i)
       std::cout << (i ? ", " : "") << task.dependencies[i];
     std::cout << "\n";
+    print_fields(task);
   }
 }
 
 // Reads the plan here, without a daemon, and writes nothing. A bad plan is an Error: the CLI
 // says "harness: ..." and exits 1, as for every verb.
 int plan_validate(const PlanFileArgs& args) {
-  print_plan(read_plan_in_format(args.file, PlanOptions{args.plan_format(), args.parallel}));
+  print_plan(read_plan_in_format(args.file, args.options()));
   return 0;
 }
 
@@ -177,6 +231,9 @@ void add_plan_file_options(CLI::App& verb, PlanFileArgs& args) {
           "FORMAT"));
   verb.add_flag("--parallel", args.parallel,
                 "markdown without groups: tasks do not wait for the one before them");
+  verb.add_option("--tag", args.tag,
+                  "taskmaster: the tag whose tasks to read (default: " +
+                      std::string(kDefaultTaskmasterTag) + ")");
 }
 
 void add_plan(CLI::App& app, CliContext& ctx, Action& action) {
@@ -194,7 +251,7 @@ void add_plan(CLI::App& app, CliContext& ctx, Action& action) {
   CLI::App* validate = add_verb(
       *plan, "validate",
       "Read a plan file without importing it and print what was understood: format, goal, and "
-      "each task's id, title and dependencies",
+      "each task's id, title, dependencies and the other fields the plan gave it",
       action, [validate_args] { return plan_validate(*validate_args); });
   add_plan_file_options(*validate, *validate_args);
   add_verb(*plan, "reset", "Remove the workflow, whatever its state (prints the reply envelope)",
@@ -207,6 +264,7 @@ void register_state_verbs(CLI::App& app, CliContext& ctx, Action& action) {
   add_command_verbs(app, kCommandVerbs, ctx, action);
   add_update_state(app, ctx, action);
   add_plan(app, ctx, action);
+  register_plan_output_verbs(app, ctx, action);
 }
 
 }  // namespace harness

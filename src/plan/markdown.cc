@@ -95,6 +95,14 @@ std::optional<std::string> goal_line(std::string_view line) {
   return std::nullopt;
 }
 
+// "**Depends on:** Task 2, Task 3" (or "none"), as a line of its own: the list, else nullopt.
+std::optional<std::string> depends_line(std::string_view line) {
+  std::string_view text = trim(line);
+  for (const std::string_view mark : {"**Depends on:**", "**Depends on**:"})
+    if (text.substr(0, mark.size()) == mark) return std::string(trim(text.substr(mark.size())));
+  return std::nullopt;
+}
+
 std::vector<std::string> table_cells(std::string_view line) {
   line = trim(line);
   if (line.empty() || line.front() != '|') return {};
@@ -115,11 +123,13 @@ bool is_separator_row(const std::vector<std::string>& cells) {
   });
 }
 
-// A group as a plan lists it: its name ("1", "10", "A"), where, and the text of its tasks.
+// A group as a plan lists it: its name ("1", "10", "A"), where, and the text of its tasks. A
+// task's "**Depends on:**" line is read as a listing too, named "task N's 'Depends on'".
 struct GroupListing {
   std::string name;
   std::size_t line;
   std::string tasks;
+  std::string owner;  // for errors: "group 1"
 };
 
 // "Group 3 (optional)" -> "3", "Group B" -> "B", "3" -> "3"; anything else -> nullopt.
@@ -154,7 +164,7 @@ std::optional<GroupListing> group_line(std::string_view line, std::size_t number
   if (separator == std::string_view::npos) return std::nullopt;
   const std::string_view tasks = after_separator(rest.substr(separator));
   if (!has_digit(tasks)) return std::nullopt;
-  return GroupListing{*name, number, std::string(tasks)};
+  return GroupListing{*name, number, std::string(tasks), "group " + *name};
 }
 
 // Columns of a group table, from its header row.
@@ -193,6 +203,7 @@ struct TaskSection {
   std::size_t line;
   int level;
   std::vector<std::string_view> body;
+  std::optional<GroupListing> depends;  // its "**Depends on:**" line
 };
 
 std::optional<std::string> instructions_of(std::vector<std::string_view> body) {
@@ -237,6 +248,9 @@ class MarkdownReader {
       if (const std::optional<Heading> heading = heading_of(line.text))
         return enter(*heading, line);
     if (section_ == Section::kTask) {
+      if (!line.in_code)
+        if (std::optional<std::string> depends = depends_line(line.text))
+          return set_depends(std::move(*depends), line.number);
       tasks_.back().body.push_back(line.text);
       // A group table or "**Group 2:** Tasks 3-5" under the last task, without a heading of
       // its own: a group header row, or bold, so not the task's prose.
@@ -282,8 +296,19 @@ class MarkdownReader {
     Task task;
     task.id = heading.id;
     task.description = heading.title.empty() ? "Task " + heading.id : heading.title;
-    tasks_.push_back({std::move(task), number, level, {}});
+    tasks_.push_back({std::move(task), number, level, {}, std::nullopt});
     section_ = Section::kTask;
+  }
+
+  void set_depends(std::string tasks, std::size_t number) {
+    TaskSection& section = tasks_.back();
+    if (section.depends)
+      fail_at(source_, number,
+              "task " + section.task.id + " has a second '**Depends on:**' line (line " +
+                  std::to_string(section.depends->line) + " and line " + std::to_string(number) +
+                  "); expected one");
+    section.depends = GroupListing{section.task.id, number, std::move(tasks),
+                                   "task " + section.task.id + "'s '**Depends on:**' line"};
   }
 
   void add_goal_text(std::string_view line) {
@@ -317,7 +342,7 @@ class MarkdownReader {
                   group_cell + "'");
     const std::string tasks =
         table_->tasks_column < cells.size() ? cells[table_->tasks_column] : std::string();
-    listings_.push_back({*name, line.number, tasks});
+    listings_.push_back({*name, line.number, tasks, "group " + *name});
   }
 
   // The index of the task `token` names ("3", "Task 3", "T3"), else nullopt.
@@ -332,7 +357,7 @@ class MarkdownReader {
 
   [[noreturn]] void unknown_task(const GroupListing& listing, std::string_view token) const {
     fail_at(source_, listing.line,
-            "group " + listing.name + " lists task '" + std::string(token) + "', but no '## Task " +
+            listing.owner + " lists task '" + std::string(token) + "', but no '## Task " +
                 std::string(token) + ":' heading defines it");
   }
 
@@ -379,8 +404,8 @@ class MarkdownReader {
     if (!last) unknown_task(listing, to);
     if (*first > *last)
       fail_at(source_, listing.line,
-              "group " + listing.name + " lists the range " + std::string(from) + "-" +
-                  std::string(to) + "; expected its first task before its last");
+              listing.owner + " lists the range " + std::string(from) + "-" + std::string(to) +
+                  "; expected its first task before its last");
     const std::string& first_id = tasks_[*first].task.id;
     const std::string& last_id = tasks_[*last].task.id;
     if (is_integer(first_id) && is_integer(last_id) && first_id.size() < 10 &&
@@ -395,8 +420,22 @@ class MarkdownReader {
     for (std::size_t i = *first; i <= *last; ++i) out.push_back(i);
   }
 
-  // Sets every task's dependencies (README, "Plan formats").
+  // Sets every task's dependencies (README, "Plan formats"): a task's "**Depends on:**" line
+  // replaces what groups or document order would give it.
   void link() {
+    implicit_links();
+    for (TaskSection& section : tasks_) {
+      if (!section.depends) continue;
+      section.task.dependencies.clear();
+      std::vector<std::string>& dependencies = section.task.dependencies;
+      for (const std::size_t task : tasks_of(*section.depends))
+        if (std::find(dependencies.begin(), dependencies.end(), tasks_[task].task.id) ==
+            dependencies.end())
+          dependencies.push_back(tasks_[task].task.id);
+    }
+  }
+
+  void implicit_links() {
     for (std::size_t i = 0; i < tasks_.size(); ++i) index_of_.emplace(tasks_[i].task.id, i);
     std::map<decltype(group_order_key("")), std::vector<std::size_t>> groups;
     std::vector<std::optional<const GroupListing*>> group_of(tasks_.size());

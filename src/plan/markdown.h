@@ -10,7 +10,9 @@
 // Dependencies: groups run in numeric order (Group 10 after Group 9) and each task of group k+1
 // depends on every task of group k; a task in no group depends on every task before it in the
 // document (a review after the groups). Without any group, each task depends on the one before
-// it, unless `parallel`. Headings, tables and goal lines inside fenced code are text.
+// it, unless `parallel`. A task whose body has a line "**Depends on:** Task 2, Task 3" (or
+// "**Depends on:** none") depends on exactly those tasks instead; that line is not part of its
+// instructions. Headings, tables and goal lines inside fenced code are text.
 #pragma once
 
 #include <string>
@@ -21,8 +23,8 @@
 namespace harness {
 
 // Throws Error::invalid naming `source` (see fail_at), the line and what was expected: no task
-// heading, a task id defined twice, a group naming a task no heading defines, a task in two
-// groups. The workflow is not validated (validate_workflow).
+// heading, a task id defined twice, a group or "Depends on" line naming a task no heading
+// defines, a task in two groups. The workflow is not validated (validate_workflow).
 ParsedPlan parse_markdown_plan(std::string_view text, const std::string& source, bool parallel);
 
 // Whether `line` (outside code) is a task heading this format reads: format detection.

@@ -212,5 +212,25 @@ TEST(MarkdownPlan, DetectionSeesTaskHeadings) {
   EXPECT_FALSE(is_markdown_task_heading("Task 1: A"));
 }
 
+TEST(MarkdownPlan, ADependsOnLineReplacesTheImplicitDependencies) {
+  const ParsedPlan plan = parse(
+      "## Task 1: A\n**Depends on:** none\n\nDo A.\n## Task 2: B\n## Task 3: C\n"
+      "**Depends on:** Task 1, 2\n```\n**Depends on:** Task 9\n```\n");
+  EXPECT_TRUE(task(plan, "1").dependencies.empty());
+  EXPECT_EQ(task(plan, "1").instructions, "Do A.");
+  EXPECT_EQ(task(plan, "2").dependencies, Ids{"1"});  // document order, as without the line
+  EXPECT_EQ(task(plan, "3").dependencies, (Ids{"1", "2"}));
+  EXPECT_EQ(task(plan, "3").instructions, "```\n**Depends on:** Task 9\n```");
+}
+
+TEST(MarkdownPlan, DependsOnLinesNamingUnknownTasksOrTwiceAreRefused) {
+  EXPECT_EQ(error_of("## Task 1: A\n## Task 2: B\n**Depends on:** Task 7\n"),
+            "plan.md line 3: task 2's '**Depends on:**' line lists task '7', but no '## Task 7:' "
+            "heading defines it");
+  EXPECT_EQ(error_of("## Task 1: A\n**Depends on:** none\n**Depends on:** none\n"),
+            "plan.md line 3: task 1 has a second '**Depends on:**' line (line 2 and line 3); "
+            "expected one");
+}
+
 }  // namespace
 }  // namespace harness

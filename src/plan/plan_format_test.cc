@@ -14,13 +14,16 @@ namespace harness {
 namespace {
 
 TEST(PlanFormat, NamesRoundTripAndUnknownOnesAreRefused) {
-  for (const char* name : {"json", "markdown", "speckit"})
+  for (const char* name : {"json", "markdown", "speckit", "xml", "taskmaster", "beads"})
     EXPECT_EQ(to_string(parse_plan_format(name)), name);
+  EXPECT_EQ(plan_formats().size(), 6u);
   try {
     parse_plan_format("yaml");
     FAIL();
   } catch (const Error& e) {
-    EXPECT_STREQ(e.what(), "unknown plan format 'yaml' (expected one of json, markdown, speckit)");
+    EXPECT_STREQ(e.what(),
+                 "unknown plan format 'yaml' (expected one of json, markdown, speckit, xml, "
+                 "taskmaster, beads)");
   }
 }
 
@@ -33,6 +36,34 @@ TEST(PlanFormat, DetectionFromContentAndExtension) {
   EXPECT_EQ(detect_plan_format("```\n## Task 1: A\n```\n- [ ] T001 x\n", ""), PlanFormat::kSpeckit);
   EXPECT_EQ(detect_plan_format("# Nothing\n", "plan.md"), PlanFormat::kMarkdown);
   EXPECT_EQ(detect_plan_format("nothing", "plan.txt"), PlanFormat::kJson);
+}
+
+TEST(PlanFormat, DetectionOfXmlTaskmasterAndBeads) {
+  EXPECT_EQ(detect_plan_format("<?xml version=\"1.0\"?><plan/>", "plan"), PlanFormat::kXml);
+  EXPECT_EQ(detect_plan_format("whatever", "plan.xml"), PlanFormat::kXml);
+  EXPECT_EQ(detect_plan_format("{\"master\": {\"tasks\": []}}", "tasks.json"),
+            PlanFormat::kTaskmaster);
+  EXPECT_EQ(
+      detect_plan_format("{\n  \"tasks\": [\n    {\"id\": 1, \"title\": \"A\"}\n  ]\n}\n", "x"),
+      PlanFormat::kTaskmaster);
+  EXPECT_EQ(detect_plan_format("{\n  \"tasks\": {\"a\": {}}\n}\n", "x"), PlanFormat::kJson);
+  EXPECT_EQ(detect_plan_format("{\"tasks\": [{\"id\": \"a\"}]}", "x"), PlanFormat::kJson);
+  EXPECT_EQ(detect_plan_format("{\"id\":\"a\"}\n{\"id\":\"b\"}\n", "x"), PlanFormat::kBeads);
+  EXPECT_EQ(detect_plan_format("{\"id\":\"a\",\"title\":\"A\"}\n", "x"), PlanFormat::kBeads);
+  EXPECT_EQ(detect_plan_format("anything", "issues.jsonl"), PlanFormat::kBeads);
+  EXPECT_EQ(detect_plan_format("{\"tasks\": [", "x.json"), PlanFormat::kJson);
+}
+
+TEST(PlanFormat, TheTagAndTheGoalReachTheWorkflow) {
+  const std::string tagged = R"({"a": {"tasks": [{"id": 1}]}, "b": {"tasks": [{"id": 2}],
+      "metadata": {"description": "B's goal"}}})";
+  PlanOptions options;
+  options.tag = "b";
+  const ParsedPlan plan = parse_plan(tagged, options, "p");
+  EXPECT_EQ(plan.workflow.tasks[0].id, "2");
+  EXPECT_EQ(plan.goal, "B's goal");
+  EXPECT_EQ(plan.workflow.goal, "B's goal");
+  EXPECT_EQ(parse_plan(R"({"goal": "g", "tasks": {"a": {}}})", {}, "p").goal, "g");
 }
 
 TEST(PlanFormat, ParseDispatchesToTheFormat) {
@@ -74,7 +105,14 @@ TEST(PlanFormat, DamagedPlansGiveAValidWorkflowOrAnError) {
       "### Task 2a: C\n## Parallel Groups\n| Task Group | Tasks |\n|---|---|\n"
       "| Group 1 | 1, 2a |\n| Group 2 | 2 |\n**Group 3:** Tasks 1-2\n## Task 3: D\n"
       "## Phase 1: S\n- [ ] T001 [P] a\n- [x] T002 b\n  more\n## Phase 2：T\n- [ ] T003 c\n"
-      "- [ ] T001 again\n~~~\n";
+      "- [ ] T001 again\n~~~\n**Depends on:** Task 2, Task 9\n**Depends on:** none\n"
+      "<plan goal=\"g\">\n<task id=\"a\"><dep to=\"b\"/></task>\n<task id=\"b\" depends=\"a\"/>\n"
+      "<dependencies><dep from=\"a\" to=\"b,c\"/></dependencies>\n</plan>\n<!DOCTYPE plan>\n"
+      "{\"id\":\"b-1\",\"title\":\"A\",\"dependencies\":[{\"depends_on_id\":\"b-2\"}]}\n"
+      "{\"id\":\"b-2\",\"status\":\"closed\",\"dependencies\":[{\"depends_on_id\":\"b-1\"}]}\n"
+      "{\"tasks\": [{\"id\": 1, \"subtasks\": [{\"id\": 1, \"dependencies\": [2]}]}, {\"id\": "
+      "2}]}\n"
+      "{\"master\": {\"tasks\": [{\"id\": 1, \"dependencies\": [\"1.1\"]}]}}\n";
   std::vector<std::string> lines;
   std::istringstream in(plan);
   for (std::string line; std::getline(in, line);) lines.push_back(line);
@@ -83,13 +121,25 @@ TEST(PlanFormat, DamagedPlansGiveAValidWorkflowOrAnError) {
     std::string text;
     for (std::size_t n = random() % (2 * lines.size()); n > 0; --n)
       text += lines[random() % lines.size()] + "\n";
-    for (const PlanFormat format : {PlanFormat::kMarkdown, PlanFormat::kSpeckit}) {
+    for (const PlanFormat format : plan_formats()) {
       for (const bool parallel : {false, true}) {
+        ParsedPlan plan;
         try {
-          validate_workflow(parse_plan(text, {format, parallel}, "p").workflow);
+          plan = parse_plan(text, {format, parallel}, "p");
         } catch (const Error& e) {
           EXPECT_EQ(e.kind(), Error::Kind::kInvalidArgument) << text;
-          EXPECT_EQ(std::string(e.what()).rfind("p line ", 0), 0u) << e.what() << "\n" << text;
+          // JSON documents' errors name a path or a line; the line formats' a line.
+          const bool named =
+              std::string(e.what()).rfind("p line ", 0) == 0 ||
+              (format == PlanFormat::kTaskmaster && std::string(e.what()).rfind("p ", 0) == 0) ||
+              format == PlanFormat::kJson;
+          EXPECT_TRUE(named) << e.what() << "\n" << text;
+          continue;
+        }
+        try {
+          validate_workflow(plan.workflow);
+        } catch (const Error& e) {
+          EXPECT_EQ(e.kind(), Error::Kind::kInvalidArgument) << text;
         }
       }
     }

@@ -2,6 +2,9 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstdio>
+
+#include <glib.h>
 
 #include "core/error.h"
 
@@ -104,6 +107,19 @@ bool starts_with_word(std::string_view text, std::string_view prefix) {
            return std::tolower(static_cast<unsigned char>(a)) ==
                   std::tolower(static_cast<unsigned char>(b));
          });
+}
+
+void require_utf8(std::string_view text, const std::string& source) {
+  const gchar* end = nullptr;
+  if (g_utf8_validate(text.data(), static_cast<gssize>(text.size()), &end)) return;
+  const std::size_t at = static_cast<std::size_t>(end - text.data());
+  const std::string_view before = text.substr(0, at);
+  const std::size_t line_start = before.rfind('\n') + 1;  // npos + 1 == 0
+  char byte[8];
+  std::snprintf(byte, sizeof byte, "0x%02X", static_cast<unsigned char>(text[at]));
+  fail_at(source, 1 + static_cast<std::size_t>(std::count(before.begin(), before.end(), '\n')),
+          "expected UTF-8 text, found the byte " + std::string(byte) + " at column " +
+              std::to_string(at - line_start + 1));
 }
 
 void fail_at(const std::string& source, std::size_t line, const std::string& message) {

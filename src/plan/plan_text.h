@@ -39,6 +39,10 @@ std::string without_emphasis(std::string_view text);
 // Whether `text` starts with `prefix`, ignoring ASCII case.
 bool starts_with_word(std::string_view text, std::string_view prefix);
 
+// Throws Error::invalid naming the line and column of the first byte of `text` that is not
+// UTF-8 (a NUL byte included): what the plan holds is stored and sent as JSON text.
+void require_utf8(std::string_view text, const std::string& source);
+
 // Throws Error::invalid "SOURCE line N: MESSAGE" ("line N: MESSAGE" when `source` is empty:
 // the caller names the file).
 [[noreturn]] void fail_at(const std::string& source, std::size_t line, const std::string& message);

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "core/error.h"
+
 namespace harness {
 namespace {
 
@@ -37,6 +39,17 @@ TEST(PlanText, Headings) {
   EXPECT_FALSE(heading_of("    ## indented code").has_value());
   EXPECT_FALSE(heading_of("#hashtag").has_value());
   EXPECT_FALSE(heading_of("####### seven").has_value());
+}
+
+TEST(PlanText, TextThatIsNotUtf8IsRefusedNamingLineAndColumn) {
+  EXPECT_NO_THROW(require_utf8("caf\xC3\xA9\n", "p"));
+  try {
+    require_utf8("ok\ncaf\xE9 au lait\n", "p");
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_STREQ(e.what(), "p line 2: expected UTF-8 text, found the byte 0xE9 at column 4");
+  }
+  EXPECT_THROW(require_utf8(std::string_view("a\0b", 3), "p"), Error);
 }
 
 }  // namespace
