@@ -139,13 +139,7 @@ int plan_import(CliContext& ctx, const PlanFileArgs& args) {
   PlanImportRequest request{std::nullopt, fs::absolute(args.file).string(), args.force};
   if (!args.format.empty()) request.format = args.format;
   request.parallel = args.parallel;
-  if (!args.tag.empty()) {
-    // plan_import has no tag field: the plan is read here and sent as tasks.
-    request.workflow = read_plan_in_format(args.file, args.options()).plan.workflow;
-    request.file.reset();
-    request.format.reset();
-    request.parallel = false;
-  }
+  if (!args.tag.empty()) request.tag = args.tag;
   const auto answer = call(ctx.client(), request);
   const PlanImportResponse* imported = response_or_report(answer);
   if (!imported) return 1;

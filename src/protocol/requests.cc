@@ -137,8 +137,9 @@ PlanImportRequest PlanImportRequest::from_json(const Json& request) {
   if (r.file && r.file->front() != '/') Fields::wrong_type("file", "an absolute path");
   r.format = f.optional_string("format");
   r.parallel = f.flag("parallel");
-  if (!r.file && (r.format || r.parallel))
-    throw Error::invalid("'format' and 'parallel' go with 'file' only");
+  r.tag = f.optional_string("tag");
+  if (!r.file && (r.format || r.parallel || r.tag))
+    throw Error::invalid("'format', 'parallel' and 'tag' go with 'file' only");
   return r;
 }
 
@@ -149,6 +150,7 @@ Json PlanImportRequest::to_json() const {
   request["force"] = force;
   if (format) request["format"] = *format;
   if (parallel) request["parallel"] = true;
+  if (tag) request["tag"] = *tag;
   return request;
 }
 

@@ -45,14 +45,15 @@ struct UpdateStateRequest {
 // Replaces the workflow from inline tasks or from a plan file the daemon reads itself (so a
 // large plan is not bound by the request size limit). Without `force` it refuses to replace a
 // workflow that still has unfinished tasks. `format` and `parallel` go with `file` only: the
-// plan format's name (detected when absent; the daemon checks the name) and markdown's
-// "no implicit chain".
+// plan format's name (detected when absent; the daemon checks the name), markdown's
+// "no implicit chain" and taskmaster's tag.
 struct PlanImportRequest {
   std::optional<Workflow> workflow;
   std::optional<std::string> file;  // absolute path
   bool force = false;
   std::optional<std::string> format;
   bool parallel = false;
+  std::optional<std::string> tag;  // taskmaster: the tag whose tasks to read
   static PlanImportRequest from_json(const Json& request);
   Json to_json() const;
   bool operator==(const PlanImportRequest&) const = default;

@@ -211,16 +211,17 @@ struct Service::Impl {
                      std::make_shared<const Workflow>(*r.workflow), mode, imported,
                      std::move(respond));
     // Reading and parsing a large plan file is slow: keep it off the I/O thread.
-    importer.post([this, file = *r.file, format = r.format, parallel = r.parallel, mode, cancelled,
-                   respond = std::move(respond)]() mutable {
+    importer.post([this, file = *r.file, format = r.format, parallel = r.parallel, tag = r.tag,
+                   mode, cancelled, respond = std::move(respond)]() mutable {
       const auto gone = [&] {
         respond.fail("plan import of " + file + " cancelled: the client went away");
       };
       if (cancelled.stop_requested()) return gone();
       std::shared_ptr<const Workflow> workflow;
       try {
-        const PlanOptions options{format ? std::optional(parse_plan_format(*format)) : std::nullopt,
-                                  parallel};
+        PlanOptions options{format ? std::optional(parse_plan_format(*format)) : std::nullopt,
+                            parallel};
+        if (tag) options.tag = *tag;
         workflow = std::make_shared<const Workflow>(
             std::move(read_plan_in_format(file, options).plan.workflow));
       } catch (const std::exception& e) {

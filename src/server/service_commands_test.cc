@@ -320,7 +320,8 @@ TEST_F(ServiceCommandsTest, PlanImportReadsAFileInTheFormatAndWithTheParallelFla
             2u);
   EXPECT_TRUE(writes.workflow->tasks[1].dependencies.empty());
   EXPECT_EQ(error_of(PlanImportRequest{std::nullopt, plan, false, "yaml"}),
-            "unknown plan format 'yaml' (expected one of json, markdown, speckit)");
+            "unknown plan format 'yaml' (expected one of json, markdown, speckit, xml, taskmaster, "
+            "beads)");
   EXPECT_NE(
       error_of(PlanImportRequest{std::nullopt, plan, false, "json"}).find("plan file " + plan),
       std::string::npos);
