@@ -47,7 +47,8 @@ class LeaseTest : public ::testing::Test {
     store.replace_workflow(Workflow{std::move(tasks)}, ReplaceMode::kAlways);
   }
   Task get(const std::string& id) {
-    for (const Task& t : store.load()->tasks)
+    const std::optional<Workflow> w = store.load();
+    for (const Task& t : w->tasks)
       if (t.id == id) return t;
     ADD_FAILURE() << "no task " << id;
     return {};
@@ -101,7 +102,7 @@ TEST_F(LeaseTest, ACompletionWithASupersededLeaseIsRefusedEvenFromTheSameWorker)
 }
 
 TEST_F(LeaseTest, EveryChangeByAHolderChecksTheLease) {
-  plan({task("a"), task("b")});
+  plan({task("a")});
   const ClaimResult old = store.claim("w1", kT0);
   const ClaimResult now = store.claim("w2", kT0 + 61 * kSecond);  // reclaims a
   ASSERT_EQ(now.task->id, "a");
