@@ -51,10 +51,13 @@ void Session::on_read(const asio::error_code& error, std::size_t line_length) {
                           });
       return;
     }
-    return refuse_overlong("request line exceeds " + std::to_string(limits_.line_bytes) +
-                           " bytes (only update_state and plan_import, sent with \"command\" as "
-                           "the first member, may be longer: up to " +
-                           std::to_string(limits_.plan_line_bytes) + " bytes)");
+    std::string message = "request line exceeds " + std::to_string(limits_.line_bytes) + " bytes";
+    if (limits_.plan_line_bytes > limits_.line_bytes)
+      message +=
+          " (only update_state and plan_import, sent with \"command\" as the first member, "
+          "may be longer: up to " +
+          std::to_string(limits_.plan_line_bytes) + " bytes)";
+    return refuse_overlong(std::move(message));
   }
   if (error == asio::error::eof && buffer_.size() > 0) {
     // A client that half-closed after a line without its newline is still reading: tell it.
