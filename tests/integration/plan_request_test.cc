@@ -31,7 +31,7 @@ Workflow layered_plan(int n) {
   for (int i = 0; i < n; ++i) {
     Task task;
     task.id = "t" + std::to_string(i);
-    task.description = "Task " + std::to_string(i) + ": " + std::string(120, 'd');
+    task.description = "Task " + std::to_string(i) + ": " + std::string(40, 'd');
     if (i >= 100) task.dependencies.push_back("t" + std::to_string(i - 100));
     plan.tasks.push_back(std::move(task));
   }
