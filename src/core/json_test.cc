@@ -273,7 +273,8 @@ class CollectingSink : public JsonMemberSink {
 
 TEST(JsonParseWithSink, HandsOverTheMembersOfTheChosenContainerAndLeavesItEmpty) {
   CollectingSink sink({"a", "tasks"});
-  const Json j = parse_json(R"({"tasks":{"x":1},"a":{"tasks":{"t1":{"n":[1]},"t2":2},"b":3}})", sink);
+  const Json j =
+      parse_json(R"({"tasks":{"x":1},"a":{"tasks":{"t1":{"n":[1]},"t2":2},"b":3}})", sink);
   EXPECT_EQ(j.dump(), R"({"tasks":{"x":1},"a":{"tasks":{},"b":3}})");
   ASSERT_EQ(sink.taken.size(), 2u);
   EXPECT_EQ(sink.taken[0].first, "t1");

@@ -38,7 +38,8 @@ class TokenReader {
 // Takes the tasks of the plan a bulk request carries, reading each into a Task as it comes.
 class PlanTasks : public JsonMemberSink {
  public:
-  explicit PlanTasks(std::string_view command) : update_state_(command == kBulkCommands[0]) {}
+  explicit PlanTasks(std::string_view command)
+      : update_state_(command == command_name_of<UpdateStateRequest>) {}
 
   bool takes(const std::vector<std::string>& path, bool is_array) override {
     if (update_state_) return path == std::vector<std::string>{"updates", "tasks"};

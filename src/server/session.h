@@ -7,9 +7,9 @@
 // Two limits (RequestLimits): every line may be `line_bytes` long. A plan request (update_state,
 // plan_import with inline tasks) whose first member names its command may go on to
 // `plan_line_bytes`: once its first `line_bytes` have come without a newline, the session waits
-// for the listener's PlanIntake, then reads the rest into a buffer of its own, parses it with
-// parse_bulk_request and lets the line go before the plan is run; the gate opens again once the
-// request is answered.
+// its turn at the listener's PlanIntake, then reads the rest into a buffer of its own, parses it
+// with parse_bulk_request on the intake's thread and lets the line go before the plan is run;
+// the intake takes the next plan once this request is answered.
 //
 // While an exec, git or file import is outstanding, the session watches for the client hanging
 // up (the connection closed by the peer, e.g. a CLI killed by Ctrl-C) and then cancels the
@@ -59,7 +59,7 @@ class Session : public std::enable_shared_from_this<Session> {
   // Replies `message` (the line is too long) and closes the connection.
   void refuse_overlong(std::string message);
 
-  // A plan request line (see above), once the gate let it in.
+  // A plan request line (see above), once the intake let it in.
   void start_plan_line(PlanIntake::Pass pass);
   void read_plan_chunk();
   void on_plan_chunk(const asio::error_code& error, std::size_t length);

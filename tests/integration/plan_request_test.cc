@@ -62,8 +62,8 @@ TEST_F(PlanRequestTest, ATwentyThousandTaskUpdateStateGoesThroughTheSocket) {
 TEST_F(PlanRequestTest, TheCliSendsATwentyThousandTaskPlan) {
   const fs::path plan = worktree.path().parent_path() / "plan.json";
   std::ofstream(plan) << workflow_to_json(layered_plan(20000)).dump();
-  const RunResult r = run_harness({"update-state", "--file", plan.string()}, worktree.socket(),
-                                  worktree.path());
+  const RunResult r =
+      run_harness({"update-state", "--file", plan.string()}, worktree.socket(), worktree.path());
   ASSERT_EQ(r.status, 0) << r.err;
   EXPECT_EQ(total_tasks(), 20000);
 }
@@ -91,8 +91,8 @@ TEST_F(PlanRequestTest, AHundredThousandTaskImportThroughTheSocketStaysWithinThe
   EXPECT_EQ(reply["data"]["imported"], 100000);
   const long peak = proc_status_kib(daemon->pid(), "VmHWM");
   EXPECT_LT(peak, kMemoryBoundKiB) << "the daemon's peak resident memory exceeds the bound";
-  std::cout << "[ figures  ] 100,000-task plan_import through the socket: line_bytes="
-            << line_bytes << " daemon_peak_rss_kib=" << peak << std::endl;
+  std::cout << "[ figures  ] 100,000-task plan_import through the socket: line_bytes=" << line_bytes
+            << " daemon_peak_rss_kib=" << peak << std::endl;
   EXPECT_EQ(total_tasks(), 100000);
 }
 

@@ -270,8 +270,9 @@ TEST_F(HostileInputTest, APlanRequestOverItsOwnLimitIsRefusedAndItsConnectionClo
     const std::string line = send_and_read(c, bytes);
     Json reply = parse_json(line);
     EXPECT_EQ(reply["status"], "error");
-    EXPECT_TRUE(contains(reply.value("message", ""), "request line exceeds 67108864 bytes: give a "
-                                                     "larger plan to plan_import as a file"))
+    EXPECT_TRUE(contains(reply.value("message", ""),
+                         "request line exceeds 67108864 bytes: give a "
+                         "larger plan to plan_import as a file"))
         << line;
     EXPECT_EQ(c.read_line(), "") << "the connection stays open after an overlong line";
   }
@@ -290,9 +291,10 @@ TEST_F(HostileInputTest, ALongLineThatDoesNotNameAPlanCommandFirstKeepsTheOrdina
     SocketClient c(socket());
     Json reply = parse_json(send_and_read(c, bytes));
     EXPECT_EQ(reply["status"], "error");
-    EXPECT_TRUE(contains(reply.value("message", ""), "exceeds 1048576 bytes (only update_state and "
-                                                     "plan_import, sent with \"command\" as the "
-                                                     "first member, may be longer"))
+    EXPECT_TRUE(contains(reply.value("message", ""),
+                         "exceeds 1048576 bytes (only update_state and "
+                         "plan_import, sent with \"command\" as the "
+                         "first member, may be longer"))
         << reply.dump();
     EXPECT_EQ(c.read_line(), "");
   }
