@@ -1,9 +1,11 @@
 // Importing a plan through the daemon: `plan_import` with a "file", the way a plan of any size
-// gets in (an inline update_state is bound by the 1 MiB request limit).
+// gets in, or the plan itself through the socket (plan_import with inline tasks, or
+// update_state), as the CLI encodes it: up to the daemon's limit for plan requests.
 #pragma once
 
 #include <cstddef>
 #include <filesystem>
+#include <string_view>
 #include <vector>
 
 #include "core/json.h"
@@ -18,15 +20,29 @@ namespace harness::bench {
 double import_plan_ms(const std::filesystem::path& socket, const std::filesystem::path& plan_file,
                       bool force, std::size_t expected_tasks);
 
+// How the plan reaches the daemon.
+enum class ImportVia {
+  kFile,         // plan_import {"file"}: the daemon reads it
+  kSocket,       // plan_import {"tasks"}: the whole plan on the request line
+  kUpdateState,  // update_state: the same, answered with the whole workflow
+};
+
+// Throws Error::invalid for anything but "file", "socket", "update-state".
+ImportVia parse_import_via(std::string_view text);
+
 struct ImportProbeResult {
-  std::size_t plan_bytes = 0;
+  ImportVia via = ImportVia::kFile;
+  std::size_t plan_bytes = 0;  // of the file, or of the request line
   std::vector<double> runs_ms;
+  std::vector<long> daemon_hwm_kb;  // each run's daemon's peak resident memory, after the import
 };
 
 // `runs` times: starts a daemon of its own on a fresh worktree and imports the plan of `spec`
-// into it (the first import of a plan, the usual case). Throws Error on any failure.
+// into it `via` the file or the socket (the first import of a plan, the usual case). Throws
+// Error on any failure.
 ImportProbeResult run_import_probe(const std::filesystem::path& harness_binary,
-                                   const PlanSpec& spec, int runs);
+                                   const PlanSpec& spec, int runs,
+                                   ImportVia via = ImportVia::kFile);
 
 Json to_json(const ImportProbeResult& result);
 

@@ -4,7 +4,8 @@
 //                         --client threads|event-loop
 //   harness-bench ping    --count 200            (`harness ping` as a whole process)
 //   harness-bench startup --tasks 100000         (daemon spawn → first claim answered)
-//   harness-bench import  --tasks 100000         (plan_import of a plan file, validated)
+//   harness-bench import  --tasks 100000 --via file|socket|update-state
+//                         (plan_import of a plan file, or the plan on the request line; validated)
 //   harness-bench fsync   --count 200 --threads 1  (write 4 KiB + fdatasync under /tmp)
 //   harness-bench cpu     --seconds 1 --threads 1  (a spin loop: how fast the cores are now)
 //   harness-bench rate    --request ping|claim --workers 16 --seconds 3  (round trips/s)
@@ -45,6 +46,7 @@ struct Settings {
   std::string probe_request = "ping";
   double seconds = 3;
   int runs = 3;
+  std::string import_via = "file";
   int timeout_seconds = 600;
   std::filesystem::path fsync_dir = "/tmp";
 };
@@ -179,11 +181,15 @@ int do_startup(Settings& s) {
 
 int do_import(Settings& s) {
   s.drain.plan.shape = parse_shape(s.shape);
-  const ImportProbeResult r = run_import_probe(s.harness_binary, s.drain.plan, s.runs);
-  if (s.json)
+  const ImportProbeResult r =
+      run_import_probe(s.harness_binary, s.drain.plan, s.runs, parse_import_via(s.import_via));
+  if (s.json) {
     std::cout << to_json(r).dump() << std::endl;
-  else
-    print_runs(("plan_import of " + std::to_string(r.plan_bytes) + " bytes").c_str(), r.runs_ms);
+    return 0;
+  }
+  print_runs(("import of " + std::to_string(r.plan_bytes) + " bytes via " + s.import_via).c_str(),
+             r.runs_ms);
+  for (long kb : r.daemon_hwm_kb) std::printf("  daemon peak %.1f MiB\n", kb / 1024.0);
   return 0;
 }
 
@@ -287,6 +293,12 @@ int main(int argc, char** argv) {
   CLI::App* import = app.add_subcommand("import", "Time plan_import of a plan file");
   add_plan_options(*import, s, 100'000);
   import->add_option("--runs", s.runs, "Imports to time")->capture_default_str();
+  import
+      ->add_option("--via", s.import_via,
+                   "file (plan_import of a file), socket (plan_import with the tasks inline) or "
+                   "update-state (update_state with the tasks)")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"file", "socket", "update-state"}));
   actions[import] = do_import;
 
   CLI::App* fsync = app.add_subcommand("fsync", "Time write 4 KiB + fdatasync (appending)");

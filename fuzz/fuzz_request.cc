@@ -4,7 +4,8 @@
 // of JSON that reads back (the message intact when it is valid UTF-8); the exec reply encoder
 // matches the general one and cuts output only where its cap says; accepted requests are
 // well-formed; the workflows of update_state and plan_import get the plan-file checks; the
-// hot path for flat requests agrees with the full parser wherever it takes a line.
+// hot path for flat requests agrees with the full parser wherever it takes a line, and so does
+// the parser of plan request lines (protocol/bulk_request.h) wherever the line names one first.
 #include <cstddef>
 #include <cstdint>
 #include <set>
@@ -13,6 +14,7 @@
 #include <variant>
 
 #include "fuzz_check.h"
+#include "protocol/bulk_request.h"
 #include "protocol/envelope.h"
 #include "protocol/flat_request.h"
 #include "protocol/reply_encoder.h"
@@ -159,5 +161,15 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       fail("the full parser accepts what the hot path takes", *why);
     FUZZ_CHECK(full == *flat, "the hot path and the full parser agree");
   });
+  // A plan request line (as long ones are read) parses to what the full parser makes of it, and
+  // is refused, with Error, exactly when the full parser refuses it.
+  if (bulk_command_of(line)) {
+    std::optional<Request> full, bulk;
+    const auto full_refusal = refused([&] { full = parse_request_fully(line); });
+    const auto bulk_refusal = refused([&] { bulk = parse_bulk_request(line); });
+    FUZZ_CHECK(full_refusal.has_value() == bulk_refusal.has_value(),
+               "the plan request parser refuses what the full parser refuses");
+    if (full && bulk) FUZZ_CHECK(*full == *bulk, "the plan request parser and the full one agree");
+  }
   return 0;
 }

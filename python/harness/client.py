@@ -18,9 +18,14 @@ def send_rpc(
 
     With ``worktree_root``, a daemon for that worktree is started when none listens, and a
     daemon serving another worktree is refused (unless ``HARNESS_ANY_WORKTREE=1``). A request
-    is never sent twice.
+    is never sent twice. Whole plans of any size a real plan has (update_state, plan_import
+    with inline tasks, up to 64 MiB) go through; other requests are limited to 1 MiB.
     """
     worktree = None if worktree_root is None else str(worktree_root)
+    # "command" goes first: a plan (update_state, plan_import with tasks) longer than 1 MiB is
+    # only taken when the daemon reads which command it is before the rest (docs/protocol.md).
+    if "command" in request:
+        request = {"command": request["command"], **request}
     return json.loads(_harness.send_rpc(str(socket_path), json.dumps(request), worktree))
 
 

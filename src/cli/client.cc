@@ -199,8 +199,9 @@ std::string read_line(int fd, const std::optional<std::chrono::milliseconds>& ti
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) throw Error::from_errno("cannot read the reply");
     if (n == 0) throw Error::io("the daemon closed the connection without replying");
+    const std::size_t searched = reply.size();  // a long reply is searched once, not per read
     reply.append(buf, static_cast<std::size_t>(n));
-    if (auto nl = reply.find('\n'); nl != std::string::npos) {
+    if (auto nl = reply.find('\n', searched); nl != std::string::npos) {
       reply.resize(nl);
       return reply;
     }

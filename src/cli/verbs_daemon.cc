@@ -62,6 +62,7 @@ class ReadyPipe {
 struct DaemonArgs {
   int ready_fd = -1;
   std::size_t max_commands = Service::Options{}.max_commands;
+  std::size_t max_plan_request_mib = RequestLimits{}.plan_line_bytes >> 20;
 };
 
 // The daemon, listening; nothing when it cannot start, which it says on stderr (and "busy" on
@@ -70,6 +71,7 @@ std::optional<Daemon> start_daemon(CliContext& ctx, const DaemonArgs& args, Read
   try {
     Daemon::Options options;
     options.service.max_commands = args.max_commands;
+    options.request_limits.plan_line_bytes = args.max_plan_request_mib << 20;
     options.worktree = ctx.worktree();
     options.socket_path = ctx.socket();
     options.stop_on_signals = true;
@@ -103,6 +105,11 @@ void add_daemon(CLI::App& app, CliContext& ctx, Action& action) {
   verb->add_option("--max-commands", args->max_commands,
                    "exec/git commands run at once; more wait in a queue, in order")
       ->check(CLI::Range(std::size_t{1}, std::size_t{4096}))
+      ->capture_default_str();
+  verb->add_option("--max-plan-request-mib", args->max_plan_request_mib,
+                   "Longest update_state or plan_import request line with inline tasks, in MiB "
+                   "(one is read at a time; a larger plan is imported as a file)")
+      ->check(CLI::Range(std::size_t{1}, std::size_t{1024}))
       ->capture_default_str();
 }
 

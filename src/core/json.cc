@@ -22,6 +22,8 @@ class OrderedDomBuilder : public nlohmann::json_sax<Json> {
  public:
   Json result;
 
+  explicit OrderedDomBuilder(JsonMemberSink* sink = nullptr) : sink_(sink) {}
+
   bool null() override { return add(Json(nullptr)); }
   bool boolean(bool v) override { return add(Json(v)); }
   bool number_integer(number_integer_t v) override { return add(Json(v)); }
@@ -64,19 +66,29 @@ class OrderedDomBuilder : public nlohmann::json_sax<Json> {
     Json value;
     std::string pending_key;  // for objects: the key the next value belongs to
     std::unique_ptr<std::unordered_set<std::string>> keys;
+    bool taken = false;  // its members go to the sink
   };
 
   bool open(Json container) {
     if (static_cast<int>(stack_.size()) >= kMaxJsonDepth)
       throw Error::invalid("invalid JSON: nested deeper than " + std::to_string(kMaxJsonDepth) +
                            " levels");
-    stack_.push_back(Frame{std::move(container), {}, nullptr});
+    Frame frame{std::move(container), {}, nullptr};
+    if (sink_) {
+      if (!stack_.empty()) path_.push_back(stack_.back().pending_key);
+      frame.taken = sink_->takes(path_, frame.value.is_array());
+      // A taken object keeps no members to search: its keys are checked against a set.
+      if (frame.taken && frame.value.is_object())
+        frame.keys = std::make_unique<std::unordered_set<std::string>>();
+    }
+    stack_.push_back(std::move(frame));
     return true;
   }
 
   bool close() {
     Json done = std::move(stack_.back().value);
     stack_.pop_back();
+    if (sink_ && !stack_.empty()) path_.pop_back();
     return add(std::move(done));
   }
 
@@ -86,6 +98,11 @@ class OrderedDomBuilder : public nlohmann::json_sax<Json> {
       return true;
     }
     Frame& parent = stack_.back();
+    if (parent.taken) {
+      sink_->take(path_, parent.value.is_object() ? std::move(parent.pending_key) : std::string(),
+                  std::move(value));
+      return true;
+    }
     if (parent.value.is_object())
       append_member(parent.value, std::move(parent.pending_key), std::move(value));
     else
@@ -94,19 +111,29 @@ class OrderedDomBuilder : public nlohmann::json_sax<Json> {
   }
 
   std::vector<Frame> stack_;
+  JsonMemberSink* sink_;
+  std::vector<std::string> path_;  // with a sink: the keys leading to the innermost open frame
 };
 
 }  // namespace
 
-Json parse_json(std::string_view text) {
+namespace {
+
+Json parse_with(std::string_view text, JsonMemberSink* sink) {
   // nlohmann's lexer takes a NUL byte for the end of the input and would ignore what follows
   // it ("{}\0junk" parses). No raw NUL is valid anywhere in JSON text.
   if (auto nul = text.find('\0'); nul != std::string_view::npos)
     throw Error::invalid("invalid JSON at byte " + std::to_string(nul + 1) + ": NUL byte");
-  OrderedDomBuilder builder;
+  OrderedDomBuilder builder(sink);
   Json::sax_parse(text.begin(), text.end(), &builder);
   return std::move(builder.result);
 }
+
+}  // namespace
+
+Json parse_json(std::string_view text) { return parse_with(text, nullptr); }
+
+Json parse_json(std::string_view text, JsonMemberSink& sink) { return parse_with(text, &sink); }
 
 void append_json_string(std::string& out, std::string_view text) {
   const bool plain = std::all_of(text.begin(), text.end(), [](char c) {

@@ -256,5 +256,52 @@ TEST(JsonAppendMember, BuildsLargeObjectsInOrder) {
   EXPECT_EQ(parse_json(object.dump()), object);
 }
 
+// Collects what it is handed: the members of every container at `wanted`.
+class CollectingSink : public JsonMemberSink {
+ public:
+  explicit CollectingSink(std::vector<std::string> wanted) : wanted_(std::move(wanted)) {}
+  bool takes(const std::vector<std::string>& path, bool) override { return path == wanted_; }
+  void take(const std::vector<std::string>& path, std::string key, Json value) override {
+    EXPECT_EQ(path, wanted_);
+    taken.emplace_back(std::move(key), std::move(value));
+  }
+  std::vector<std::pair<std::string, Json>> taken;
+
+ private:
+  std::vector<std::string> wanted_;
+};
+
+TEST(JsonParseWithSink, HandsOverTheMembersOfTheChosenContainerAndLeavesItEmpty) {
+  CollectingSink sink({"a", "tasks"});
+  const Json j =
+      parse_json(R"({"tasks":{"x":1},"a":{"tasks":{"t1":{"n":[1]},"t2":2},"b":3}})", sink);
+  EXPECT_EQ(j.dump(), R"({"tasks":{"x":1},"a":{"tasks":{},"b":3}})");
+  ASSERT_EQ(sink.taken.size(), 2u);
+  EXPECT_EQ(sink.taken[0].first, "t1");
+  EXPECT_EQ(sink.taken[0].second.dump(), R"({"n":[1]})");
+  EXPECT_EQ(sink.taken[1], (std::pair<std::string, Json>{"t2", 2}));
+}
+
+TEST(JsonParseWithSink, ArrayElementsHaveNoKeyAndArraysInsideAreNotChosenByIndex) {
+  CollectingSink sink({"list"});
+  const Json j = parse_json(R"({"list":[{"id":"a"},[{"list":1}]]})", sink);
+  EXPECT_EQ(j.dump(), R"({"list":[]})");
+  ASSERT_EQ(sink.taken.size(), 2u);
+  EXPECT_EQ(sink.taken[0].first, "");
+  EXPECT_EQ(sink.taken[1].second.dump(), R"([{"list":1}])");
+}
+
+TEST(JsonParseWithSink, StillRefusesDuplicateKeysDepthAndMalformedText) {
+  CollectingSink sink({"m"});
+  EXPECT_THROW(parse_json(R"({"m":{"a":1,"b":2,"a":3}})", sink), Error);
+  EXPECT_THROW(parse_json(R"({"m":{"a":1)", sink), Error);
+  EXPECT_THROW(parse_json(std::string(100, '[') + std::string(100, ']'), sink), Error);
+  try {
+    parse_json(R"({"m":{"a":1,"a":2}})", sink);
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("duplicate key 'a'"), std::string::npos) << e.what();
+  }
+}
+
 }  // namespace
 }  // namespace harness

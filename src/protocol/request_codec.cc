@@ -10,8 +10,9 @@ Request parse_request(std::string_view line) {
   return parse_request_fully(line);
 }
 
-Request parse_request_fully(std::string_view line) {
-  const Json request = parse_json(line);
+Request parse_request_fully(std::string_view line) { return request_from_json(parse_json(line)); }
+
+Request request_from_json(const Json& request) {
   if (!request.is_object()) throw Error::invalid("request must be a JSON object");
   const auto command = request.find("command");
   if (command == request.end() || command->is_null())

@@ -68,7 +68,7 @@ struct Daemon::Impl {
                                                          SystemClock::instance(), command_runner},
                                   options.service);
     listeners.push_back(std::make_unique<SocketListener>(
-        *io, *service, SocketListener::Options{options.socket_path, options.max_request_bytes},
+        *io, *service, SocketListener::Options{options.socket_path, options.request_limits},
         [this] { stop(); }));
     raise_descriptor_limit();
   }

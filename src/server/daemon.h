@@ -7,6 +7,7 @@
 #include <memory>
 
 #include "server/service.h"
+#include "server/session.h"
 
 namespace harness {
 
@@ -15,7 +16,7 @@ class Daemon {
   struct Options {
     std::filesystem::path socket_path;
     std::filesystem::path worktree;
-    std::size_t max_request_bytes = 1 << 20;
+    RequestLimits request_limits;  // server/session.h
     bool stop_on_signals = false;  // SIGINT/SIGTERM stop it (the CLI), not when embedded
     // Starts a reaper (exec/reaper.h) from this program (the harness binary, not a test), so
     // that what a command started dies with the daemon even when it is killed by SIGKILL.

@@ -194,21 +194,20 @@ struct Service::Impl {
         std::move(respond));
   }
 
-  void on(const UpdateStateRequest& r, Responder<UpdateStateResponse> respond) {
+  void on(UpdateStateRequest&& r, Responder<UpdateStateResponse> respond) {
     replace(
-        command_name_of<UpdateStateRequest>, std::make_shared<const Workflow>(r.workflow),
-        ReplaceMode::kAlways, [](const Workflow& w) { return UpdateStateResponse{w}; },
-        std::move(respond));
+        command_name_of<UpdateStateRequest>,
+        std::make_shared<const Workflow>(std::move(r.workflow)), ReplaceMode::kAlways,
+        [](const Workflow& w) { return UpdateStateResponse{w}; }, std::move(respond));
   }
 
   static PlanImportResponse imported(const Workflow& w) { return {w.tasks.size()}; }
 
-  void on(const PlanImportRequest& r, Responder<PlanImportResponse> respond,
-          std::stop_token cancelled) {
+  void on(PlanImportRequest&& r, Responder<PlanImportResponse> respond, std::stop_token cancelled) {
     const ReplaceMode mode = r.force ? ReplaceMode::kAlways : ReplaceMode::kUnlessUnfinished;
     if (r.workflow)
       return replace(command_name_of<PlanImportRequest>,
-                     std::make_shared<const Workflow>(*r.workflow), mode, imported,
+                     std::make_shared<const Workflow>(std::move(*r.workflow)), mode, imported,
                      std::move(respond));
     // Reading and parsing a large plan file is slow: keep it off the I/O thread.
     importer.post([this, file = *r.file, format = r.format, parallel = r.parallel, tag = r.tag,
@@ -677,16 +676,17 @@ void Service::handle(Request request, Reply reply, std::stop_token cancelled) {
   if (impl_->stopping) return reply(ErrorAnswer{"the daemon is shutting down"});
   try {
     std::visit(
-        [&](const auto& r) {
+        [&](auto& r) {
           // Every command in the table (protocol/commands.h) has its handler here: a missing one
           // fails to compile. A copy of `reply`: a handler that throws must leave ours callable
-          // for the catch.
+          // for the catch. A handler may take the request by rvalue to keep a large plan's
+          // tasks without copying them.
           using Response = typename CommandFor<std::decay_t<decltype(r)>>::Response;
           Responder<Response> respond(reply);
-          if constexpr (requires { impl_->on(r, respond, cancelled); })
-            impl_->on(r, std::move(respond), std::move(cancelled));
+          if constexpr (requires { impl_->on(std::move(r), respond, cancelled); })
+            impl_->on(std::move(r), std::move(respond), std::move(cancelled));
           else
-            impl_->on(r, std::move(respond));
+            impl_->on(std::move(r), std::move(respond));
         },
         request);
   } catch (const std::exception& e) {

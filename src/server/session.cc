@@ -6,19 +6,32 @@
 
 #include <cerrno>
 
+#include "protocol/bulk_request.h"
 #include "protocol/envelope.h"
 #include "protocol/reply_encoder.h"
 #include "protocol/request_codec.h"
 
 namespace harness {
 
-Session::Session(Socket socket, Service& service, std::size_t max_request_bytes,
-                 std::function<void()> request_stop)
+namespace {
+
+// How much of a plan request line one read takes.
+constexpr std::size_t kPlanChunkBytes = 64 << 10;
+
+std::string_view buffered(const asio::streambuf& buffer) {
+  return {static_cast<const char*>(buffer.data().data()), buffer.size()};
+}
+
+}  // namespace
+
+Session::Session(Socket socket, Service& service, RequestLimits limits,
+                 std::shared_ptr<PlanIntake> plan_intake, std::function<void()> request_stop)
     : socket_(std::move(socket)),
       service_(service),
-      max_request_bytes_(max_request_bytes),
+      limits_(limits),
+      plan_intake_(std::move(plan_intake)),
       request_stop_(std::move(request_stop)),
-      buffer_(max_request_bytes + 1) {}  // room for the line and its newline
+      buffer_(limits.line_bytes + 1) {}  // room for the line and its newline
 
 void Session::start() { read_request(); }
 
@@ -31,9 +44,20 @@ void Session::read_request() {
 
 void Session::on_read(const asio::error_code& error, std::size_t line_length) {
   if (error == asio::error::not_found) {  // the buffer filled up without a newline
-    send(error_reply("request line exceeds " + std::to_string(max_request_bytes_) + " bytes"), true,
-         false);
-    return;
+    if (limits_.plan_line_bytes > limits_.line_bytes && bulk_command_of(buffered(buffer_))) {
+      plan_intake_->enter(socket_.get_executor(),
+                          [self = shared_from_this()](PlanIntake::Pass pass) {
+                            self->start_plan_line(std::move(pass));
+                          });
+      return;
+    }
+    std::string message = "request line exceeds " + std::to_string(limits_.line_bytes) + " bytes";
+    if (limits_.plan_line_bytes > limits_.line_bytes)
+      message +=
+          " (only update_state and plan_import, sent with \"command\" as the first member, "
+          "may be longer: up to " +
+          std::to_string(limits_.plan_line_bytes) + " bytes)";
+    return refuse_overlong(std::move(message));
   }
   if (error == asio::error::eof && buffer_.size() > 0) {
     // A client that half-closed after a line without its newline is still reading: tell it.
@@ -51,6 +75,82 @@ void Session::on_read(const asio::error_code& error, std::size_t line_length) {
   dispatch(line);
 }
 
+void Session::refuse_overlong(std::string message) { send(error_reply(message), true, false); }
+
+void Session::start_plan_line(PlanIntake::Pass pass) {
+  plan_pass_ = std::move(pass);
+  // Reserved, not filled: only the pages the line reaches become resident, and the line is
+  // never copied to grow.
+  plan_line_.reserve(limits_.plan_line_bytes + 1);
+  plan_line_ = buffered(buffer_);
+  buffer_.consume(buffer_.size());
+  plan_chunk_.resize(kPlanChunkBytes);
+  read_plan_chunk();
+}
+
+void Session::read_plan_chunk() {
+  socket_.async_read_some(
+      asio::buffer(plan_chunk_),
+      [self = shared_from_this()](const asio::error_code& error, std::size_t n) {
+        self->on_plan_chunk(error, n);
+      });
+}
+
+void Session::on_plan_chunk(const asio::error_code& error, std::size_t length) {
+  if (error) {
+    drop_plan_line();
+    if (error == asio::error::eof)  // as in on_read: the line is not run
+      send(error_reply("the connection was closed inside a request line: every request ends "
+                       "with a newline"),
+           true, false);
+    return;
+  }
+  const std::string_view chunk(plan_chunk_.data(), length);
+  const std::size_t newline = chunk.find('\n');
+  const std::string_view part = chunk.substr(0, newline);
+  if (plan_line_.size() + part.size() > limits_.plan_line_bytes) {
+    const std::string command(bulk_command_of(plan_line_).value_or("plan"));
+    drop_plan_line();
+    return refuse_overlong(command + " request line exceeds " +
+                           std::to_string(limits_.plan_line_bytes) +
+                           " bytes: give a larger plan to plan_import as a file");
+  }
+  plan_line_ += part;
+  if (newline == std::string_view::npos) return read_plan_chunk();
+  // What follows the newline begins the next request.
+  const std::string_view next = chunk.substr(newline + 1);
+  buffer_.commit(asio::buffer_copy(buffer_.prepare(next.size()), asio::buffer(next)));
+  finish_plan_line();
+}
+
+// On the intake's parser thread, then back on the I/O thread to run the request.
+void Session::finish_plan_line() {
+  asio::post(plan_intake_->parser(), [self = shared_from_this()] {
+    std::string& line = self->plan_line_;
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    std::optional<Request> request;
+    std::string problem;
+    try {
+      request.emplace(parse_bulk_request(line));
+    } catch (const std::exception& e) {
+      problem = e.what();
+    }
+    PlanIntake::Pass pass = std::move(self->plan_pass_);
+    self->drop_plan_line();  // before the plan runs: it holds what it needs
+    if (!request) return self->send(error_reply(problem), false, false);
+    asio::post(self->socket_.get_executor(),
+               [self, request = std::move(*request), pass = std::move(pass)]() mutable {
+                 self->run(std::move(request), std::move(pass));
+               });
+  });
+}
+
+void Session::drop_plan_line() {
+  std::string().swap(plan_line_);
+  std::vector<char>().swap(plan_chunk_);
+  plan_pass_.reset();
+}
+
 void Session::dispatch(std::string_view line) {
   Request request;
   try {
@@ -59,6 +159,10 @@ void Session::dispatch(std::string_view line) {
     send(error_reply(e.what()), false, false);
     return;
   }
+  run(std::move(request), nullptr);
+}
+
+void Session::run(Request request, PlanIntake::Pass pass) {
   const bool is_shutdown = std::holds_alternative<ShutdownRequest>(request);
   // Only what may run long is worth cancelling; claims and completes (the hot path) are not.
   const auto* import = std::get_if<PlanImportRequest>(&request);
@@ -69,7 +173,7 @@ void Session::dispatch(std::string_view line) {
   // the moment it is durable) instead of waiting for the I/O thread to be woken for it.
   service_.handle(
       std::move(request),
-      [self = shared_from_this(), is_shutdown, cancellable](Answer answer) {
+      [self = shared_from_this(), is_shutdown, cancellable, pass = std::move(pass)](Answer answer) {
         std::string reply;
         try {
           reply = encode_answer(answer);

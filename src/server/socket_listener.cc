@@ -105,6 +105,7 @@ struct SocketListener::Impl {
   std::optional<Protocol::acceptor> acceptor;
   std::optional<std::pair<dev_t, ino_t>> socket_file;  // what we bound, to notice its loss
   std::optional<asio::steady_timer> socket_check;
+  std::shared_ptr<PlanIntake> plan_intake = std::make_shared<PlanIntake>();
 
   void listen() {
     acceptor.emplace(bind_socket(io, options.socket_path));
@@ -159,11 +160,12 @@ struct SocketListener::Impl {
       asio::write(socket, asio::buffer(refusal, sizeof refusal - 1), ignored);
       return;
     }
-    std::make_shared<Session>(std::move(socket), service, options.max_request_bytes, stop_daemon)
+    std::make_shared<Session>(std::move(socket), service, options.limits, plan_intake, stop_daemon)
         ->start();
   }
 
   void close() {
+    plan_intake->close();
     socket_check.reset();
     acceptor.reset();
     // Only our own socket: the path may have been taken over meanwhile.

@@ -15,6 +15,7 @@
 
 #include "server/listener.h"
 #include "server/service.h"
+#include "server/session.h"
 
 namespace harness {
 
@@ -22,7 +23,7 @@ class SocketListener : public Listener {
  public:
   struct Options {
     std::filesystem::path socket_path;
-    std::size_t max_request_bytes = 1 << 20;
+    RequestLimits limits;
   };
 
   // Binds the socket (throws Error). `io` and `service` must outlive it. `stop_daemon` is

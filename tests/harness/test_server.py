@@ -213,3 +213,34 @@ def test_a_last_line_without_its_newline_gets_an_error_not_silence(scratch, bina
         assert data["status"] == "error" and "newline" in data["message"], data
     assert not marker.exists()  # an unterminated request is never run
     assert send_rpc(scratch["socket"], {"command": "ping"})["status"] == "ok"
+
+
+def _plan(n):
+    return {
+        f"t{i}": {"id": f"t{i}", "description": f"Task {i}: " + "d" * 150,
+                  "dependencies": [f"t{i - 100}"] if i >= 100 else []}
+        for i in range(n)
+    }
+
+
+def test_a_twenty_thousand_task_update_state_goes_through_the_python_client(scratch):
+    """About 4 MB on one line, beyond the 1 MiB of other requests, as the Python original took
+    it; "command" may come last in the dict the caller builds."""
+    request = {"updates": {"tasks": _plan(20000)}, "command": "update_state"}
+    assert len(json.dumps(request)) > 4_000_000
+    reply = send_rpc(scratch["socket"], request, scratch["worktree"])
+    assert reply["status"] == "ok", reply.get("message")
+    assert len(reply["data"]["tasks"]) == 20000
+    reply = send_rpc(scratch["socket"], {"command": "plan_import", "tasks": list(_plan(30000).values()),
+                                         "force": True}, scratch["worktree"])
+    assert reply == {"status": "ok", "data": {"imported": 30000}}
+    status = send_rpc(scratch["socket"], {"command": "status"}, scratch["worktree"])
+    assert status["data"]["total"] == 30000
+
+
+def test_a_long_request_that_is_no_plan_is_refused_with_the_limit(scratch):
+    reply = send_rpc(scratch["socket"], {"command": "ping", "pad": "x" * (2 << 20)},
+                     scratch["worktree"])
+    assert reply["status"] == "error"
+    assert "exceeds 1048576 bytes" in reply["message"]
+    assert send_rpc(scratch["socket"], {"command": "ping"}, scratch["worktree"])["status"] == "ok"

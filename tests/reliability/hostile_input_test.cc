@@ -239,6 +239,116 @@ TEST_F(HostileInputTest, TenMebibyteLinesAreRefusedAndTheirConnectionsClosed) {
   EXPECT_EQ(call({{"command", "get_state"}}), before);
 }
 
+// Sends `bytes` on `c` from a thread of its own (the daemon may close the connection before it
+// has taken them all) and returns the reply line.
+std::string send_and_read(SocketClient& c, const std::string& bytes) {
+  std::thread writer([&] {
+    try {
+      c.send_raw(bytes);
+    } catch (const std::exception&) {
+      // The daemon closes the connection mid-send: the expected outcome.
+    }
+  });
+  std::string line = c.read_line();
+  writer.join();
+  return line;
+}
+
+// A plan request (update_state, plan_import) may be longer than other lines, up to a limit of
+// its own; beyond it, it is refused like any overlong line, and the daemon never holds more
+// of it than that limit.
+TEST_F(HostileInputTest, APlanRequestOverItsOwnLimitIsRefusedAndItsConnectionClosed) {
+  Json before = load_sentinel();
+  const std::size_t over = (64 << 20) + (1 << 20);
+  const std::vector<std::string> huge{
+      R"({"command":"update_state","updates":{"tasks":{}},"pad":")" + std::string(over, 'x'),
+      R"({"command": "plan_import", "tasks": [)" + std::string(over, '[') + "\n",
+  };
+  for (const std::string& bytes : huge) {
+    ++inputs;
+    SocketClient c(socket());
+    const std::string line = send_and_read(c, bytes);
+    Json reply = parse_json(line);
+    EXPECT_EQ(reply["status"], "error");
+    EXPECT_TRUE(contains(reply.value("message", ""),
+                         "request line exceeds 67108864 bytes: give a "
+                         "larger plan to plan_import as a file"))
+        << line;
+    EXPECT_EQ(c.read_line(), "") << "the connection stays open after an overlong line";
+  }
+  EXPECT_EQ(call({{"command", "get_state"}}), before);
+}
+
+// Only a line whose first member names a plan command may go beyond the ordinary limit: the
+// daemon must know before the limit what is coming.
+TEST_F(HostileInputTest, ALongLineThatDoesNotNameAPlanCommandFirstKeepsTheOrdinaryLimit) {
+  Json before = load_sentinel();
+  const std::string pad(2 << 20, 'x');
+  for (const std::string& bytes :
+       {R"({"updates":{"tasks":{},"pad":")" + pad + R"("},"command":"update_state"})" + "\n",
+        R"({"command":"update_statex","pad":")" + pad + "\"}\n"}) {
+    ++inputs;
+    SocketClient c(socket());
+    Json reply = parse_json(send_and_read(c, bytes));
+    EXPECT_EQ(reply["status"], "error");
+    EXPECT_TRUE(contains(reply.value("message", ""),
+                         "exceeds 1048576 bytes (only update_state and "
+                         "plan_import, sent with \"command\" as the "
+                         "first member, may be longer"))
+        << reply.dump();
+    EXPECT_EQ(c.read_line(), "");
+  }
+  EXPECT_EQ(call({{"command", "get_state"}}), before);
+}
+
+// Long plan lines that are not valid requests get their error, and the connection goes on.
+TEST_F(HostileInputTest, BadLongPlanRequestsGetAnErrorAndTheConnectionStaysUsable) {
+  Json before = load_sentinel();
+  std::string tasks;
+  for (int i = 0; i < 20000; ++i)
+    tasks += (i ? ",\"t" : "\"t") + std::to_string(i) + R"(":{"description":")" +
+             std::string(50, 'd') + "\"}";
+  const std::vector<std::pair<std::string, std::string>> bad{
+      {R"({"command":"update_state","updates":{"tasks":{)" + tasks + R"(,"t7":{}}}})",
+       "duplicate key 't7'"},
+      {R"({"command":"update_state","updates":{"tasks":{)" + tasks + R"(,"x":{"status":1}}}})",
+       "task 'x'"},
+      {R"({"command":"plan_import","tasks":{"tasks":{)" + tasks + R"(}}, "force": 3})", "force"},
+      {R"({"command":"update_state","updates":{"tasks":{)" + tasks + "}", "invalid JSON"},
+      {R"({"command":"update_state","updates":{"tasks":{)" + tasks + R"(,"a":{"dependencies":)" +
+           R"(["nobody"]}}}})",
+       "Missing dependency: nobody (required by a)"},
+  };
+  SocketClient c(socket());
+  for (const auto& [line, expected] : bad) {
+    ASSERT_GT(line.size(), 1u << 20);
+    expect_error(c, line, expected);
+    expect_usable(c);
+  }
+  EXPECT_EQ(call({{"command", "get_state"}}), before);
+}
+
+// Many clients sending plans at once: each is read in its turn and all are answered.
+TEST_F(HostileInputTest, PlanRequestsFromManyClientsAtOnceAreAllAnswered) {
+  constexpr int kClients = 4;
+  std::vector<std::thread> clients;
+  std::vector<std::string> replies(kClients);
+  for (int k = 0; k < kClients; ++k) {
+    clients.emplace_back([&, k] {
+      Json request = independent_tasks_request(30000);
+      request["updates"]["goal"] = "plan " + std::to_string(k);
+      SocketClient c(socket());
+      replies[k] = c.request(request.dump());
+    });
+  }
+  for (std::thread& t : clients) t.join();
+  for (const std::string& reply : replies) {
+    ASSERT_GT(reply.size(), 1u << 20);
+    EXPECT_EQ(parse_json(reply)["status"], "ok");
+  }
+  EXPECT_EQ(call({{"command", "status"}})["data"]["total"], 30000);
+}
+
 TEST_F(HostileInputTest, DeeplyNestedJsonIsRefusedWithoutExhaustingTheStack) {
   Json before = load_sentinel();
   constexpr std::size_t kDepth = 100'000;
@@ -714,8 +824,13 @@ TEST_F(HostileInputTest, TenThousandConnectDisconnectCyclesLeakNothing) {
 }
 
 // The daemon refuses an overlong request by replying and closing; the CLI must show that
-// reason even though its send fails with EPIPE first.
+// reason even though its send fails with EPIPE first. Its one overlong request is a plan: on a
+// daemon whose plan requests have the ordinary limit.
 TEST_F(HostileInputTest, AnOverlongCliRequestReportsTheDaemonsReason) {
+  pinger.stop();
+  daemon.reset();
+  daemon = std::make_unique<TestDaemon>(socket(), worktree.path(),
+                                        std::vector<std::string>{"--max-plan-request-mib", "1"});
   Json tasks = Json::object();
   for (int i = 0; i < 8000; ++i) {
     const std::string id = "t" + std::to_string(i);

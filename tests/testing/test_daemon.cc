@@ -57,7 +57,8 @@ std::string read_until_closed(int fd, Clock::time_point deadline, bool& timed_ou
 }  // namespace
 
 TestDaemon::TestDaemon(const fs::path& socket, const fs::path& worktree,
-                       const fs::path& stderr_file, Launch)
+                       const fs::path& stderr_file, Launch,
+                       const std::vector<std::string>& daemon_options)
     : stderr_file_(stderr_file) {
   int pipe_fds[2];
   if (::pipe2(pipe_fds, O_CLOEXEC) != 0) throw std::runtime_error("pipe2 failed");
@@ -68,6 +69,7 @@ TestDaemon::TestDaemon(const fs::path& socket, const fs::path& worktree,
   std::vector<std::string> args{
       HARNESS_BINARY, "daemon",          "--socket",   socket.string(),
       "--worktree",   worktree.string(), "--ready-fd", std::to_string(kReadyFd)};
+  args.insert(args.end(), daemon_options.begin(), daemon_options.end());
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);
@@ -82,7 +84,12 @@ TestDaemon::TestDaemon(const fs::path& socket, const fs::path& worktree,
 }
 
 TestDaemon::TestDaemon(const fs::path& socket, const fs::path& worktree)
-    : TestDaemon(socket, worktree, worktree.parent_path() / "daemon.err", Launch{}) {
+    : TestDaemon(socket, worktree, std::vector<std::string>{}) {}
+
+TestDaemon::TestDaemon(const fs::path& socket, const fs::path& worktree,
+                       const std::vector<std::string>& daemon_options)
+    : TestDaemon(socket, worktree, worktree.parent_path() / "daemon.err", Launch{},
+                 daemon_options) {
   switch (await()) {
     case Outcome::kListening:
       return;

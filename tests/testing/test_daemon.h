@@ -6,6 +6,8 @@
 
 #include <chrono>
 #include <filesystem>
+#include <string>
+#include <vector>
 
 #include "core/posix.h"
 
@@ -19,6 +21,9 @@ class TestDaemon {
   // the worktree, and returns once it listens. Throws std::runtime_error, quoting that
   // stderr, when it exits or does not start in time.
   TestDaemon(const std::filesystem::path& socket, const std::filesystem::path& worktree);
+  // The same with more options for `harness daemon` (e.g. {"--max-plan-request-mib", "1"}).
+  TestDaemon(const std::filesystem::path& socket, const std::filesystem::path& worktree,
+             const std::vector<std::string>& daemon_options);
 
   // Starts the daemon with its stderr appended to `stderr_file` and returns at once, for a
   // daemon that may refuse to start: await() tells which happened.
@@ -46,7 +51,8 @@ class TestDaemon {
  private:
   struct Launch {};
   TestDaemon(const std::filesystem::path& socket, const std::filesystem::path& worktree,
-             const std::filesystem::path& stderr_file, Launch);
+             const std::filesystem::path& stderr_file, Launch,
+             const std::vector<std::string>& daemon_options = {});
   void reap();
 
   std::filesystem::path stderr_file_;
