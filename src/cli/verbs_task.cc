@@ -224,9 +224,10 @@ void add_add_options(CLI::App& verb) {
   verb.add_option("--id")->description("The new task's id")->type_name("ID")->required();
   verb.add_option("--description")->description("What to do")->type_name("TEXT");
   verb.add_option("--depends-on")
-      ->description("A task it waits for (repeat for several)")
+      ->description("A task it waits for (repeat, or separate with commas, for several)")
       ->type_name("ID")
-      ->expected(0, -1);
+      ->delimiter(',')
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
   verb.add_option("--instructions")->description("Free text for the agent")->type_name("TEXT");
   verb.add_option("--priority")->description("Higher is claimed first (default 0)")->type_name("N");
   verb.add_option("--role")
@@ -239,7 +240,7 @@ void add_add_options(CLI::App& verb) {
   verb.add_option("--verify")
       ->description("A verification command, split like shell words (repeat for several)")
       ->type_name("CMD")
-      ->expected(0, -1);
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
 }
 
 // The task the options describe, read as a plan's task would be (the same checks).

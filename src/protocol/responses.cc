@@ -63,7 +63,8 @@ Json StatusResponse::to_json() const {
       {"commits",
        {{"batches", commits.batches}, {"mutations", commits.mutations}, {"syncs", commits.syncs}}},
       {"commands",
-       {{"running", commands.running}, {"queued", commands.queued}, {"max", commands.max}}}};
+       {{"running", commands.running}, {"queued", commands.queued}, {"max", commands.max}}},
+      {"waiting_claims", waiting_claims}};
 }
 
 StatusResponse StatusResponse::from_json(const Json& data) {
@@ -76,6 +77,7 @@ StatusResponse StatusResponse::from_json(const Json& data) {
     r.commits = Commits{c.at("batches"), c.at("mutations"), c.at("syncs")};
     const Json& n = d.at("commands");
     r.commands = Commands{n.at("running"), n.at("queued"), n.at("max")};
+    r.waiting_claims = d.value("waiting_claims", 0);
     return r;
   });
 }

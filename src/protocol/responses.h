@@ -33,7 +33,7 @@ struct GetStateResponse {
 };
 
 // {"pending","running","completed","failed","total", "commits": {"batches","mutations","syncs"},
-//  "commands": {"running","queued","max"}}, or null when there is no workflow.
+//  "commands": {"running","queued","max"}, "waiting_claims"}, or null when there is no workflow.
 struct StatusResponse {
   struct Tasks {
     std::int64_t pending = 0, running = 0, completed = 0, failed = 0, total = 0;
@@ -50,6 +50,7 @@ struct StatusResponse {
   std::optional<Tasks> tasks;  // nullopt: no workflow (and then nothing else is sent)
   Commits commits;
   Commands commands;
+  std::uint64_t waiting_claims = 0;  // claims parked until work is ready (task_claim `wait`)
   Json to_json() const;
   static StatusResponse from_json(const Json& data);
   bool operator==(const StatusResponse&) const = default;

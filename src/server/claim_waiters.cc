@@ -28,7 +28,7 @@ void ClaimWaiters::stop() {
 }
 
 void ClaimWaiters::claimed(Waiter waiter, bool woken, std::uint64_t epoch_seen,
-                           ClaimResponse response) {
+                           ClaimResponse response, std::optional<Micros> deadline) {
   if (response.task) {
     waiter.respond(std::move(response));
     if (woken) {
@@ -59,6 +59,7 @@ void ClaimWaiters::claimed(Waiter waiter, bool woken, std::uint64_t epoch_seen,
   else
     queue_.push_back(std::move(waiter));
   count_ = queue_.size();
+  if (deadline) set_wake_time(*deadline);
   ++changes_;
   changed_.notify_all();
 }
@@ -73,6 +74,10 @@ void ClaimWaiters::wake() {
 void ClaimWaiters::wake_at(Micros when) {
   if (count_.load() == 0) return;
   std::lock_guard lock(mutex_);
+  set_wake_time(when);
+}
+
+void ClaimWaiters::set_wake_time(Micros when) {
   if (wake_time_ && *wake_time_ <= when) return;
   wake_time_ = when;
   ++changes_;

@@ -52,8 +52,10 @@ class ClaimWaiters {
 
   // What a claim for a waiter found, `epoch_seen` being epoch() where it ran: a task (replied
   // to, and the next waiter is tried), the plan complete (everyone is answered), or nothing
-  // (the waiter is parked: first in line if it was woken, else last).
-  void claimed(Waiter waiter, bool woken, std::uint64_t epoch_seen, ClaimResponse response);
+  // (the waiter is parked: first in line if it was woken, else last; the waiters are woken at
+  // `deadline`, the store's next deadline, if there is one).
+  void claimed(Waiter waiter, bool woken, std::uint64_t epoch_seen, ClaimResponse response,
+               std::optional<Micros> deadline);
   // Work may be ready: try the oldest waiter, unless a wake-up is already under way.
   void wake();
   // A time at which work may become ready without a write (a lease expiring, a backoff
@@ -65,6 +67,7 @@ class ClaimWaiters {
  private:
   void attempt_next(std::unique_lock<std::mutex>& lock);
   void run_timer(std::stop_token stop);
+  void set_wake_time(Micros when);  // under mutex_
   void answer_all(const ClaimResponse& response);
 
   const Clock& clock_;

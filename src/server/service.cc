@@ -163,6 +163,7 @@ struct Service::Impl {
     r.commits = {commits.batches, commits.mutations, commits.syncs};
     const CommandPool::Counts running = commands.counts();
     r.commands = {running.running, running.queued, running.max_running};
+    r.waiting_claims = waiters.waiting();
     return r;
   }
 
@@ -318,8 +319,8 @@ struct Service::Impl {
           if (std::string e = claim_event(w->request.worker_id, outcome->claim.response);
               !e.empty())
             log_serialized(std::move(e));
-          if (outcome->deadline) waiters.wake_at(*outcome->deadline);
-          waiters.claimed(std::move(*w), woken, outcome->epoch, std::move(outcome->claim.response));
+          waiters.claimed(std::move(*w), woken, outcome->epoch, std::move(outcome->claim.response),
+                          outcome->deadline);
         });
   }
 

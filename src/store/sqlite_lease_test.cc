@@ -101,6 +101,31 @@ TEST_F(LeaseTest, ACompletionWithASupersededLeaseIsRefusedEvenFromTheSameWorker)
   store.complete("a", Holder{"w2", second.lease}, kT0 + 63 * kSecond, std::nullopt);
 }
 
+TEST_F(LeaseTest, AWorkerBackUnderItsOldNameAfterItsLeaseRanOutIsANewHolder) {
+  plan({task("a")});
+  const ClaimResult first = store.claim("w1", kT0);
+  // w1 dies; a new agent starts under the name w1 after the lease ran out and claims.
+  const ClaimResult restarted = store.claim("w1", kT0 + 61 * kSecond);
+  ASSERT_TRUE(restarted.task);
+  EXPECT_TRUE(restarted.is_reclaim);
+  EXPECT_FALSE(restarted.is_retry);
+  EXPECT_EQ(restarted.attempt, 2);
+  EXPECT_NE(restarted.lease, first.lease);
+  EXPECT_EQ(get("a").attempts, 1);
+  // The old process, still around, cannot complete with its token.
+  EXPECT_THAT(
+      error_of(Error::Kind::kConflict,
+               [&] {
+                 store.complete("a", Holder{"w1", first.lease}, kT0 + 62 * kSecond, std::nullopt);
+               }),
+      HasSubstr("Task a: lease superseded"));
+  // Within its lease, claiming again is a renewal with the same token.
+  const ClaimResult renewed = store.claim("w1", kT0 + 70 * kSecond);
+  EXPECT_TRUE(renewed.is_retry);
+  EXPECT_EQ(renewed.lease, restarted.lease);
+  store.complete("a", Holder{"w1", restarted.lease}, kT0 + 71 * kSecond, std::nullopt);
+}
+
 TEST_F(LeaseTest, EveryChangeByAHolderChecksTheLease) {
   plan({task("a")});
   const ClaimResult old = store.claim("w1", kT0);

@@ -609,34 +609,41 @@ struct SqliteStore::Impl {
     return result;
   }
 
+  // A task whose lease ran out: the last attempt fails it; else the claim's last change gives
+  // it to `worker_id` as a new holder (a new token), counting the expired attempt.
+  std::optional<ClaimResult> take_expired(Candidate c, const std::string& worker_id, Micros now,
+                                          std::vector<Task>& failed, Changes& changes) {
+    if (c.task.attempts + 1 < c.task.max_attempts) {
+      ClaimResult result = take(std::move(c), worker_id, now, true);
+      result.is_reclaim = true;
+      result.failed_on_expiry = std::move(failed);
+      return result;
+    }
+    changes.several();
+    Task& task = c.task;
+    const std::string reason = "the lease of " + task.claimed_by.value_or("?") +
+                               " expired (attempt " + std::to_string(task.attempts + 1) + " of " +
+                               std::to_string(task.max_attempts) + ")";
+    end_attempt(row_of(task.id), reason, now);
+    task.status = TaskStatus::kFailed;
+    task.attempts += 1;
+    task.last_error = reason;
+    task.lease_expires_at.reset();
+    failed.push_back(std::move(task));
+    return std::nullopt;
+  }
+
   // The claim's last step: reclaim a task whose lease expired. A task whose expired attempt
   // was its last becomes failed on the way (and the search goes on).
   ClaimResult reclaim(const std::string& worker_id, Micros now, const ClaimFilter& filter,
-                      Changes& changes) {
-    std::vector<Task> failed;
+                      std::vector<Task>& failed, Changes& changes) {
     for (;;) {
       auto& expired = prepared(first_expired, kFirstExpiredTask);
       expired.bind(1, now);
       if (filter.role) expired.bind(2, *filter.role);
       std::optional<Candidate> c = first(expired);
       if (!c) break;
-      if (c->task.attempts + 1 < c->task.max_attempts) {
-        ClaimResult result = take(std::move(*c), worker_id, now, true);
-        result.is_reclaim = true;
-        result.failed_on_expiry = std::move(failed);
-        return result;
-      }
-      changes.several();
-      Task& task = c->task;
-      const std::string reason = "the lease of " + task.claimed_by.value_or("?") +
-                                 " expired (attempt " + std::to_string(task.attempts + 1) + " of " +
-                                 std::to_string(task.max_attempts) + ")";
-      end_attempt(row_of(task.id), reason, now);
-      task.status = TaskStatus::kFailed;
-      task.attempts += 1;
-      task.last_error = reason;
-      task.lease_expires_at.reset();
-      failed.push_back(std::move(task));
+      if (auto taken = take_expired(std::move(*c), worker_id, now, failed, changes)) return *taken;
     }
     ClaimResult result;
     result.failed_on_expiry = std::move(failed);
@@ -871,9 +878,16 @@ ClaimResult SqliteStore::claim(const std::string& worker_id, Micros now,
                                const ClaimFilter& filter) {
   return impl_->write([&](Impl::Changes& changes) {
     Impl& s = *impl_;
+    std::vector<Task> failed;  // tasks whose last attempt's lease expired
     auto& held = s.prepared(s.held_by, kTaskHeldBy);
     held.bind(1, worker_id);
-    if (auto mine = s.first(held)) return s.renew(std::move(*mine), now);
+    if (auto mine = s.first(held)) {
+      if (mine->task.lease_expires_at >= now) return s.renew(std::move(*mine), now);
+      // Its lease ran out before it came back (a restarted agent under its old name): a new
+      // holder, so that the old one's token no longer counts.
+      if (auto taken = s.take_expired(std::move(*mine), worker_id, now, failed, changes))
+        return *taken;
+    }
     auto& ended = s.prepared(s.any_backoff_ended, kAnyBackoffEnded);
     ended.bind(1, now);
     if (ended.executeStep()) {
@@ -883,9 +897,12 @@ ClaimResult SqliteStore::claim(const std::string& worker_id, Micros now,
       end.bind(1, now);
       end.exec();
     }
-    if (auto ready = s.first_ready_task(filter))
-      return s.take(std::move(*ready), worker_id, now, false);
-    return s.reclaim(worker_id, now, filter, changes);
+    if (auto ready = s.first_ready_task(filter)) {
+      ClaimResult result = s.take(std::move(*ready), worker_id, now, false);
+      result.failed_on_expiry = std::move(failed);
+      return result;
+    }
+    return s.reclaim(worker_id, now, filter, failed, changes);
   });
 }
 
