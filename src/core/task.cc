@@ -190,7 +190,7 @@ void emit_task(const Task& task, Fields& out) {
   if (task.last_error) out.text("last_error", *task.last_error);
   if (task.lease_expires_at) out.time("lease_expires_at", task.lease_expires_at);
   if (task.retry_at) out.time("retry_at", task.retry_at);
-  emit_packet(task.packet, out);
+  emit_packet(*task.packet, out);
 }
 
 class JsonFields {
@@ -383,7 +383,7 @@ Task task_from_json(const Json& value, std::string_view key) {
   task.command = r.strings("command");
   if (task.command && task.command->empty()) r.fail("command", "must not be empty");
   read_schedule(r, task);
-  read_packet(r, task.packet);
+  read_packet(r, *task.packet);
   return task;
 }
 

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -42,6 +43,43 @@ struct TaskPacket {
   bool operator==(const TaskPacket&) const = default;
 };
 
+// A task's packet, kept on the heap and only when it has one: most tasks have none, and a plan
+// of 100,000 tasks is held in memory whole on import. Reads of an absent packet see an empty
+// one; a write through -> or * creates it. Copies are deep, as of a plain member.
+class TaskPacketBox {
+ public:
+  TaskPacketBox() = default;
+  TaskPacketBox(const TaskPacket& packet) { *this = packet; }
+  TaskPacketBox(const TaskPacketBox& other) { *this = other; }
+  TaskPacketBox(TaskPacketBox&&) noexcept = default;
+  TaskPacketBox& operator=(const TaskPacketBox& other) {
+    packet_ = other.packet_ ? std::make_unique<TaskPacket>(*other.packet_) : nullptr;
+    return *this;
+  }
+  TaskPacketBox& operator=(TaskPacketBox&&) noexcept = default;
+  TaskPacketBox& operator=(const TaskPacket& packet) {
+    packet_ = packet.empty() ? nullptr : std::make_unique<TaskPacket>(packet);
+    return *this;
+  }
+
+  const TaskPacket& operator*() const { return packet_ ? *packet_ : empty_packet(); }
+  const TaskPacket* operator->() const { return &**this; }
+  TaskPacket& operator*() {
+    if (!packet_) packet_ = std::make_unique<TaskPacket>();
+    return *packet_;
+  }
+  TaskPacket* operator->() { return &**this; }
+  bool empty() const { return !packet_ || packet_->empty(); }
+  bool operator==(const TaskPacketBox& other) const { return **this == *other; }
+
+ private:
+  static const TaskPacket& empty_packet() {
+    static const TaskPacket none;
+    return none;
+  }
+  std::unique_ptr<TaskPacket> packet_;
+};
+
 struct Task {
   std::string id;
   std::string description;
@@ -69,7 +107,7 @@ struct Task {
   std::optional<Micros> lease_expires_at;  // while running: claim or last heartbeat + timeout
   std::optional<Micros> retry_at;          // while pending after a failure: not claimable before
 
-  TaskPacket packet;
+  TaskPacketBox packet;
 
   bool operator==(const Task&) const = default;
 };

@@ -43,17 +43,17 @@ Task full_task() {
   t.last_error = "tests failed";
   t.lease_expires_at = 1'700'000'042'123'456;
   t.retry_at = 1'700'000'050'000'000;
-  t.packet.model = "opus";
-  t.packet.input_context = "the parser";
-  t.packet.output_contract = "a passing build";
-  t.packet.constraints = "no new dependencies";
-  t.packet.success_criteria = "make test passes";
-  t.packet.files_in_scope = std::vector<std::string>{"src/**"};
-  t.packet.files_out_of_scope = std::vector<std::string>{"docs/**", "tests/**"};
-  t.packet.tools = std::vector<std::string>{};
-  t.packet.artifacts_to_read = std::vector<std::string>{"design.md"};
-  t.packet.artifacts_to_write = std::vector<std::string>{"report.md"};
-  t.packet.verification_commands =
+  t.packet->model = "opus";
+  t.packet->input_context = "the parser";
+  t.packet->output_contract = "a passing build";
+  t.packet->constraints = "no new dependencies";
+  t.packet->success_criteria = "make test passes";
+  t.packet->files_in_scope = std::vector<std::string>{"src/**"};
+  t.packet->files_out_of_scope = std::vector<std::string>{"docs/**", "tests/**"};
+  t.packet->tools = std::vector<std::string>{};
+  t.packet->artifacts_to_read = std::vector<std::string>{"design.md"};
+  t.packet->artifacts_to_write = std::vector<std::string>{"report.md"};
+  t.packet->verification_commands =
       std::vector<std::vector<std::string>>{{"make", "test"}, {"sh", "-c", "exit 0"}};
   return t;
 }
@@ -107,8 +107,8 @@ TEST(TaskCodec, VerificationCommandsAreArgvListsOrStringsSplitLikeShellWords) {
   const Task t = task_from_json(parse_json(R"({"id": "a", "verification_commands": [
       "pytest -q 'tests/a b.py' \"x y\" back\\ slash $HOME *.py",
       ["make", "check"]]})"));
-  ASSERT_TRUE(t.packet.verification_commands);
-  EXPECT_EQ(*t.packet.verification_commands,
+  ASSERT_TRUE(t.packet->verification_commands);
+  EXPECT_EQ(*t.packet->verification_commands,
             (std::vector<std::vector<std::string>>{
                 {"pytest", "-q", "tests/a b.py", "x y", "back slash", "$HOME", "*.py"},
                 {"make", "check"}}));

@@ -103,7 +103,7 @@ class BeadsReader {
     add_paragraph(task.instructions, optional_string(issue, "notes", place), "Notes:\n");
     const std::optional<std::string> criteria =
         optional_string(issue, "acceptance_criteria", place);
-    if (criteria && !trim(*criteria).empty()) task.packet.success_criteria = criteria;
+    if (criteria && !trim(*criteria).empty()) task.packet->success_criteria = criteria;
     std::vector<std::string> metadata;
     const std::optional<std::string> type = optional_string(issue, "issue_type", place);
     if (type && *type != "task") metadata.push_back("type " + *type);

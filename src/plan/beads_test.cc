@@ -28,7 +28,7 @@ TEST(BeadsPlan, IssuesBlocksEdgesAndFields) {
   EXPECT_EQ(schema.status, TaskStatus::kCompleted);
   EXPECT_EQ(schema.priority, 2);
   EXPECT_EQ(schema.instructions, "Write it.\n\nDesign:\nTables.\n\nNotes:\nAsk Bo.");
-  EXPECT_EQ(schema.packet.success_criteria, "Migrates.");
+  EXPECT_EQ(schema.packet->success_criteria, "Migrates.");
   EXPECT_EQ(task(plan, "bd-2").status, TaskStatus::kPending);
   EXPECT_EQ(task(plan, "bd-2").priority, 1);
   EXPECT_EQ(task(plan, "bd-2").dependencies, Ids{"bd-1"});

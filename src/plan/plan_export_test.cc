@@ -24,7 +24,7 @@ Workflow sample() {
   c.id = "1.10";
   c.description = "Third";
   c.dependencies = {"2a", "1"};
-  c.packet.tools = std::vector<std::string>{"bash"};
+  c.packet->tools = std::vector<std::string>{"bash"};
   w.tasks = {a, b, c};
   return w;
 }

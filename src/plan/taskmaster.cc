@@ -121,7 +121,7 @@ class TaskmasterReader {
       if (text && !text->empty())
         task.instructions = task.instructions ? *task.instructions + "\n\n" + *text : *text;
     const std::optional<std::string> test = optional_string(value, "testStrategy", place);
-    if (test && !test->empty()) task.packet.success_criteria = test;
+    if (test && !test->empty()) task.packet->success_criteria = test;
     const std::optional<std::string> status = optional_string(value, "status", place);
     if (status == "done" || status == "completed") task.status = TaskStatus::kCompleted;
     task.priority = priority_of(optional_string(value, "priority", place), place / "priority");

@@ -39,7 +39,7 @@ TEST(TaskmasterPlan, TaggedTasksSubtasksAndFields) {
   const Task& setup = task(plan, "1");
   EXPECT_EQ(setup.description, "Setup");
   EXPECT_EQ(setup.instructions, "Set it up.\n\nUse cmake.");
-  EXPECT_EQ(setup.packet.success_criteria, "It builds.");
+  EXPECT_EQ(setup.packet->success_criteria, "It builds.");
   EXPECT_EQ(setup.status, TaskStatus::kCompleted);
   EXPECT_EQ(setup.priority, 1);
   EXPECT_EQ(task(plan, "2").priority, -1);

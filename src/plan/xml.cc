@@ -198,7 +198,7 @@ class XmlReader {
     Task task;
     task.id = *id;
     task.role = attribute(node, "role");
-    task.packet.model = attribute(node, "model");
+    task.packet->model = attribute(node, "model");
     if (const std::optional<std::string> priority = attribute(node, "priority"))
       task.priority = integer(*priority, line, "priority");
     if (const std::optional<std::string> status = attribute(node, "status"))
@@ -213,7 +213,7 @@ class XmlReader {
   }
 
   void add_field(Task& task, const xmlNode* node) {
-    TaskPacket& p = task.packet;
+    TaskPacket& p = *task.packet;
     if (named(node, "description") || named(node, "title")) {
       task.description = block_of(node);
     } else if (named(node, "instructions")) {

@@ -39,7 +39,7 @@ TEST(XmlPlan, EveryPacketFieldIsRead) {
   EXPECT_EQ(a.instructions, "Step one.\n  Indented detail.");
   EXPECT_EQ(a.role, "backend");
   EXPECT_EQ(a.priority, 3);
-  const TaskPacket& p = a.packet;
+  const TaskPacket& p = *a.packet;
   EXPECT_EQ(p.model, "opus");
   EXPECT_EQ(p.success_criteria, "All tests pass");
   EXPECT_EQ(p.files_in_scope, (Ids{"src/api/", "src/lib/"}));
@@ -90,7 +90,7 @@ TEST(XmlPlan, CdataToolElementsStatusAndUnknownElementsAsInstructions) {
   EXPECT_EQ(plan.goal, "A goal");
   EXPECT_EQ(task(plan, "1").status, TaskStatus::kCompleted);
   EXPECT_EQ(task(plan, "1").instructions, "if a < b && c\n\nnotes:\nRemember X");
-  EXPECT_EQ(task(plan, "1").packet.tools, (Ids{"rg", "jq"}));
+  EXPECT_EQ(task(plan, "1").packet->tools, (Ids{"rg", "jq"}));
 }
 
 TEST(XmlPlan, ErrorsNameTheLine) {

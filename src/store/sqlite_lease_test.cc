@@ -277,7 +277,7 @@ TEST_F(LeaseTest, ForceCompletesATaskNobodyHoldsOrSomeoneElseHolds) {
 
 TEST_F(LeaseTest, VerificationCommandsAreReturnedBeforeAnythingChanges) {
   Task a = task("a");
-  a.packet.verification_commands = VerificationCommands{{"make", "test"}, {"true"}};
+  a.packet->verification_commands = VerificationCommands{{"make", "test"}, {"true"}};
   plan({a});
   EXPECT_EQ(claimed("w1", kT0), "a");
   const auto commands =
@@ -400,9 +400,9 @@ TEST_F(LeaseTest, TheTaskPacketAndSchedulingFieldsAreStoredAndReturnedOnClaim) {
   a.role = "builder";
   a.max_attempts = 7;
   a.retry_backoff_seconds = 2;
-  a.packet.model = "opus";
-  a.packet.files_in_scope = std::vector<std::string>{"src/**"};
-  a.packet.verification_commands = VerificationCommands{{"true"}};
+  a.packet->model = "opus";
+  a.packet->files_in_scope = std::vector<std::string>{"src/**"};
+  a.packet->verification_commands = VerificationCommands{{"true"}};
   plan({a});
   const ClaimResult c = store.claim("w", kT0, {"builder"});
   ASSERT_TRUE(c.task);

@@ -491,7 +491,7 @@ struct SqliteStore::Impl {
     if (t.last_error) insert.bind(19, *t.last_error);
     if (t.retry_at && t.status == TaskStatus::kPending) insert.bind(20, *t.retry_at);
     if (!t.packet.empty())
-      insert.bind(21, json_text(packet_to_json(t.packet), "the packet of task ", t.id));
+      insert.bind(21, json_text(packet_to_json(*t.packet), "the packet of task ", t.id));
     insert.bind(22, random_lease_start());
   }
 
