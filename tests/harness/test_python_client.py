@@ -231,11 +231,12 @@ def test_exec_and_git_run_as_the_worker_and_renew_its_lease(daemon, git_worktree
 
 def test_an_error_reply_raises_a_harness_error_naming_the_command(daemon):
     w1 = daemon("w1")
+    plan(w1, Task(id="a"))
     with pytest.raises(CommandError) as missing:
         w1.show("ghost")
     assert isinstance(missing.value, HarnessError)
     assert str(missing.value) == f"task_show: {missing.value.message}"
-    assert "ghost" in missing.value.message
+    assert missing.value.message == "Task ghost not found"
     with pytest.raises(ValueError):
         w1.plan_import()
 
