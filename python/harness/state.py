@@ -51,6 +51,34 @@ class Task:
     timeout_seconds: int = 600
     instructions: Optional[str] = None
     command: Optional[List[str]] = None
+    # Scheduling (docs/protocol.md, "Task"): higher priority is claimed first, then plan order;
+    # a worker that asks for a role takes only tasks of that role or of none.
+    priority: int = 0
+    role: Optional[str] = None
+    max_attempts: int = 3
+    # The wait before attempt n+1 is retry_backoff_seconds × 2^(n−1) seconds, at most 600.
+    retry_backoff_seconds: int = 5
+    # The lease's state, kept by the daemon: attempts that ended without completion (a failure
+    # or an expired lease), the last failure's reason, when the holder's lease ends, and when
+    # a task waiting after a failure may be claimed again.
+    attempts: int = 0
+    last_error: Optional[str] = None
+    lease_expires_at: Optional[datetime] = None
+    retry_at: Optional[datetime] = None
+    # The task packet: what the plan says for the agent that takes it; kept as given.
+    model: Optional[str] = None
+    input_context: Optional[str] = None
+    output_contract: Optional[str] = None
+    constraints: Optional[str] = None
+    success_criteria: Optional[str] = None
+    files_in_scope: Optional[List[str]] = None
+    files_out_of_scope: Optional[List[str]] = None
+    tools: Optional[List[str]] = None
+    artifacts_to_read: Optional[List[str]] = None
+    artifacts_to_write: Optional[List[str]] = None
+    # Commands `task complete` runs before completing: argv lists (the daemon returns these),
+    # or strings it splits like shell words — never run by a shell.
+    verification_commands: Optional[List[Union[str, List[str]]]] = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.id, str):
@@ -74,6 +102,20 @@ class Task:
             data["instructions"] = self.instructions
         if self.command is not None:
             data["command"] = list(self.command)
+        # Like the daemon, the other fields only when set and not their default, so that a
+        # plain task reads as it did before they existed.
+        for name, default in _DEFAULTED_FIELDS.items():
+            if getattr(self, name) != default:
+                data[name] = getattr(self, name)
+        for name in _TIME_FIELDS:
+            if getattr(self, name) is not None:
+                data[name] = _format_time(getattr(self, name))
+        for name in _TEXT_FIELDS:
+            if getattr(self, name) is not None:
+                data[name] = getattr(self, name)
+        for name in _LIST_FIELDS:
+            if getattr(self, name) is not None:
+                data[name] = list(getattr(self, name))
         return data
 
     @classmethod
@@ -98,20 +140,38 @@ class Task:
             timeout_seconds=data.get("timeout_seconds", 600),
             instructions=data.get("instructions"),
             command=data.get("command"),
+            **{name: data.get(name, default) for name, default in _DEFAULTED_FIELDS.items()},
+            **{name: _parse_time(data.get(name)) for name in _TIME_FIELDS},
+            **{name: data.get(name) for name in _TEXT_FIELDS + _LIST_FIELDS},
         )
+
+
+# The fields Task.to_dict writes only when they differ from their default, by kind.
+_DEFAULTED_FIELDS: Dict[str, int] = {
+    "priority": 0, "max_attempts": 3, "retry_backoff_seconds": 5, "attempts": 0}
+_TIME_FIELDS = ("lease_expires_at", "retry_at")
+_TEXT_FIELDS = ("role", "last_error", "model", "input_context", "output_contract", "constraints",
+                "success_criteria")
+_LIST_FIELDS = ("files_in_scope", "files_out_of_scope", "tools", "artifacts_to_read",
+                "artifacts_to_write", "verification_commands")
 
 
 @dataclass
 class WorkflowState:
     tasks: Dict[str, Task] = field(default_factory=dict)
+    goal: Optional[str] = None  # what the plan is for (a plan's "Goal"), when it says
 
     def to_dict(self) -> Dict[str, Any]:
-        return {"tasks": {task_id: task.to_dict() for task_id, task in self.tasks.items()}}
+        data: Dict[str, Any] = {
+            "tasks": {task_id: task.to_dict() for task_id, task in self.tasks.items()}}
+        if self.goal is not None:
+            data["goal"] = self.goal
+        return data
 
     @classmethod
     def from_dict(cls, data: Dict[str, Any]) -> "WorkflowState":
-        """Reads ``{"tasks": {id: task}}`` or ``{"tasks": [task, ...]}`` (as the protocol
-        accepts). Raises ValueError."""
+        """Reads ``{"tasks": {id: task}, "goal"?}`` or ``{"tasks": [task, ...]}`` (as the
+        protocol accepts). Raises ValueError."""
         if not isinstance(data, dict) or "tasks" not in data:
             raise ValueError("a workflow is an object with 'tasks'")
         tasks = data["tasks"]
@@ -126,7 +186,7 @@ class WorkflowState:
             if task.id in result:
                 raise ValueError(f"Duplicate task id: {task.id}")
             result[task.id] = task
-        return cls(tasks=result)
+        return cls(tasks=result, goal=data.get("goal"))
 
 
 class StateManager:

@@ -283,17 +283,24 @@ constexpr CommandVerb kCommandVerbs[] = {
      "Complete a task this worker holds, after its verification commands pass (prints the reply "
      "envelope)",
      run_complete, add_complete_options},
-    {"task heartbeat", "Renew the lease of a task this worker holds", run_heartbeat, add_id_option},
+    {"task heartbeat",
+     "Renew the lease of a task this worker holds (exec and git run by this worker renew it too)",
+     run_heartbeat, add_id_option},
     {"task release", "Give a held task back: pending again, no attempt counted", run_release,
      add_release_options},
     {"task fail",
-     "Fail this attempt: the task is retried after a backoff until max_attempts, then failed",
+     "Fail this attempt: the task is retried after a backoff (its retry_backoff_seconds, default "
+     "5, doubling per failed attempt, at most 600 s) until max_attempts (default 3), then failed",
      run_fail, add_fail_options},
-    {"task retry", "Operator: make a failed task (and what it blocks) claimable again", run_retry,
-     add_id_option},
+    {"task retry",
+     "Operator: make a failed task (or one waiting out its backoff) and what it blocks claimable "
+     "again, attempts reset",
+     run_retry, add_id_option},
     {"task show", "Show one task: state, holder, attempts, last error, lease, blocked_by", run_show,
      add_show_options},
-    {"task list", "List the tasks in plan order", run_list, add_list_options},
+    {"task list",
+     "List the tasks in plan order: id, state (blocked and backoff too), holder, description",
+     run_list, add_list_options},
     {"task add", "Add a task to the live plan (dependencies must exist)", run_add, add_add_options},
 };
 
