@@ -28,7 +28,7 @@ void drain(DrainRun& run, const DrainOptions& options, DaemonUnderTest& daemon,
            DrainResult& result) {
   std::vector<std::unique_ptr<DrainWorker>> workers;
   for (std::size_t i = 0; i < options.workers; ++i)
-    workers.push_back(std::make_unique<DrainWorker>(run, i));
+    workers.push_back(std::make_unique<DrainWorker>(run, i, options.requests));
   const CpuCounters daemon_before = process_cpu_counters(daemon.pid());
   CpuCounters client_before;
   SteadyClock::time_point start;
@@ -118,6 +118,7 @@ Json to_json(const DrainOptions& options, const DrainResult& r) {
       {"connection",
        options.connection == ConnectionMode::kPersistent ? "persistent" : "per-request"},
       {"client", to_string(options.client)},
+      {"requests", to_string(options.requests)},
       {"import_ms", r.import_ms},
       {"drain_s", r.drain_seconds},
       {"pairs_per_s", r.pairs_per_second},

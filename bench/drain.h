@@ -1,6 +1,6 @@
 // The load generator proper: import a plan of N tasks, let C concurrent workers loop
-// task_claim → task_complete until the plan is done, then check that every task was completed
-// exactly once.
+// task_claim → task_complete (or task_complete with "next", RequestMode::kNext) until the plan
+// is done, then check that every task was completed exactly once.
 #pragma once
 
 #include <chrono>
@@ -23,6 +23,7 @@ struct DrainOptions {
   std::size_t workers = 16;
   ConnectionMode connection = ConnectionMode::kPersistent;
   ClientModel client = ClientModel::kThreads;
+  RequestMode requests = RequestMode::kPairs;
   std::filesystem::path socket;          // a running daemon; empty: start one of our own
   std::filesystem::path harness_binary;  // for a daemon of our own
   bool force = false;                    // let plan_import replace an unfinished workflow
@@ -32,10 +33,10 @@ struct DrainOptions {
 
 struct DrainResult {
   double import_ms = 0;
-  double drain_seconds = 0;  // from releasing the workers to the last acknowledged completion
-  double pairs_per_second = 0;
-  LatencySummary claim;  // every claim, including those that found nothing ready
-  LatencySummary complete;
+  double drain_seconds = 0;      // from releasing the workers to the last acknowledged completion
+  double pairs_per_second = 0;   // tasks completed per second, whichever the RequestMode
+  LatencySummary claim;          // every claim, including those that found nothing ready
+  LatencySummary complete;       // every completion (with the claim of "next" in kNext)
   std::size_t empty_claims = 0;  // claims answered with task null (the worker backed off)
   // Commits made by the daemon during the drain phase (status "commits" before and after).
   std::uint64_t batches = 0, mutations = 0, syncs = 0;

@@ -31,12 +31,12 @@ void run_on_thread(DrainRun& run, DrainWorker& worker, const DriverOptions& opti
   }
   gate.arrive_and_wait();
   try {
-    while (!run.over()) {
+    while (!run.over() && !worker.finished()) {
       run.check_deadline();
       const auto start = Clock::now();
       const std::string reply = connection.round_trip(worker.request());
       const auto wait = worker.on_reply(reply, nanos_since(start));
-      if (wait.count() > 0) std::this_thread::sleep_for(wait);
+      if (wait.count() > 0 && !worker.finished()) std::this_thread::sleep_for(wait);
     }
   } catch (const std::exception& e) {
     run.fail(worker.name() + ": " + e.what());
@@ -116,7 +116,7 @@ class EventLoop {
     // A per-request connection is closed by its reply, which takes it off the interest list.
     if (!slot.connection.is_open()) slot.registered = false;
     const auto wait = slot.worker.on_reply(*reply, nanos_since(slot.sent_at));
-    if (run_.over()) return;
+    if (run_.over() || slot.worker.finished()) return;
     if (wait.count() > 0)
       slot.wake_at = Clock::now() + wait;
     else

@@ -29,10 +29,10 @@ struct DriverOptions {
   ClientModel model = ClientModel::kThreads;
 };
 
-// Runs `workers` until run.over(), then waits for the requests still outstanding. Persistent
-// connections are opened and warmed up with a ping first; then `on_release` is called once,
-// right before the first claim, and sets run.deadline. A failure is recorded with run.fail,
-// not thrown.
+// Runs `workers` until run.over() (a worker stops early once it is finished()), then waits for the
+// requests still outstanding. Persistent connections are opened and warmed up with a ping first;
+// then `on_release` is called once, right before the first claim, and sets run.deadline. A failure
+// is recorded with run.fail, not thrown.
 void drive(DrainRun& run, std::vector<std::unique_ptr<DrainWorker>>& workers,
            const DriverOptions& options, const std::function<void()>& on_release);
 

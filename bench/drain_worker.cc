@@ -1,7 +1,6 @@
 #include "drain_worker.h"
 
 #include "core/error.h"
-#include "reply_summary.h"
 
 namespace harness::bench {
 
@@ -14,6 +13,8 @@ constexpr auto kFirstBackoff = std::chrono::microseconds(100);
 constexpr auto kLongestBackoff = std::chrono::microseconds(2000);
 
 }  // namespace
+
+const char* to_string(RequestMode mode) { return mode == RequestMode::kPairs ? "pairs" : "next"; }
 
 DrainRun::DrainRun(const Workflow& workflow, std::chrono::seconds t)
     : tasks(workflow.tasks.size()), timeout(t), ledger(workflow) {}
@@ -30,20 +31,21 @@ void DrainRun::check_deadline() const {
                   std::to_string(completed) + " of " + std::to_string(tasks) + " tasks completed)");
 }
 
-DrainWorker::DrainWorker(DrainRun& run, std::size_t index)
+DrainWorker::DrainWorker(DrainRun& run, std::size_t index, RequestMode mode)
     : run_(run),
       index_(index),
+      mode_(mode),
       name_(worker_name(index)),
       claim_line_(Json{{"command", "task_claim"}, {"worker_id", name_}}.dump()),
-      complete_line_tail_(R"(,"worker_id":)" + Json(name_).dump() + "}"),
+      complete_line_tail_((mode == RequestMode::kNext ? R"(,"next":true)" : "") +
+                          std::string(R"(,"worker_id":)") + Json(name_).dump() + "}"),
       request_(claim_line_),
       backoff_(kFirstBackoff) {}
 
 std::chrono::microseconds DrainWorker::on_reply(std::string_view reply, Nanos elapsed) {
   if (!task_.empty()) {
     complete_ns.push_back(elapsed);
-    on_complete_reply(reply);
-    return std::chrono::microseconds::zero();
+    return on_complete_reply(reply);
   }
   claim_ns.push_back(elapsed);
   return on_claim_reply(reply);
@@ -52,8 +54,14 @@ std::chrono::microseconds DrainWorker::on_reply(std::string_view reply, Nanos el
 std::chrono::microseconds DrainWorker::on_claim_reply(std::string_view line) {
   ReplySummary reply = summarize_reply(line);
   if (!reply.ok) throw Error::conflict("task_claim failed: " + reply.message);
+  return take(std::move(reply));
+}
+
+std::chrono::microseconds DrainWorker::take(ReplySummary reply) {
   if (!reply.has_task) {
     ++empty_claims;
+    finished_ = reply.plan_complete;
+    request_ = claim_line_;
     return std::exchange(backoff_, std::min(backoff_ * 2, kLongestBackoff));
   }
   if (reply.is_retry || reply.is_reclaim)
@@ -63,17 +71,28 @@ std::chrono::microseconds DrainWorker::on_claim_reply(std::string_view line) {
   task_ = std::move(reply.task_id);
   request_ = R"({"command":"task_complete","task_id":)";
   append_json_string(request_, task_);
+  if (mode_ == RequestMode::kNext) {
+    request_ += R"(,"lease":)";
+    append_json_string(request_, reply.lease);
+  }
   request_ += complete_line_tail_;
   return std::chrono::microseconds::zero();
 }
 
-void DrainWorker::on_complete_reply(std::string_view line) {
-  const ReplySummary reply = summarize_reply(line);
+std::chrono::microseconds DrainWorker::on_complete_reply(std::string_view line) {
+  const ClaimAt claim_at = mode_ == RequestMode::kNext ? ClaimAt::kNext : ClaimAt::kData;
+  ReplySummary reply = summarize_reply(line, claim_at);
   if (!reply.ok) throw Error::conflict("task_complete of " + task_ + " failed: " + reply.message);
   run_.ledger.record(task_, index_);
   if (run_.completed.fetch_add(1) + 1 == run_.tasks) run_.finished_at = DrainRun::Clock::now();
   task_.clear();
-  request_ = claim_line_;
+  if (mode_ == RequestMode::kPairs) {
+    request_ = claim_line_;
+    return std::chrono::microseconds::zero();
+  }
+  if (!reply.has_claim)
+    throw Error::io("task_complete with next: the reply has no \"next\" (a daemon without it?)");
+  return take(std::move(reply));
 }
 
 }  // namespace harness::bench

@@ -1,7 +1,7 @@
 // harness-bench: the load generator and whole-system probes of docs/performance.md.
 //
 //   harness-bench drain   --tasks N --shape S --workers C --connection persistent|per-request
-//                         --client threads|event-loop
+//                         --client threads|event-loop [--next]
 //   harness-bench ping    --count 200            (`harness ping` as a whole process)
 //   harness-bench startup --tasks 100000         (daemon spawn → first claim answered)
 //   harness-bench import  --tasks 100000 --via file|socket|update-state
@@ -40,6 +40,7 @@ struct Settings {
   std::string shape = "independent";
   std::string connection = "persistent";
   std::string client = "threads";
+  bool next = false;
   std::filesystem::path socket;
   int count = 200;
   int threads = 1;
@@ -93,6 +94,7 @@ int do_drain(Settings& s) {
   s.drain.connection =
       s.connection == "persistent" ? ConnectionMode::kPersistent : ConnectionMode::kPerRequest;
   s.drain.client = s.client == "threads" ? ClientModel::kThreads : ClientModel::kEventLoop;
+  if (s.next) s.drain.requests = RequestMode::kNext;
   s.drain.socket = s.socket;
   s.drain.harness_binary = s.harness_binary;
   s.drain.timeout = std::chrono::seconds(s.timeout_seconds);
@@ -101,10 +103,11 @@ int do_drain(Settings& s) {
     std::cout << to_json(s.drain, r).dump() << std::endl;
     return 0;
   }
-  std::printf("drain: %zu %s tasks, %zu workers (%s), %s connections\n", s.drain.plan.tasks,
-              s.shape.c_str(), s.drain.workers, s.client.c_str(), s.connection.c_str());
+  std::printf("drain: %zu %s tasks, %zu workers (%s), %s connections, %s\n", s.drain.plan.tasks,
+              s.shape.c_str(), s.drain.workers, s.client.c_str(), s.connection.c_str(),
+              s.next ? "task_complete --next" : "claim+complete pairs");
   std::printf("  %-11s %.1f ms\n", "import", r.import_ms);
-  std::printf("  %-11s %.3f s  -> %.0f pairs/s\n", "drain", r.drain_seconds, r.pairs_per_second);
+  std::printf("  %-11s %.3f s  -> %.0f tasks/s\n", "drain", r.drain_seconds, r.pairs_per_second);
   print_latency("claim", r.claim);
   print_latency("complete", r.complete);
   std::printf("  %-11s %zu claims found nothing ready\n", "empty", r.empty_claims);
@@ -237,7 +240,8 @@ int main(int argc, char** argv) {
   std::map<CLI::App*, int (*)(Settings&)> actions;
 
   CLI::App* drain = app.add_subcommand(
-      "drain", "Import N tasks, drain them with C workers (claim -> complete), verify");
+      "drain",
+      "Import N tasks, drain them with C workers (claim -> complete, or complete --next), verify");
   add_plan_options(*drain, s, 1000);
   drain
       ->add_option("--workers,-c", s.drain.workers,
@@ -251,6 +255,9 @@ int main(int argc, char** argv) {
                    "or memtier drive a server: the least client CPU on the shared cores)")
       ->capture_default_str()
       ->check(CLI::IsMember({"threads", "event-loop"}));
+  drain->add_flag("--next", s.next,
+                  "Complete with \"next\" (and the lease): the completion claims the worker's "
+                  "next task, one round trip per task instead of a claim and a complete");
   drain->add_option("--connection", s.connection, "persistent | per-request")
       ->capture_default_str()
       ->check(CLI::IsMember({"persistent", "per-request"}));
