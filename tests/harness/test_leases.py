@@ -55,7 +55,7 @@ def fleet(git_worktree, socket_path, binary_daemon, cli_env, harness_bin, wait_f
         return read_events(kind)
 
     return {"cli": cli, "rpc": rpc, "plan": plan, "events": events, "worktree": git_worktree,
-            "env": env}
+            "env": env, "wait_for": wait_for}
 
 
 def _claimed_id(reply):
@@ -176,6 +176,7 @@ def test_waiting_workers_are_woken_once_per_newly_ready_task(fleet):
     fleet_wait_for_waiters(rpc, 8)
     cli("opener", "task", "complete", "--id", "gate", check=0)
     # Five tasks became ready: five waiters get one each; three keep waiting.
+    fleet["wait_for"](lambda: len(results) == 5, timeout=60)
     fleet_wait_for_waiters(rpc, 3)
     got = [_claimed_id(r) for r in results.values()]
     assert sorted(got) == [f"t{i}" for i in range(5)]
