@@ -29,6 +29,15 @@ std::string stuck_summary(const StatusCounts& c) {
          " pending tasks wait on failed ones; nothing can run until a failed task is retried";
 }
 
+// ", F failed (`harness task list` shows them and what they block)" when tasks failed: work
+// in progress beside failures must not read as all is well.
+std::string failures(const StatusCounts& c) {
+  if (c.failed == 0) return "";
+  return ", " + std::to_string(c.failed) +
+         " failed (`harness task list` shows them and what they block; `harness task retry "
+         "--id ID` retries one)";
+}
+
 std::string finished_summary(const StatusCounts& c) {
   std::string s = "Workflow complete: " + progress(c) + " tasks completed";
   if (c.failed > 0) s += ", " + std::to_string(c.failed) + " failed";
@@ -60,12 +69,12 @@ std::string session_start_output(const std::optional<StatusCounts>& counts) {
   if (!counts || counts->total() == 0) return "{}";
   if (!counts->unfinished()) return hook_output(finished_summary(*counts));
   if (!counts->can_progress()) return hook_output(stuck_summary(*counts));
-  return hook_output("Resuming workflow: task " + progress(*counts));
+  return hook_output("Resuming workflow: task " + progress(*counts) + failures(*counts));
 }
 
 HookDecision check_state(const std::optional<StatusCounts>& counts) {
   if (!counts || !counts->can_progress()) return {};
-  return {false, "Workflow in progress (" + progress(*counts) + ")"};
+  return {false, "Workflow in progress (" + progress(*counts) + failures(*counts) + ")"};
 }
 
 HookDecision check_commit(const std::optional<Workflow>& workflow,
@@ -141,6 +150,28 @@ StopDecision stop_decision(const std::optional<Workflow>& workflow,
   return d;
 }
 
+namespace {
+
+// "F failed (a, b) and B blocked behind them (...)": which work an operator must look at.
+std::string failed_and_blocked(const Workflow& workflow) {
+  constexpr std::size_t kNamed = 5;
+  std::vector<std::string> failed;
+  std::size_t blocked = 0;
+  const BlockedBy blockers(workflow);
+  for (const Task& t : workflow.tasks) {
+    if (t.status == TaskStatus::kFailed) failed.push_back(t.id);
+    if (!blockers.of(t).empty()) ++blocked;
+  }
+  std::string text = std::to_string(failed.size()) + " failed (";
+  for (std::size_t i = 0; i < failed.size() && i < kNamed; ++i) text += (i ? ", " : "") + failed[i];
+  if (failed.size() > kNamed) text += ", ...";
+  text += ")";
+  if (blocked > 0) text += " and " + std::to_string(blocked) + " blocked behind them";
+  return text + " (`harness task retry --id ID` makes a failed task claimable again)";
+}
+
+}  // namespace
+
 std::string session_context(const Workflow& workflow, const std::string& worker,
                             const std::vector<std::string>& workers,
                             const std::optional<Assignment>& before_compaction) {
@@ -152,7 +183,7 @@ std::string session_context(const Workflow& workflow, const std::string& worker,
   text += "Plan progress: " + progress(counts) + " tasks completed, " +
           std::to_string(counts.running) + " running, " + std::to_string(counts.pending) +
           " pending";
-  if (counts.failed > 0) text += ", " + std::to_string(counts.failed) + " failed";
+  if (counts.failed > 0) text += ", " + failed_and_blocked(workflow);
   text += ".\n";
   const Task* held = held_task(workflow, workers);
   if (before_compaction && (held == nullptr || held->id != before_compaction->task_id))

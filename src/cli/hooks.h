@@ -19,14 +19,14 @@ struct HookDecision {
 };
 
 // SessionStart hook output: {"hookSpecificOutput": {"hookEventName": "SessionStart",
-// "additionalContext": "Resuming workflow: task C/T"}} (C completed of T tasks) while tasks are
-// pending or running, "... Workflow complete: C/T tasks completed" (and "F failed") once none
-// is, "... Workflow stuck: ..." when tasks are pending but every one waits on a failed task,
-// and "{}" when there is no workflow or it has no tasks.
+// "additionalContext": "Resuming workflow: task C/T"}} (C completed of T tasks; then ", F
+// failed (...)" when tasks failed) while tasks are pending or running, "... Workflow complete: C/T
+// tasks completed" (and "F failed") once none is, "... Workflow stuck: ..." when tasks are pending
+// but every one waits on a failed task, and "{}" when there is no workflow or it has no tasks.
 std::string session_start_output(const std::optional<StatusCounts>& counts);
 
 // Denies while a workflow can still move (a task is running or ready to claim):
-// "Workflow in progress (C/T)".
+// "Workflow in progress (C/T)", with ", F failed (...)" when tasks failed.
 HookDecision check_state(const std::optional<StatusCounts>& counts);
 
 // The commit gate. `task complete` records the repository HEAD with each completion, per

@@ -32,6 +32,17 @@ TEST(CheckStateHook, DeniesOnlyWhileTasksAreUnfinished) {
   EXPECT_EQ(d.reason, "Workflow in progress (2/4)");
 }
 
+TEST(CheckStateHook, WorkInProgressBesideFailuresSaysSo) {
+  StatusCounts c = counts(1, 1, 2);
+  c.failed = 2;
+  const HookDecision d = check_state(c);
+  EXPECT_FALSE(d.allow);
+  EXPECT_EQ(d.reason.find("Workflow in progress (2/6, 2 failed (`harness task list`"), 0u)
+      << d.reason;
+  EXPECT_NE(session_start_output(c).find("Resuming workflow: task 2/6, 2 failed"),
+            std::string::npos);
+}
+
 TEST(CheckStateHook, AllowsAndSaysSoWhenNothingCanRunBehindAFailedTask) {
   StatusCounts stuck = counts(2, 0, 1);
   stuck.ready = 0;
@@ -174,6 +185,16 @@ TEST_F(StopHook, SessionContextNamesWorkerTaskAndProgress) {
             std::string::npos);
   EXPECT_EQ(session_context(Workflow{}, "me", {"me"}, std::nullopt), "");
   EXPECT_EQ(session_start_json(""), "{}");
+}
+
+TEST_F(StopHook, SessionContextNamesFailedTasksAndCountsWhatTheyBlock) {
+  Workflow w = plan();
+  w.tasks.push_back(Task{.id = "bad", .status = TaskStatus::kFailed});
+  w.tasks.push_back(Task{.id = "next", .dependencies = {"bad"}});
+  w.tasks.push_back(Task{.id = "last", .dependencies = {"next"}});
+  const std::string text = session_context(w, "me", {"me"}, std::nullopt);
+  EXPECT_NE(text.find("2 pending, 1 failed (bad) and 2 blocked behind them"), std::string::npos)
+      << text;
 }
 
 }  // namespace
