@@ -150,8 +150,8 @@ void ClaimWaiters::run_timer(std::stop_token stop) {
     for (Waiter& w : expired) w.respond(ClaimResponse{});
     lock.lock();
     if (store_due && !waking_ && !stopped_) {
-      attempt_next(lock);
-      lock.lock();
+      attempt_next(lock);  // unlocks when it takes a waiter
+      if (!lock.owns_lock()) lock.lock();
     }
   }
 }

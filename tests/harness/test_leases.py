@@ -241,6 +241,20 @@ def test_a_claim_that_waits_returns_empty_when_its_wait_passes(fleet):
     assert reply["data"]["task"] is None and reply["data"]["plan_complete"] is False
 
 
+def test_a_lease_expiring_after_every_waiter_left_wakes_nobody_and_harms_nothing(fleet):
+    rpc = fleet["rpc"]
+    fleet["plan"]({"a": {"timeout_seconds": 1}, "b": {"dependencies": ["a"]}})
+    held = rpc({"command": "task_claim", "worker_id": "w1"})["data"]
+    # A waiter parks until a's lease ends, then gives up first.
+    gone = rpc({"command": "task_claim", "worker_id": "w2", "wait": 0.2})["data"]
+    assert gone["task"] is None and gone["plan_complete"] is False
+    expires = datetime.fromisoformat(held["lease_expires_at"])
+    time.sleep(max(0.0, (expires - datetime.now(timezone.utc)).total_seconds()) + 0.3)
+    # The daemon's timer fired for the expiry with no waiter left: it is still serving.
+    assert rpc({"command": "ping"})["status"] == "ok"
+    assert _claimed_id(rpc({"command": "task_claim", "worker_id": "w3"})) == "a"
+
+
 def test_verification_commands_gate_completion(fleet):
     cli, rpc, worktree = fleet["cli"], fleet["rpc"], fleet["worktree"]
     fleet["plan"]({"a": {
