@@ -54,6 +54,10 @@ void ClaimWaiters::claimed(Waiter waiter, bool woken, std::uint64_t epoch_seen,
     lock.unlock();
     return attempt_(std::move(waiter), woken);
   }
+  const bool watch = waiter.id == 0;
+  if (watch) waiter.id = next_id_++;
+  const std::uint64_t id = waiter.id;
+  const std::stop_token cancelled = waiter.cancelled;
   if (woken)
     queue_.push_front(std::move(waiter));
   else
@@ -62,6 +66,30 @@ void ClaimWaiters::claimed(Waiter waiter, bool woken, std::uint64_t epoch_seen,
   if (deadline) set_wake_time(*deadline);
   ++changes_;
   changed_.notify_all();
+  lock.unlock();
+  // Outside the lock: a client already gone runs the callback here and now.
+  if (watch && cancelled.stop_possible()) {
+    auto on_cancel = std::make_shared<std::stop_callback<std::function<void()>>>(
+        cancelled, std::function<void()>([this, id] { drop(id); }));
+    std::lock_guard relock(mutex_);
+    for (Waiter& w : queue_)
+      if (w.id == id) w.on_cancel = std::move(on_cancel);
+  }
+}
+
+void ClaimWaiters::drop(std::uint64_t id) {
+  std::optional<Waiter> gone;
+  {
+    std::lock_guard lock(mutex_);
+    for (auto it = queue_.begin(); it != queue_.end(); ++it) {
+      if (it->id != id) continue;
+      gone = std::move(*it);
+      queue_.erase(it);
+      count_ = queue_.size();
+      break;
+    }
+  }
+  if (gone) gone->respond.fail("the client went away");
 }
 
 void ClaimWaiters::wake() {
@@ -93,7 +121,12 @@ void ClaimWaiters::attempt_next(std::unique_lock<std::mutex>& lock) {
     Waiter w = std::move(queue_.front());
     queue_.pop_front();
     count_ = queue_.size();
-    if (w.cancelled.stop_requested()) continue;  // nobody reads the reply
+    if (w.cancelled.stop_requested()) {  // nobody reads the reply
+      lock.unlock();
+      w.respond.fail("the client went away");
+      lock.lock();
+      continue;
+    }
     waking_ = true;
     lock.unlock();
     attempt_(std::move(w), true);

@@ -16,6 +16,7 @@
 #include <cstdint>
 #include <deque>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <stop_token>
@@ -33,7 +34,9 @@ class ClaimWaiters {
     ClaimRequest request;
     std::chrono::steady_clock::time_point deadline;
     Responder<ClaimResponse> respond;
-    std::stop_token cancelled;  // the client went away: dropped
+    std::stop_token cancelled;  // the client went away: dropped at once, never given a task
+    std::uint64_t id = 0;       // set when first parked
+    std::shared_ptr<std::stop_callback<std::function<void()>>> on_cancel;
   };
   // Runs a claim for `waiter` and reports it with claimed(); `woken` says whether it was
   // taken from the queue (a wake-up) rather than arriving.
@@ -66,6 +69,8 @@ class ClaimWaiters {
 
  private:
   void attempt_next(std::unique_lock<std::mutex>& lock);
+  // Drops parked waiter `id` whose client went away.
+  void drop(std::uint64_t id);
   void run_timer(std::stop_token stop);
   void set_wake_time(Micros when);  // under mutex_
   void answer_all(const ClaimResponse& response);
@@ -81,6 +86,7 @@ class ClaimWaiters {
   std::optional<Micros> wake_time_;
   bool stopped_ = false;
   std::uint64_t changes_ = 0;  // what the timer sleeps on changed
+  std::uint64_t next_id_ = 1;
   std::jthread timer_;
 };
 

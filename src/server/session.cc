@@ -164,10 +164,13 @@ void Session::dispatch(std::string_view line) {
 
 void Session::run(Request request, PlanIntake::Pass pass) {
   const bool is_shutdown = std::holds_alternative<ShutdownRequest>(request);
-  // Only what may run long is worth cancelling; claims and completes (the hot path) are not.
+  // Only what may run long is worth cancelling (a claim that waits included); plain claims and
+  // completes (the hot path) are not.
   const auto* import = std::get_if<PlanImportRequest>(&request);
+  const auto* claim = std::get_if<ClaimRequest>(&request);
   const bool cancellable = std::holds_alternative<ExecRequest>(request) ||
-                           std::holds_alternative<GitRequest>(request) || (import && import->file);
+                           std::holds_alternative<GitRequest>(request) ||
+                           (import && import->file) || (claim && claim->wait);
   const std::stop_token cancelled = cancellable ? cancel_on_hangup() : std::stop_token();
   // The reply is written by the thread that finishes the request (for a mutation, the syncer,
   // the moment it is durable) instead of waiting for the I/O thread to be woken for it.

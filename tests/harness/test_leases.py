@@ -234,6 +234,20 @@ def test_a_thousand_waiting_workers_hold_no_thread_each_and_each_gets_one_task(f
     assert sorted(got) == sorted(f"t{i}" for i in range(n))
 
 
+def test_a_waiting_claim_whose_client_went_away_is_never_given_a_task(fleet):
+    rpc = fleet["rpc"]
+    fleet["plan"]({"gate": {}, "work": {"dependencies": ["gate"]}})
+    rpc({"command": "task_claim", "worker_id": "opener"})
+    ghost = socket.socket(socket.AF_UNIX)
+    ghost.connect(fleet["env"]["HARNESS_SOCKET"])
+    ghost.sendall(b'{"command": "task_claim", "worker_id": "ghost", "wait": 60}\n')
+    fleet_wait_for_waiters(rpc, 1)
+    ghost.close()
+    fleet_wait_for_waiters(rpc, 0)  # dropped when its client hung up
+    rpc({"command": "task_complete", "task_id": "gate", "worker_id": "opener"})
+    assert _claimed_id(rpc({"command": "task_claim", "worker_id": "alive"})) == "work"
+
+
 def test_a_claim_that_waits_returns_empty_when_its_wait_passes(fleet):
     fleet["plan"]({"a": {}, "b": {"dependencies": ["a"]}})
     fleet["cli"]("w1", "task", "claim", check=0)
