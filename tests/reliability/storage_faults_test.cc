@@ -192,7 +192,7 @@ TEST(StorageFaultsTest, ReadOnlyStateDirectoryAtStartIsAClearErrorAndNothingChan
   daemon.reset();
 
   // A client that auto-spawns the daemon tells its user why nothing starts.
-  RunResult ping = run_harness({"ping"}, wt.socket(), wt.path(), {{"HARNESS_TIMEOUT", "1"}});
+  RunResult ping = run_harness({"ping"}, wt.socket(), wt.path(), {{"HARNESS_TIMEOUT", "20"}});
   EXPECT_EQ(ping.status, 1);
   EXPECT_TRUE(contains(ping.err, "Read-only file system")) << ping.err;
 
@@ -378,8 +378,9 @@ TEST(StorageFaultsTest, CorruptHeaderRefusesToStartKeepsTheFileAndSaysHowToRecov
   EXPECT_TRUE(says_how_to_recover(a.stderr_text)) << a.stderr_text;
   EXPECT_EQ(read_file(db), damaged) << "the damaged file was modified";
 
-  // A client that auto-spawns the daemon passes the reason on.
-  RunResult ping = run_harness({"ping"}, wt.socket(), wt.path(), {{"HARNESS_TIMEOUT", "1"}});
+  // A client that auto-spawns the daemon passes the reason on. The client waits for the daemon
+  // to write it: under a sanitizer on a loaded machine, that took longer than a second.
+  RunResult ping = run_harness({"ping"}, wt.socket(), wt.path(), {{"HARNESS_TIMEOUT", "20"}});
   EXPECT_EQ(ping.status, 1);
   EXPECT_TRUE(contains(ping.err, "damaged")) << ping.err;
   EXPECT_EQ(read_file(db), damaged);
