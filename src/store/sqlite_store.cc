@@ -7,12 +7,10 @@
 #include <sys/statvfs.h>
 #include <unistd.h>
 
-#include <cstdio>
-#include <random>
-
 #include "core/error.h"
 #include "core/posix.h"
 #include "store/sqlite_schema.h"
+#include "store/store_rules.h"
 
 namespace harness {
 
@@ -114,21 +112,6 @@ std::string json_text(const Json& value, std::string_view what, std::string_view
     default:
       throw Error::io("state database error: " + where);
   }
-}
-
-// A lease as its holder sees it: opaque text. Each task's lease counts up from a random start
-// chosen when the task is stored, so that a token of a replaced plan's task of the same id is
-// not taken for the new one's.
-std::string lease_token(std::int64_t lease) {
-  char text[17];
-  std::snprintf(text, sizeof text, "%016llx", static_cast<unsigned long long>(lease));
-  return text;
-}
-
-std::int64_t random_lease_start() {
-  static thread_local std::mt19937_64 random{std::random_device{}()};
-  // Below 2^62: room for more increments than a task will ever see.
-  return static_cast<std::int64_t>(random() >> 2);
 }
 
 }  // namespace
@@ -530,7 +513,7 @@ struct SqliteStore::Impl {
                  "retry_backoff, timeout_seconds, retry_at, "
                  "json_extract(packet, '$.verification_commands') FROM tasks WHERE id = ?1");
     find.bind(1, task_id);
-    if (!find.executeStep()) throw Error::not_found("Task " + task_id + " not found");
+    if (!find.executeStep()) throw task_not_found(task_id);
     Row row;
     row.seq = find.getColumn(0).getInt64();
     row.status =
@@ -550,19 +533,7 @@ struct SqliteStore::Impl {
   // The row of a task `holder` holds, after the checks of Store (store.h).
   Row held_row(const std::string& task_id, const Holder& holder) {
     Row row = row_of(task_id);
-    if (holder.lease) {
-      const bool current = *holder.lease == lease_token(row.lease);
-      if (current && row.status == TaskStatus::kCompleted)
-        throw Error::conflict("Task " + task_id + " is already completed");
-      if (!current || row.status != TaskStatus::kRunning)
-        throw Error::conflict("Task " + task_id +
-                              ": lease superseded (the task was released, failed or passed to "
-                              "another holder since this lease was given; claim again)");
-    }
-    if (row.status == TaskStatus::kCompleted)
-      throw Error::conflict("Task " + task_id + " is already completed");
-    if (row.status != TaskStatus::kRunning || row.claimed_by != holder.worker_id)
-      throw Error::conflict("Task " + task_id + " is not claimed by " + holder.worker_id);
+    check_holder(task_id, holder, HeldState{row.status, row.claimed_by, row.lease});
     return row;
   }
 
@@ -588,20 +559,15 @@ struct SqliteStore::Impl {
   // Ends an attempt of the task in `row` that did not complete, for `reason`: pending again
   // after its backoff while attempts remain, else failed.
   FailResult end_attempt(const Row& row, const std::string& reason, Micros now) {
-    FailResult result;
-    result.attempt = row.attempts + 1;
-    if (result.attempt >= row.max_attempts) {
-      result.status = TaskStatus::kFailed;
+    const FailResult result =
+        end_of_attempt(row.attempts, row.max_attempts, row.retry_backoff, now);
+    if (result.status == TaskStatus::kFailed) {
       update_row(row.seq,
                  "status = 'failed', attempts = ?2, last_error = ?3, lease_expires = NULL, "
                  "retry_at = NULL",
                  result.attempt, reason);
       return result;
     }
-    Task backoff;
-    backoff.retry_backoff_seconds = row.retry_backoff;
-    const std::int64_t wait = retry_backoff_after(backoff, result.attempt);
-    if (wait > 0) result.retry_at = now + wait * kMicrosPerSecond;
     update_row(row.seq,
                "status = 'pending', claimed_by = NULL, started_at = NULL, lease_expires = NULL, "
                "attempts = ?2, last_error = ?3, retry_at = ?4",
@@ -621,9 +587,8 @@ struct SqliteStore::Impl {
     }
     changes.several();
     Task& task = c.task;
-    const std::string reason = "the lease of " + task.claimed_by.value_or("?") +
-                               " expired (attempt " + std::to_string(task.attempts + 1) + " of " +
-                               std::to_string(task.max_attempts) + ")";
+    const std::string reason =
+        expired_lease_reason(task.claimed_by, task.attempts + 1, task.max_attempts);
     end_attempt(row_of(task.id), reason, now);
     task.status = TaskStatus::kFailed;
     task.attempts += 1;
@@ -852,10 +817,7 @@ void SqliteStore::replace_workflow(const Workflow& workflow, ReplaceMode mode) {
     changes.several();
     if (mode == ReplaceMode::kUnlessUnfinished) {
       auto counts = status_counts();
-      if (counts && counts->unfinished())
-        throw Error::conflict("The current workflow still has " + std::to_string(counts->pending) +
-                              " pending and " + std::to_string(counts->running) +
-                              " running tasks; use --force to replace it");
+      if (counts && counts->unfinished()) throw unfinished_workflow(*counts);
     }
     impl_->db.exec("DELETE FROM tasks; DELETE FROM dependents;");
     impl_->db.exec(kDeleteCompletionMarks);
@@ -912,8 +874,7 @@ std::optional<VerificationCommands> SqliteStore::complete(
   return impl_->write([&](Impl::Changes& changes) -> std::optional<VerificationCommands> {
     Impl& s = *impl_;
     const Impl::Row row = options.force ? s.row_of(task_id) : s.held_row(task_id, holder);
-    if (row.status == TaskStatus::kCompleted)
-      throw Error::conflict("Task " + task_id + " is already completed");
+    if (row.status == TaskStatus::kCompleted) throw already_completed(task_id);
     if (options.verify && row.verification) {
       return s.decoded("the verification commands of task ", task_id,
                        [&] { return Json::parse(*row.verification).get<VerificationCommands>(); });
@@ -966,9 +927,7 @@ void SqliteStore::retry(const std::string& task_id) {
   impl_->write([&](Impl::Changes&) {  // one change
     const Impl::Row row = impl_->row_of(task_id);
     const bool backing_off = row.status == TaskStatus::kPending && row.retry_at;
-    if (row.status != TaskStatus::kFailed && !backing_off)
-      throw Error::conflict("Task " + task_id + " is " + std::string(to_string(row.status)) +
-                            ", not failed: only a failed task is retried");
+    if (row.status != TaskStatus::kFailed && !backing_off) throw not_retryable(task_id, row.status);
     impl_->update_row(row.seq,
                       "status = 'pending', claimed_by = NULL, started_at = NULL, "
                       "lease_expires = NULL, retry_at = NULL, attempts = 0");
@@ -990,12 +949,11 @@ std::int64_t SqliteStore::renew_leases(const std::string& worker_id, Micros now)
 void SqliteStore::add_task(const Task& task) {
   impl_->write([&](Impl::Changes& changes) {
     Impl& s = *impl_;
-    if (!s.has_workflow()) throw Error::not_found("No active workflow: import a plan first");
-    if (task.status != TaskStatus::kPending)
-      throw Error::invalid("Task " + task.id + ": a task is added pending");
+    if (!s.has_workflow()) throw no_workflow();
+    if (task.status != TaskStatus::kPending) throw added_not_pending(task.id);
     SQLite::Statement known(s.db, "SELECT status FROM tasks WHERE id = ?1");
     known.bind(1, task.id);
-    if (known.executeStep()) throw Error::conflict("Duplicate task id: " + task.id);
+    if (known.executeStep()) throw duplicate_task(task.id);
     std::int64_t unmet = 0;
     std::vector<std::string> seen;
     for (const std::string& dep : task.dependencies) {
@@ -1003,8 +961,7 @@ void SqliteStore::add_task(const Task& task) {
       seen.push_back(dep);
       known.reset();
       known.bind(1, dep);
-      if (!known.executeStep())
-        throw Error::invalid("Missing dependency: " + dep + " (required by " + task.id + ")");
+      if (!known.executeStep()) throw missing_dependency(dep, task.id);
       if (known.getColumn(0).getString() != "completed") ++unmet;
     }
     known.reset();

@@ -1,4 +1,4 @@
-// The lease state machine of DESIGN §2b on the SQLite store, with the time given (no sleeps):
+// The lease state machine of DESIGN §2b on every store engine, with the time given (no sleeps):
 // every transition from every state, fencing after a reclaim and after a retry, attempts and
 // backoff, failure on expiry, blocked tasks, priority and roles, and what a claim says when
 // nothing is left.
@@ -6,11 +6,13 @@
 #include <gtest/gtest.h>
 
 #include "core/error.h"
-#include "store/sqlite_store.h"
-#include "testing/temp_dir.h"
+#include "testing/error_of.h"
+#include "testing/store_engines.h"
 
 namespace harness {
 namespace {
+
+using test_support::error_of;
 
 using ::testing::HasSubstr;
 
@@ -25,23 +27,11 @@ Task task(std::string id, std::vector<std::string> deps = {}) {
   return t;
 }
 
-// The message of the Error of `kind` that `fn` throws.
-template <typename Fn>
-std::string error_of(Error::Kind kind, Fn&& fn) {
-  try {
-    fn();
-  } catch (const Error& e) {
-    EXPECT_EQ(e.kind(), kind) << e.what();
-    return e.what();
-  }
-  ADD_FAILURE() << "expected an Error";
-  return {};
-}
-
-class LeaseTest : public ::testing::Test {
+class LeaseTest : public ::testing::TestWithParam<std::string> {
  protected:
-  test_support::TempDir dir{"harness-lease"};
-  SqliteStore store{dir.path() / "state.db", SqliteStore::Access::kReadWrite};
+  std::unique_ptr<test_support::StoreEngine> engine = test_support::make_store_engine(GetParam());
+  std::unique_ptr<BatchingStore> opened = engine->open();
+  BatchingStore& store = *opened;
 
   void plan(std::vector<Task> tasks) {
     store.replace_workflow(Workflow{std::move(tasks)}, ReplaceMode::kAlways);
@@ -59,7 +49,7 @@ class LeaseTest : public ::testing::Test {
   }
 };
 
-TEST_F(LeaseTest, AClaimGivesALeaseTokenAndTheFirstAttempt) {
+TEST_P(LeaseTest, AClaimGivesALeaseTokenAndTheFirstAttempt) {
   plan({task("a")});
   const ClaimResult c = store.claim("w1", kT0);
   ASSERT_TRUE(c.task);
@@ -75,7 +65,7 @@ TEST_F(LeaseTest, AClaimGivesALeaseTokenAndTheFirstAttempt) {
   EXPECT_EQ(again.task->lease_expires_at, kT0 + 70 * kSecond);
 }
 
-TEST_F(LeaseTest, ACompletionWithASupersededLeaseIsRefusedEvenFromTheSameWorker) {
+TEST_P(LeaseTest, ACompletionWithASupersededLeaseIsRefusedEvenFromTheSameWorker) {
   plan({task("a")});
   const ClaimResult first = store.claim("w1", kT0);
   // w1's lease expires; w2 reclaims; w1 restarts under its old name and claims again.
@@ -101,7 +91,7 @@ TEST_F(LeaseTest, ACompletionWithASupersededLeaseIsRefusedEvenFromTheSameWorker)
   store.complete("a", Holder{"w2", second.lease}, kT0 + 63 * kSecond, std::nullopt);
 }
 
-TEST_F(LeaseTest, AWorkerBackUnderItsOldNameAfterItsLeaseRanOutIsANewHolder) {
+TEST_P(LeaseTest, AWorkerBackUnderItsOldNameAfterItsLeaseRanOutIsANewHolder) {
   plan({task("a")});
   const ClaimResult first = store.claim("w1", kT0);
   // w1 dies; a new agent starts under the name w1 after the lease ran out and claims.
@@ -126,7 +116,7 @@ TEST_F(LeaseTest, AWorkerBackUnderItsOldNameAfterItsLeaseRanOutIsANewHolder) {
   store.complete("a", Holder{"w1", restarted.lease}, kT0 + 71 * kSecond, std::nullopt);
 }
 
-TEST_F(LeaseTest, EveryChangeByAHolderChecksTheLease) {
+TEST_P(LeaseTest, EveryChangeByAHolderChecksTheLease) {
   plan({task("a")});
   const ClaimResult old = store.claim("w1", kT0);
   const ClaimResult now = store.claim("w2", kT0 + 61 * kSecond);  // reclaims a
@@ -157,7 +147,7 @@ TEST_F(LeaseTest, EveryChangeByAHolderChecksTheLease) {
               HasSubstr("Task zz not found"));
 }
 
-TEST_F(LeaseTest, AHeartbeatRenewsTheLeaseAndLeavesTheStartAlone) {
+TEST_P(LeaseTest, AHeartbeatRenewsTheLeaseAndLeavesTheStartAlone) {
   plan({task("a")});
   const ClaimResult c = store.claim("w1", kT0);
   EXPECT_EQ(store.heartbeat("a", Holder{"w1", c.lease}, kT0 + 50 * kSecond), kT0 + 110 * kSecond);
@@ -167,7 +157,7 @@ TEST_F(LeaseTest, AHeartbeatRenewsTheLeaseAndLeavesTheStartAlone) {
   EXPECT_EQ(claimed("w2", kT0 + 111 * kSecond), "a");
 }
 
-TEST_F(LeaseTest, AReleaseReturnsTheTaskWithoutCountingAnAttempt) {
+TEST_P(LeaseTest, AReleaseReturnsTheTaskWithoutCountingAnAttempt) {
   plan({task("a")});
   const ClaimResult c = store.claim("w1", kT0);
   store.release("a", Holder{"w1", c.lease});
@@ -186,7 +176,7 @@ TEST_F(LeaseTest, AReleaseReturnsTheTaskWithoutCountingAnAttempt) {
               HasSubstr("lease superseded"));
 }
 
-TEST_F(LeaseTest, FailuresBackOffExponentiallyThenFailTheTask) {
+TEST_P(LeaseTest, FailuresBackOffExponentiallyThenFailTheTask) {
   Task a = task("a");
   a.retry_backoff_seconds = 5;
   plan({a});
@@ -216,7 +206,7 @@ TEST_F(LeaseTest, FailuresBackOffExponentiallyThenFailTheTask) {
   EXPECT_TRUE(none.plan_complete);
 }
 
-TEST_F(LeaseTest, AnExpiredLeaseCountsAsAnAttemptAndTheLastOneFailsTheTask) {
+TEST_P(LeaseTest, AnExpiredLeaseCountsAsAnAttemptAndTheLastOneFailsTheTask) {
   Task poison = task("poison");
   poison.max_attempts = 2;
   plan({poison, task("after", {"poison"}), task("other")});
@@ -241,7 +231,7 @@ TEST_F(LeaseTest, AnExpiredLeaseCountsAsAnAttemptAndTheLastOneFailsTheTask) {
   EXPECT_EQ(BlockedBy(w).of(w.tasks[1]), std::vector<std::string>{"poison"});
 }
 
-TEST_F(LeaseTest, ARetryMakesAFailedTaskAndWhatItBlockedClaimableWithANewLease) {
+TEST_P(LeaseTest, ARetryMakesAFailedTaskAndWhatItBlockedClaimableWithANewLease) {
   Task a = task("a");
   a.max_attempts = 1;
   plan({a, task("b", {"a"})});
@@ -264,7 +254,7 @@ TEST_F(LeaseTest, ARetryMakesAFailedTaskAndWhatItBlockedClaimableWithANewLease) 
   EXPECT_EQ(claimed("w1", kT0 + 3 * kSecond), "b");
 }
 
-TEST_F(LeaseTest, ForceCompletesATaskNobodyHoldsOrSomeoneElseHolds) {
+TEST_P(LeaseTest, ForceCompletesATaskNobodyHoldsOrSomeoneElseHolds) {
   plan({task("a"), task("b"), task("c", {"a", "b"})});
   EXPECT_EQ(claimed("w1", kT0), "a");
   store.complete("a", "operator", kT0, std::nullopt, CompleteOptions{.force = true});
@@ -275,7 +265,7 @@ TEST_F(LeaseTest, ForceCompletesATaskNobodyHoldsOrSomeoneElseHolds) {
   EXPECT_EQ(claimed("w2", kT0), "c");
 }
 
-TEST_F(LeaseTest, VerificationCommandsAreReturnedBeforeAnythingChanges) {
+TEST_P(LeaseTest, VerificationCommandsAreReturnedBeforeAnythingChanges) {
   Task a = task("a");
   a.packet->verification_commands = VerificationCommands{{"make", "test"}, {"true"}};
   plan({a});
@@ -295,7 +285,7 @@ TEST_F(LeaseTest, VerificationCommandsAreReturnedBeforeAnythingChanges) {
   EXPECT_EQ(get("a").status, TaskStatus::kCompleted);
 }
 
-TEST_F(LeaseTest, PriorityOrdersClaimsThenPlanOrder) {
+TEST_P(LeaseTest, PriorityOrdersClaimsThenPlanOrder) {
   Task low = task("low"), high = task("high"), mid1 = task("mid1"), mid2 = task("mid2");
   low.priority = -1;
   high.priority = 10;
@@ -306,7 +296,7 @@ TEST_F(LeaseTest, PriorityOrdersClaimsThenPlanOrder) {
   EXPECT_EQ(order, (std::vector<std::string>{"high", "mid1", "mid2", "zero", "low"}));
 }
 
-TEST_F(LeaseTest, AWorkerOfARoleTakesTasksOfItsRoleOrNoneAndOthersTakeAny) {
+TEST_P(LeaseTest, AWorkerOfARoleTakesTasksOfItsRoleOrNoneAndOthersTakeAny) {
   Task review = task("review"), build = task("build"), plain = task("plain");
   review.role = "reviewer";
   build.role = "builder";
@@ -318,7 +308,7 @@ TEST_F(LeaseTest, AWorkerOfARoleTakesTasksOfItsRoleOrNoneAndOthersTakeAny) {
   EXPECT_EQ(claimed("any", kT0), "build");
 }
 
-TEST_F(LeaseTest, AnExpiredTaskOfAnotherRoleIsNotReclaimed) {
+TEST_P(LeaseTest, AnExpiredTaskOfAnotherRoleIsNotReclaimed) {
   Task build = task("build");
   build.role = "builder";
   plan({build});
@@ -327,7 +317,7 @@ TEST_F(LeaseTest, AnExpiredTaskOfAnotherRoleIsNotReclaimed) {
   EXPECT_EQ(claimed("b2", kT0 + 100 * kSecond, {"builder"}), "build");
 }
 
-TEST_F(LeaseTest, PlanCompleteOnlyWhenNothingCanRunWithoutAnOperator) {
+TEST_P(LeaseTest, PlanCompleteOnlyWhenNothingCanRunWithoutAnOperator) {
   Task a = task("a");
   a.max_attempts = 1;
   plan({a, task("b")});
@@ -350,7 +340,7 @@ TEST_F(LeaseTest, PlanCompleteOnlyWhenNothingCanRunWithoutAnOperator) {
   EXPECT_EQ(store.next_deadline(), kT0 + 30 * kSecond);
 }
 
-TEST_F(LeaseTest, NextDeadlineIsTheEarliestLeaseExpiryOrBackoffEnd) {
+TEST_P(LeaseTest, NextDeadlineIsTheEarliestLeaseExpiryOrBackoffEnd) {
   plan({task("a"), task("b")});
   EXPECT_EQ(store.next_deadline(), std::nullopt);
   EXPECT_EQ(claimed("w1", kT0), "a");
@@ -358,7 +348,7 @@ TEST_F(LeaseTest, NextDeadlineIsTheEarliestLeaseExpiryOrBackoffEnd) {
   EXPECT_EQ(store.next_deadline(), kT0 + 60 * kSecond);
 }
 
-TEST_F(LeaseTest, AddedTasksJoinTheLiveGraph) {
+TEST_P(LeaseTest, AddedTasksJoinTheLiveGraph) {
   plan({task("a")});
   Task b = task("b", {"a"});
   store.add_task(b);
@@ -376,7 +366,7 @@ TEST_F(LeaseTest, AddedTasksJoinTheLiveGraph) {
   EXPECT_EQ(store.load()->tasks.back().id, "d");
 }
 
-TEST_F(LeaseTest, AResetLeavesNoWorkflow) {
+TEST_P(LeaseTest, AResetLeavesNoWorkflow) {
   Workflow w{{task("a")}, "ship it"};
   store.replace_workflow(w, ReplaceMode::kAlways);
   EXPECT_EQ(store.load()->goal, "ship it");
@@ -386,7 +376,7 @@ TEST_F(LeaseTest, AResetLeavesNoWorkflow) {
               HasSubstr("No active workflow"));
 }
 
-TEST_F(LeaseTest, ExecByTheHolderRenewsItsLeases) {
+TEST_P(LeaseTest, ExecByTheHolderRenewsItsLeases) {
   plan({task("a"), task("b")});
   EXPECT_EQ(claimed("w1", kT0), "a");
   EXPECT_EQ(store.renew_leases("w1", kT0 + 50 * kSecond), 1);
@@ -394,7 +384,7 @@ TEST_F(LeaseTest, ExecByTheHolderRenewsItsLeases) {
   EXPECT_EQ(get("a").lease_expires_at, kT0 + 110 * kSecond);
 }
 
-TEST_F(LeaseTest, TheTaskPacketAndSchedulingFieldsAreStoredAndReturnedOnClaim) {
+TEST_P(LeaseTest, TheTaskPacketAndSchedulingFieldsAreStoredAndReturnedOnClaim) {
   Task a = task("a");
   a.priority = 3;
   a.role = "builder";
@@ -413,6 +403,9 @@ TEST_F(LeaseTest, TheTaskPacketAndSchedulingFieldsAreStoredAndReturnedOnClaim) {
   EXPECT_EQ(c.task->retry_backoff_seconds, 2);
   EXPECT_EQ(get("a").packet, a.packet);
 }
+
+INSTANTIATE_TEST_SUITE_P(Engines, LeaseTest, test_support::all_store_engines(),
+                         test_support::engine_name);
 
 }  // namespace
 }  // namespace harness
