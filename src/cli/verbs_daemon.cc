@@ -14,7 +14,9 @@
 #include "log/trajectory_reader.h"
 #include "server/daemon.h"
 #include "server/daemon_lock.h"
+#include "store/pg_event_log.h"
 #include "store/state_dir.h"
+#include "store/store_location.h"
 
 namespace harness {
 
@@ -61,6 +63,8 @@ class ReadyPipe {
 
 struct DaemonArgs {
   int ready_fd = -1;
+  std::optional<std::string> store;
+  std::optional<std::string> plan;
   std::size_t max_commands = Service::Options{}.max_commands;
   std::size_t max_plan_request_mib = RequestLimits{}.plan_line_bytes >> 20;
 };
@@ -73,6 +77,8 @@ std::optional<Daemon> start_daemon(CliContext& ctx, const DaemonArgs& args, Read
     options.service.max_commands = args.max_commands;
     options.request_limits.plan_line_bytes = args.max_plan_request_mib << 20;
     options.worktree = ctx.worktree();
+    options.store = args.store;
+    options.plan = args.plan;
     options.socket_path = ctx.socket();
     options.stop_on_signals = true;
     options.reap_commands = true;
@@ -102,6 +108,14 @@ void add_daemon(CLI::App& app, CliContext& ctx, Action& action) {
   verb->add_option("--ready-fd", args->ready_fd,
                    "Descriptor to write 'ready' to once listening (used when a client spawns it)")
       ->group("");
+  verb->add_option(
+      "--store", args->store,
+      "Where the plan lives: \"sqlite\" (this worktree's own database, the default) or "
+      "a postgresql:// URL that daemons on several machines share (default: "
+      "$HARNESS_STORE, else what this worktree's last daemon used)");
+  verb->add_option("--plan", args->plan,
+                   "With PostgreSQL, the plan's name in the database (default: $HARNESS_PLAN, "
+                   "else the repository's origin URL, else its directory's name)");
   verb->add_option("--max-commands", args->max_commands,
                    "exec/git commands run at once; more wait in a queue, in order")
       ->check(CLI::Range(std::size_t{1}, std::size_t{4096}))
@@ -125,7 +139,20 @@ bool print_line(std::string_view line) {
   return true;
 }
 
+// With PostgreSQL, the whole fleet's events, from the database (store/pg_event_log.h).
+int print_fleet_log(const StoreLocation& location, std::size_t tail, bool follow) {
+  const PgTarget target{location.url, location.plan};
+  for (const std::string& line : last_pg_events(target, tail)) std::cout << line << "\n";
+  std::cout.flush();
+  if (!follow) return 0;
+  std::stop_source never;  // ends with the process (Ctrl-C)
+  follow_pg_events(target, print_line, never.get_token());
+  return 0;
+}
+
 int print_log(CliContext& ctx, std::size_t tail, bool follow) {
+  if (const StoreLocation location = choose_store_location(ctx.worktree()); location.is_postgres())
+    return print_fleet_log(location, tail, follow);
   const fs::path file = trajectory_path(ctx.worktree());
   for (const std::string& line : read_last_lines(file, tail)) std::cout << line << "\n";
   std::cout.flush();

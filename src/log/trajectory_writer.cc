@@ -75,8 +75,8 @@ void append_line(std::string& out, Micros ts, std::string_view object_text) {
 
 }  // namespace
 
-TrajectoryWriter::TrajectoryWriter(std::filesystem::path file, const Clock& clock)
-    : path_(std::move(file)), clock_(clock) {
+TrajectoryWriter::TrajectoryWriter(std::filesystem::path file, const Clock& clock, Mirror mirror)
+    : path_(std::move(file)), clock_(clock), mirror_(std::move(mirror)) {
   fd_ = open_for_append(path_);
   try {
     repair_torn_tail(fd_, path_);
@@ -156,6 +156,7 @@ void TrajectoryWriter::write_batch(std::vector<Queued>& batch) {
 // Lines are dropped when the write fails: the log is best effort and the daemon must not
 // block or grow without bound because the disk is full.
 void TrajectoryWriter::write_bytes(const std::string& bytes) {
+  if (mirror_) mirror_(bytes);
   std::string repaired;
   std::string_view out = bytes;
   if (file_ends_mid_line_) {  // start on a fresh line after a partial write

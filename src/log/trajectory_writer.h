@@ -8,8 +8,10 @@
 
 #include <condition_variable>
 #include <filesystem>
+#include <functional>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -26,8 +28,13 @@ class TrajectoryWriter : public EventSink {
   // it is terminated with '\n' so the next event starts on a fresh line. Starts the
   // background thread that does all writing. `clock` must outlive the writer.
   // Throws Error if the file cannot be opened, is not a regular file, or is a symlink.
+  //
+  // `mirror`, when given, receives each run of lines as it is written (whole lines, each ending
+  // in '\n'), on the background thread, whether or not the file write succeeded: a second copy
+  // of the trajectory (the PostgreSQL engine's, store/pg_event_log.h). It must not block long.
+  using Mirror = std::function<void(std::string_view lines)>;
   explicit TrajectoryWriter(std::filesystem::path file,
-                            const Clock& clock = SystemClock::instance());
+                            const Clock& clock = SystemClock::instance(), Mirror mirror = {});
 
   // Writes everything still queued, then stops the background thread.
   ~TrajectoryWriter() override;
@@ -60,6 +67,7 @@ class TrajectoryWriter : public EventSink {
 
   const std::filesystem::path path_;
   const Clock& clock_;
+  const Mirror mirror_;
   int fd_ = -1;
 
   std::mutex mu_;

@@ -19,6 +19,8 @@
 #include "server/daemon_lock.h"
 #include "server/socket_listener.h"
 #include "store/open_store.h"
+#include "store/pg_change_feed.h"
+#include "store/pg_event_log.h"
 #include "store/state_dir.h"
 
 namespace harness {
@@ -49,8 +51,10 @@ struct Daemon::Impl {
   // The service's collaborators.
   OpenedStore writes;
   OpenedStore reads;
+  std::unique_ptr<PgEventRecorder> event_copy;  // PostgreSQL: the trajectory, in the database
   std::unique_ptr<TrajectoryWriter> trajectory;
   std::unique_ptr<Service> service;
+  std::unique_ptr<PgChangeFeed> changes;  // PostgreSQL: the other daemons' commits
   std::vector<std::unique_ptr<Listener>> listeners;
   std::optional<asio::signal_set> signals;
 
@@ -67,6 +71,7 @@ struct Daemon::Impl {
         std::make_unique<Service>(Service::Collaborators{*writes.store, *reads.store, *trajectory,
                                                          SystemClock::instance(), command_runner},
                                   options.service);
+    watch_other_daemons();
     listeners.push_back(std::make_unique<SocketListener>(
         *io, *service, SocketListener::Options{options.socket_path, options.request_limits},
         [this] { stop(); }));
@@ -88,12 +93,36 @@ struct Daemon::Impl {
   }
 
   void open_state() {
-    writes = open_store({options.worktree, StoreConfig::Use::kDaemon});
+    const StoreLocation location =
+        choose_store_location(options.worktree, options.store, options.plan);
+    writes = open_store({options.worktree, StoreConfig::Use::kDaemon, location});
     for (const std::string& note : writes.notes) log_info(note);
-    reads = open_store({options.worktree, StoreConfig::Use::kRead});
+    reads = open_store({options.worktree, StoreConfig::Use::kRead, location});
     if (!reads.store)
       throw Error::io(state_db_path(options.worktree).string() + " vanished as it was opened");
-    trajectory = std::make_unique<TrajectoryWriter>(trajectory_path(options.worktree));
+    TrajectoryWriter::Mirror mirror;
+    if (location.is_postgres()) {
+      event_copy =
+          std::make_unique<PgEventRecorder>(PgTarget{location.url, location.plan}, daemon_name());
+      mirror = [copy = event_copy.get()](std::string_view lines) { copy->record(lines); };
+    }
+    trajectory = std::make_unique<TrajectoryWriter>(trajectory_path(options.worktree),
+                                                    SystemClock::instance(), std::move(mirror));
+  }
+
+  // This daemon among the plan's others: its host and pid.
+  static std::string daemon_name() {
+    char host[256] = {};
+    ::gethostname(host, sizeof host - 1);
+    return std::string(host) + ":" + std::to_string(::getpid());
+  }
+
+  // With PostgreSQL, other daemons' commits may make work ready for this one's waiting claims.
+  void watch_other_daemons() {
+    auto* shared = dynamic_cast<PgStore*>(writes.store.get());
+    if (!shared) return;
+    changes = std::make_unique<PgChangeFeed>(shared->target(), shared->change_channel(),
+                                             [this] { service->work_may_be_ready(); });
   }
 
   void watch_signals() {
@@ -110,8 +139,10 @@ struct Daemon::Impl {
 
   void release() {
     listeners.clear();   // no client from here on; our socket file is removed
+    changes.reset();     // nothing wakes the service from here on
     service.reset();     // commits queued writes, cancels commands, records daemon_stop
     trajectory.reset();  // writes what the service recorded
+    event_copy.reset();  // and copies it to the database if it can
     reads.store.reset();
     writes.store.reset();
     reaper.reset();  // nothing is left on its list: it just exits

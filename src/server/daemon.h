@@ -5,6 +5,8 @@
 
 #include <filesystem>
 #include <memory>
+#include <optional>
+#include <string>
 
 #include "server/service.h"
 #include "server/session.h"
@@ -22,15 +24,19 @@ class Daemon {
     // that what a command started dies with the daemon even when it is killed by SIGKILL.
     bool reap_commands = false;
     Service::Options service;  // its worktree is set from `worktree`
+    // The daemon's --store and --plan (store/store_location.h choose_store_location).
+    std::optional<std::string> store;
+    std::optional<std::string> plan;
   };
 
   // Creates the state directory (moving an old W/.harness there), takes its lock
   // (Error::conflict "Another daemon is already running ..."), opens the state (the store's
-  // writer and reader through open_store, printing its notes, and the trajectory) and binds the
-  // socket, mode 0600. Only a stale socket file is replaced: anything else at the path is an
-  // Error::invalid, a socket another daemon answers on an Error::conflict. Throws Error.
-  // Once run() serves, the socket file is checked every second: deleted, it is made again;
-  // replaced by another file, the daemon stops.
+  // writer and reader through open_store, printing its notes, and the trajectory; with
+  // PostgreSQL also the change feed from the plan's other daemons and the copy of the
+  // trajectory in the database) and binds the socket, mode 0600. Only a stale socket file is
+  // replaced: anything else at the path is an Error::invalid, a socket another daemon answers on an
+  // Error::conflict. Throws Error. Once run() serves, the socket file is checked every second:
+  // deleted, it is made again; replaced by another file, the daemon stops.
   explicit Daemon(Options options);
   ~Daemon();
 

@@ -673,6 +673,11 @@ Service::~Service() {
   impl_->log(Json{{"event", "daemon_stop"}, {"pid", ::getpid()}});
 }
 
+void Service::work_may_be_ready() {
+  impl_->waiters.bump_epoch();
+  impl_->work_may_be_ready();
+}
+
 void Service::handle(Request request, Reply reply, std::stop_token cancelled) {
   if (impl_->stopping) return reply(ErrorAnswer{"the daemon is shutting down"});
   try {

@@ -69,6 +69,10 @@ class Service {
   // still happens.
   void handle(Request request, Reply reply, std::stop_token cancelled = {});
 
+  // Another process changed the plan in a way that may have made work ready (a daemon on
+  // another machine sharing the PostgreSQL store): waiting claims try again. Thread-safe.
+  void work_may_be_ready();
+
  private:
   struct Impl;
   std::unique_ptr<Impl> impl_;

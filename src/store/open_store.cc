@@ -4,6 +4,7 @@
 
 #include "core/error.h"
 #include "core/plan_file.h"
+#include "store/pg_store.h"
 #include "store/sqlite_store.h"
 #include "store/state_dir.h"
 
@@ -84,12 +85,35 @@ OpenedStore open_for_daemon(const fs::path& worktree) {
   }
   preallocate_log(*store, opened.notes);
   opened.store = std::move(store);
+  // A worktree whose daemons used PostgreSQL goes back to SQLite only when told to (--store
+  // sqlite), and from then on its readers read SQLite too.
+  if (fs::exists(state_dir(worktree) / "store.json")) record_store_location(worktree, {});
+  return opened;
+}
+
+OpenedStore open_postgres(const StoreConfig& config, const StoreLocation& location) {
+  OpenedStore opened;
+  opened.location = location;
+  const PgTarget target{location.url, location.plan};
+  if (config.use == StoreConfig::Use::kRead) {
+    opened.store = std::make_unique<PgStore>(target, PgStore::Access::kReadOnly);
+    return opened;
+  }
+  opened.store = std::make_unique<PgStore>(target, PgStore::Access::kReadWrite);
+  if (config.use == StoreConfig::Use::kDaemon) {
+    ensure_state_dir(config.worktree);
+    record_store_location(config.worktree, location);
+    opened.notes.push_back("state in " + location.describe());
+  }
   return opened;
 }
 
 }  // namespace
 
 OpenedStore open_store(const StoreConfig& config) {
+  const StoreLocation location =
+      config.location ? *config.location : choose_store_location(config.worktree);
+  if (location.is_postgres()) return open_postgres(config, location);
   switch (config.use) {
     case StoreConfig::Use::kRead: {
       const fs::path db = existing_state_db(config.worktree);

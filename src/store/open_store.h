@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "store/batching_store.h"
+#include "store/store_location.h"
 
 namespace harness {
 
@@ -33,6 +34,9 @@ struct StoreConfig {
 
   std::filesystem::path worktree;
   Use use = Use::kRead;
+  // The engine and where; unset: choose_store_location(worktree) (the environment, then what
+  // the worktree's last daemon recorded, then SQLite).
+  std::optional<StoreLocation> location;
 };
 
 struct OpenedStore {
@@ -41,9 +45,13 @@ struct OpenedStore {
   // What the user should hear, one sentence each, for the caller to print ("imported legacy
   // state from ...", "commits may be slower: ..."): none of them stopped the opening.
   std::vector<std::string> notes;
+  StoreLocation location;  // what was opened
 };
 
-// Opens the store of `config.worktree` for `config.use`. Throws Error: Error::corruption, for
+// Opens the store of `config.worktree` for `config.use`. A PostgreSQL store is opened the same
+// way for each use (its database is created and migrated by the writer; a reader of a plan that
+// does not exist yet finds no workflow), and kDaemon records its location for the worktree's
+// readers (record_store_location). Throws Error: Error::corruption, for
 // kDaemon with what to do to recover, when the database is damaged, is not a harness database or
 // was lost; Error::io when it cannot be opened; Error::conflict from migrate_state_dir.
 OpenedStore open_store(const StoreConfig& config);
