@@ -17,7 +17,7 @@ namespace harness {
 namespace {
 
 constexpr std::chrono::milliseconds kFirstPause{100};
-constexpr std::chrono::milliseconds kLastPause{5000};
+constexpr std::chrono::milliseconds kLastPause{1000};
 
 }  // namespace
 

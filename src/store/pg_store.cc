@@ -17,8 +17,8 @@ using SteadyClock = std::chrono::steady_clock;
 
 // The pause before the next attempt to reach a server that could not be reached grows from the
 // first to the last, doubling.
-constexpr std::chrono::milliseconds kFirstReconnectPause{100};
-constexpr std::chrono::milliseconds kLastReconnectPause{5000};
+constexpr std::chrono::milliseconds kFirstReconnectPause{50};
+constexpr std::chrono::milliseconds kLastReconnectPause{1000};
 // Rows of a plan written by one INSERT: each is kTaskParams parameters, and a statement takes
 // at most 65535.
 constexpr std::size_t kInsertChunk = 1000;
