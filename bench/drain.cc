@@ -32,7 +32,9 @@ void drain(DrainRun& run, const DrainOptions& options, DaemonUnderTest& daemon,
   const CpuCounters daemon_before = process_cpu_counters(daemon.pid());
   CpuCounters client_before;
   SteadyClock::time_point start;
-  drive(run, workers, DriverOptions{daemon.socket(), options.connection, options.client}, [&] {
+  std::vector<std::filesystem::path> sockets{daemon.socket()};
+  sockets.insert(sockets.end(), options.also_sockets.begin(), options.also_sockets.end());
+  drive(run, workers, DriverOptions{sockets, options.connection, options.client}, [&] {
     client_before = own_cpu_counters();
     start = SteadyClock::now();
     run.deadline = start + options.timeout;
@@ -89,6 +91,8 @@ Json cpu_json(const CpuCounters& cpu, const DrainResult& r) {
 
 DrainResult run_drain(const DrainOptions& options) {
   if (options.workers == 0) throw Error::invalid("at least one worker is needed");
+  if (!options.also_sockets.empty() && options.socket.empty())
+    throw Error::invalid("--also-socket needs --socket: the daemon the plan is imported through");
   TempDir dir;
   if (options.keep) dir.keep();
   try {

@@ -24,7 +24,10 @@ struct DrainOptions {
   ConnectionMode connection = ConnectionMode::kPersistent;
   ClientModel client = ClientModel::kThreads;
   RequestMode requests = RequestMode::kPairs;
-  std::filesystem::path socket;          // a running daemon; empty: start one of our own
+  std::filesystem::path socket;  // a running daemon; empty: start one of our own
+  // More running daemons on the same plan (PostgreSQL): the workers are spread over `socket`
+  // and these; the plan is imported and checked through `socket`.
+  std::vector<std::filesystem::path> also_sockets;
   std::filesystem::path harness_binary;  // for a daemon of our own
   bool force = false;                    // let plan_import replace an unfinished workflow
   std::chrono::seconds timeout{600};     // the drain phase fails when it takes longer

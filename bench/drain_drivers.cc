@@ -21,9 +21,9 @@ void warm_up(Connection& connection, ConnectionMode mode) {
 }
 
 // One worker's loop on a thread of its own.
-void run_on_thread(DrainRun& run, DrainWorker& worker, const DriverOptions& options,
-                   std::latch& gate) {
-  Connection connection(options.socket, options.connection);
+void run_on_thread(DrainRun& run, DrainWorker& worker, const std::filesystem::path& socket,
+                   const DriverOptions& options, std::latch& gate) {
+  Connection connection(socket, options.connection);
   try {
     warm_up(connection, options.connection);
   } catch (const std::exception& e) {
@@ -47,8 +47,11 @@ void drive_on_threads(DrainRun& run, std::vector<std::unique_ptr<DrainWorker>>& 
                       const DriverOptions& options, const std::function<void()>& on_release) {
   std::latch gate(static_cast<std::ptrdiff_t>(workers.size() + 1));
   std::vector<std::jthread> threads;
-  for (auto& worker : workers)
-    threads.emplace_back([&, w = worker.get()] { run_on_thread(run, *w, options, gate); });
+  for (std::size_t i = 0; i < workers.size(); ++i) {
+    const std::filesystem::path& socket = options.sockets[i % options.sockets.size()];
+    threads.emplace_back(
+        [&, w = workers[i].get()] { run_on_thread(run, *w, socket, options, gate); });
+  }
   on_release();
   gate.arrive_and_wait();
 }  // joins
@@ -165,7 +168,9 @@ void drive_on_event_loop(DrainRun& run, std::vector<std::unique_ptr<DrainWorker>
   try {
     std::deque<Connection> connections;
     for (std::size_t i = 0; i < workers.size(); ++i) {
-      warm_up(connections.emplace_back(options.socket, options.connection), options.connection);
+      warm_up(
+          connections.emplace_back(options.sockets[i % options.sockets.size()], options.connection),
+          options.connection);
     }
     EventLoop loop(run, workers, connections);
     on_release();

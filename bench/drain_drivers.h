@@ -24,7 +24,8 @@ enum class ClientModel { kThreads, kEventLoop };
 const char* to_string(ClientModel model);
 
 struct DriverOptions {
-  std::filesystem::path socket;
+  // Worker i talks to sockets[i % sockets.size()]: daemons sharing one plan (PostgreSQL).
+  std::vector<std::filesystem::path> sockets;
   ConnectionMode connection = ConnectionMode::kPersistent;
   ClientModel model = ClientModel::kThreads;
 };

@@ -264,6 +264,9 @@ int main(int argc, char** argv) {
   drain->add_option("--socket", s.socket,
                     "A running daemon (default: start one on a scratch "
                     "worktree under /tmp)");
+  drain->add_option("--also-socket", s.drain.also_sockets,
+                    "Another running daemon on the same plan (PostgreSQL); workers are spread "
+                    "over all of them. Repeatable; needs --socket");
   drain->add_flag("--force", s.drain.force, "Replace the daemon's unfinished workflow");
   drain->add_option("--timeout", s.timeout_seconds, "Fail when the drain takes longer (seconds)")
       ->capture_default_str();

@@ -195,20 +195,23 @@ void GroupCommitter::syncer_loop() {
 // done) before the sync starts, and an fdatasync covers every write that preceded it.
 void GroupCommitter::sync_and_report(std::vector<Outcome>& outcomes, std::uint64_t committed) {
   std::exception_ptr failure;
+  const bool permanent = store_.sync_failure_is_permanent();
   try {
     store_.sync();
   } catch (const std::exception& e) {
     const std::string message =
         std::string(e.what()) +
-        "; changes are refused from now on: restart the daemon once the storage is healthy";
+        (permanent ? "; changes are refused from now on: restart the daemon once the storage is "
+                     "healthy"
+                   : "; not acknowledged: the change may or may not have been kept");
     failure = std::make_exception_ptr(Error::io(message));
     // Said in the daemon's log too: the clients' error replies may go unread.
-    if (!std::exchange(sync_failure_logged_, true)) log_error(message);
+    if (!permanent || !std::exchange(sync_failure_logged_, true)) log_error(message);
   }
   {
     std::lock_guard lock(mutex_);
-    if (failure && !sync_failure_) sync_failure_ = failure;
-    failure = sync_failure_;
+    if (failure && permanent && !sync_failure_) sync_failure_ = failure;
+    if (sync_failure_) failure = sync_failure_;
     synced_ = committed;
     ++stats_.syncs;
   }

@@ -13,7 +13,9 @@
 //
 // A failed sync is treated as the loss of durability it is: the mutations it covered and
 // every mutation after it report the failure (their changes may be visible, but a crash can
-// take them back), until the daemon is restarted.
+// take them back), until the daemon is restarted — or, for a store whose sync failures are not
+// permanent (a database server, BatchingStore::sync_failure_is_permanent), only the mutations
+// it covered.
 #pragma once
 
 #include <condition_variable>
@@ -113,7 +115,7 @@ class GroupCommitter {
   std::uint64_t commits_begun_ = 0;
   std::uint64_t committed_ = 0;
   std::uint64_t synced_ = 0;
-  std::exception_ptr sync_failure_;   // set by the first failed sync, for good
+  std::exception_ptr sync_failure_;   // set by the first failed permanent sync, for good
   bool sync_failure_logged_ = false;  // touched by the syncer thread only
   bool stopping_ = false;
   bool writer_stopped_ = false;

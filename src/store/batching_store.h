@@ -33,6 +33,10 @@ class BatchingStore : public Store {
   // batch executes. Throws Error::io when the storage reports a failure; what was committed
   // since the last successful sync() may then be lost in a crash.
   virtual void sync() = 0;
+  // Whether a failed sync() leaves the store unable to promise durability until it is opened
+  // again (a local file whose failed fsync may have dropped dirty pages), rather than only
+  // failing the batches it covered (a database server that is reached again).
+  virtual bool sync_failure_is_permanent() const { return true; }
 };
 
 }  // namespace harness

@@ -168,12 +168,15 @@ struct PgStore::Impl {
   std::optional<PgConnection> conn;
   std::optional<std::int64_t> plan;  // the plan's row; a read-only store may find none yet
   bool in_transaction = false;
+  bool in_batch = false;          // the open transaction is a batch's: it commits without a flush
   int writes_in_transaction = 0;  // writes done in the open transaction (write())
   bool notify = false;            // the open transaction may have made work ready
   // Reaching the server again after it was lost.
   SteadyClock::time_point next_connect{};
   std::chrono::milliseconds pause{0};
   std::string last_failure;
+  // sync()'s own, used only on the thread that syncs.
+  std::optional<PgConnection> flush_conn;
 
   Impl(PgTarget t, Access a) : target(std::move(t)), access(a) {
     if (target.plan.empty()) throw Error::invalid("a PostgreSQL store needs a plan name");
@@ -259,10 +262,17 @@ struct PgStore::Impl {
     notify = false;
   }
 
+  // A batch's transaction: its commit does not wait for the WAL flush; sync() does.
+  void begin_batch_transaction() {
+    begin("BEGIN; SET LOCAL synchronous_commit TO off");
+    in_batch = true;
+  }
+
   void commit() {
     if (notify) conn->run("SELECT pg_notify($1, '')", {channel()});
     notify = false;
     in_transaction = false;
+    in_batch = false;
     // A transaction a failed statement aborted answers COMMIT with ROLLBACK, not an error.
     if (conn->exec("COMMIT").command_tag() != "COMMIT")
       throw Error::io("PostgreSQL at " + conn->where() + " rolled the transaction back");
@@ -270,6 +280,7 @@ struct PgStore::Impl {
 
   void rollback() {
     in_transaction = false;
+    in_batch = false;
     notify = false;
     undo("ROLLBACK");
   }
@@ -319,8 +330,12 @@ struct PgStore::Impl {
         undo("ROLLBACK TO SAVEPOINT harness_write; RELEASE SAVEPOINT harness_write");
         throw;
       }
+      const bool batch = in_batch;
       commit();
-      begin();
+      if (batch)
+        begin_batch_transaction();
+      else
+        begin();
     }
   }
 
@@ -842,7 +857,7 @@ std::optional<Store::CompletionMark> PgStore::completion_mark(const std::string&
 
 void PgStore::begin_batch() {
   impl_->require_writable();
-  impl_->begin();
+  impl_->begin_batch_transaction();
 }
 
 std::exception_ptr PgStore::run_in_batch(const Mutation& mutation) {
@@ -864,7 +879,17 @@ std::exception_ptr PgStore::commit_batch() {
   }
 }
 
-// Each commit was durable on the server when it returned.
-void PgStore::sync() {}
+// A transaction with an id commits with a WAL record, and a synchronous commit waits until
+// the WAL is flushed past it: past every batch committed before.
+void PgStore::sync() {
+  std::optional<PgConnection>& c = impl_->flush_conn;
+  try {
+    if (!c || !c->healthy()) c.emplace(impl_->target.url);
+    c->exec("BEGIN; SELECT pg_current_xact_id(); COMMIT");
+  } catch (const Error&) {
+    c.reset();
+    throw;
+  }
+}
 
 }  // namespace harness

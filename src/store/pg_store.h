@@ -12,10 +12,16 @@
 // plan's channel (LISTEN/NOTIFY, store/pg_change_feed.h), which wakes the other daemons'
 // waiting claims.
 //
-// Durability is the server's: a commit returns once it is durable there (synchronous_commit as
-// the server has it; on by default), so sync() has nothing to do. When the server goes away,
-// every call fails with Error::io naming it, and the connection is made again, with a growing
-// pause between attempts, by the calls that follow: an outage is reported, never acknowledged.
+// Durability, and group commit: a batch's transaction commits without waiting for the server's
+// WAL flush (synchronous_commit off for that transaction alone), and sync() then commits a
+// transaction of its own on a second connection the usual way, which waits until the WAL is
+// flushed (and replicated, as the server's synchronous_commit says) past every earlier commit.
+// So, as with SQLite, many batches share one flush, and no reply leaves before its change is
+// durable. A write outside a batch commits synchronously.
+//
+// When the server goes away, every call fails with Error::io naming it, and the connection is
+// made again, with a growing pause between attempts, by the calls that follow: an outage is
+// reported, never acknowledged, and a failed sync fails only the batches it covered.
 #pragma once
 
 #include <memory>
@@ -65,6 +71,7 @@ class PgStore : public BatchingStore {
   std::exception_ptr run_in_batch(const Mutation& mutation) override;
   std::exception_ptr commit_batch() override;
   void sync() override;
+  bool sync_failure_is_permanent() const override { return false; }
 
   const PgTarget& target() const;
   // The LISTEN/NOTIFY channel on which commits of this plan that may make work ready are

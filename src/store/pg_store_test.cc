@@ -108,15 +108,19 @@ TEST_F(PgStoreTest, BatchesOfTwoDaemonsThatNeedEachOthersRowsBothCommit) {
             nullptr);
   EXPECT_EQ(other.run_in_batch([](Store& s) { s.complete("f", "w4", kT0, std::nullopt); }),
             nullptr);
-  // Each now needs a row the other's batch holds.
-  auto first = std::async(std::launch::async, [&] {
-    return store.run_in_batch([](Store& s) { s.complete("e", "w3", kT0, std::nullopt); });
-  });
-  EXPECT_EQ(other.run_in_batch([](Store& s) { s.complete("b", "w2", kT0, std::nullopt); }),
-            nullptr);
-  EXPECT_EQ(other.commit_batch(), nullptr);
+  // Each now needs a row the other's batch holds; each daemon commits on its own.
+  const auto finish = [](PgStore& s, const char* id, const char* worker) {
+    return std::async(std::launch::async, [&s, id, worker] {
+      std::exception_ptr error =
+          s.run_in_batch([&](Store& store) { store.complete(id, worker, kT0, std::nullopt); });
+      std::exception_ptr committed = s.commit_batch();
+      return error ? error : committed;
+    });
+  };
+  auto first = finish(store, "e", "w3");
+  auto second = finish(other, "b", "w2");
   EXPECT_EQ(first.get(), nullptr);
-  EXPECT_EQ(store.commit_batch(), nullptr);
+  EXPECT_EQ(second.get(), nullptr);
   EXPECT_EQ(store.status_counts()->ready, 2);  // c and d
 }
 
