@@ -85,35 +85,32 @@ FileText write_object(const Json& j, const JsonStyle& style, bool remove_when_em
   return text;
 }
 
-// The member `key` of `parent`, which must be an object (created when missing and `create`).
-Json* object_member(Json& parent, const char* key, const fs::path& file, bool create) {
+// The member `key` of `parent`, which must be of `type` (an object or an array); created empty
+// when missing and `create`, else nullptr.
+Json* member(Json& parent, const char* key, Json::value_t type, const fs::path& file, bool create) {
   auto it = parent.find(key);
   if (it == parent.end()) {
     if (!create) return nullptr;
-    parent[key] = Json::object();
+    parent[key] = Json(type);
     return &parent[key];
   }
-  if (!it->is_object())
-    throw Error::invalid(file.string() + ": \"" + key +
-                         "\" must be a JSON object; nothing was written");
+  if (it->type() != type)
+    throw Error::invalid(file.string() + ": \"" + key + "\" must be a JSON " +
+                         (type == Json::value_t::object ? "object" : "array") +
+                         "; nothing was written");
   return &*it;
+}
+
+Json* object_member(Json& parent, const char* key, const fs::path& file, bool create) {
+  return member(parent, key, Json::value_t::object, file, create);
 }
 
 // Claude Code's list of the .mcp.json servers the user approved, so that the agents' sessions
 // start with harness's without asking.
 constexpr const char* kEnabledServers = "enabledMcpjsonServers";
 
-// The member `key` of `parent`, which must be an array (created when missing).
 Json* array_member(Json& parent, const char* key, const fs::path& file) {
-  auto it = parent.find(key);
-  if (it == parent.end()) {
-    parent[key] = Json::array();
-    return &parent[key];
-  }
-  if (!it->is_array())
-    throw Error::invalid(file.string() + ": \"" + key +
-                         "\" must be a JSON array; nothing was written");
-  return &*it;
+  return member(parent, key, Json::value_t::array, file, true);
 }
 
 bool ends_with(const std::string& s, const std::string& tail) {

@@ -169,6 +169,18 @@ TEST_F(McpServerTest, RefusalsAreToolErrors) {
   EXPECT_EQ(call("status", Json::object())["result"]["isError"], true);
 }
 
+TEST_F(McpServerTest, TheFirstTaskAddedStartsThePlan) {
+  initialize();
+  daemon_.replies = {R"({"status":"error","message":"No active workflow: import a plan first"})",
+                     R"({"status":"ok","data":{"imported":1}})"};
+  const Json added = call("add", {{"id", "a"}, {"description", "first"}})["result"];
+  EXPECT_EQ(added["structuredContent"], Json({{"task_id", "a"}}));
+  ASSERT_EQ(daemon_.requests.size(), 2u);
+  EXPECT_EQ(daemon_.requests[1]["command"], "plan_import");
+  EXPECT_EQ(daemon_.requests[1]["tasks"]["tasks"]["a"]["description"], "first") << daemon_.requests[1];
+  EXPECT_FALSE(daemon_.requests[1].value("force", false));
+}
+
 TEST_F(McpServerTest, OlderClientsGetTextWithoutStructuredContent) {
   initialize("2025-03-26");
   EXPECT_FALSE(send("tools/list", Json::object())["result"]["tools"][0].contains("outputSchema"));

@@ -154,24 +154,26 @@ McpToolResult complete(McpToolContext& ctx, const Json& arguments) {
   return {j, ""};
 }
 
-McpToolResult fail(McpToolContext& ctx, const Json& arguments) {
-  const Args args(arguments, {"task_id", "reason"});
-  const std::string reason = args.required_text("reason");
+// fail and release: the session no longer holds the task once the daemon agreed.
+template <typename Request>
+McpToolResult give_up(McpToolContext& ctx, const Args& args,
+                      const decltype(Request::reason)& reason) {
   const auto h = holder(ctx, args);
   if (!h) return nothing_held(ctx);
-  const auto answer = ask(ctx, FailRequest{*h, reason});
-  if (std::holds_alternative<FailResponse>(answer)) let_go(ctx, h->task_id);
+  const auto answer = ask(ctx, Request{*h, reason});
+  if (std::holds_alternative<typename CommandFor<Request>::Response>(answer))
+    let_go(ctx, h->task_id);
   return result_of(answer);
+}
+
+McpToolResult fail(McpToolContext& ctx, const Json& arguments) {
+  const Args args(arguments, {"task_id", "reason"});
+  return give_up<FailRequest>(ctx, args, args.required_text("reason"));
 }
 
 McpToolResult release(McpToolContext& ctx, const Json& arguments) {
   const Args args(arguments, {"task_id", "reason"});
-  const std::optional<std::string> reason = args.text("reason");
-  const auto h = holder(ctx, args);
-  if (!h) return nothing_held(ctx);
-  const auto answer = ask(ctx, ReleaseRequest{*h, reason});
-  if (std::holds_alternative<ReleaseResponse>(answer)) let_go(ctx, h->task_id);
-  return result_of(answer);
+  return give_up<ReleaseRequest>(ctx, args, args.text("reason"));
 }
 
 McpToolResult heartbeat(McpToolContext& ctx, const Json& arguments) {
@@ -209,7 +211,17 @@ McpToolResult add(McpToolContext& ctx, const Json& arguments) {
   } catch (const Error& e) {
     throw McpArgumentError(e.what());
   }
-  return result_of(ask(ctx, request));
+  auto answer = ask(ctx, request);
+  // An agent may start the plan: with no workflow yet, its first task makes one.
+  if (const auto* e = std::get_if<ErrorAnswer>(&answer);
+      e != nullptr && e->message.starts_with("No active workflow")) {
+    PlanImportRequest start;
+    start.workflow = Workflow{.tasks = {request.task}};
+    if (std::holds_alternative<PlanImportResponse>(ask(ctx, start)))
+      return {Json{{"task_id", request.task.id}}, ""};
+    answer = ask(ctx, request);  // another agent started it meanwhile
+  }
+  return result_of(answer);
 }
 
 constexpr const char* kTaskIdOnly =
@@ -249,7 +261,7 @@ const std::array<McpTool, 8> kTools{{
      kTaskIdOnly,
      R"({"type":"object","properties":{"id":{"type":"string"},"status":{"type":"string"}},"required":["id","status"]})",
      show},
-    {"add", "Add a task to the live plan.",
+    {"add", "Add a task to the live plan (the first task starts one).",
      R"({"type":"object","properties":{"id":{"type":"string"},"description":{"type":"string"},"dependencies":{"type":"array","items":{"type":"string"}},"instructions":{"type":"string"},"priority":{"type":"integer"},"role":{"type":"string"}},"required":["id","description"]})",
      R"({"type":"object","properties":{"task_id":{"type":"string"}},"required":["task_id"]})", add},
 }};

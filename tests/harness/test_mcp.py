@@ -165,3 +165,14 @@ def test_the_stop_hook_sees_what_the_agents_mcp_server_holds(harness_bin, git_wo
     assert task_id == "t1"
     decision = json.loads(decision)
     assert decision["decision"] == "block" and "task t1" in decision["reason"]
+
+
+def test_an_agent_can_start_the_plan_in_a_fresh_repository(harness_bin, git_worktree, socket_path, cli_env):
+    env = cli_env(git_worktree, socket_path, HARNESS_WORKER_ID="agent-1")
+    mcp = McpProcess(harness_bin, env, git_worktree)
+    mcp.request("initialize", {"protocolVersion": "2025-06-18", "capabilities": {}})
+    assert mcp.tool("status")["structuredContent"] == {"total": 0, "worker_id": "agent-1", "held": None}
+    assert mcp.tool("add", id="first", description="the first task")["structuredContent"] == {"task_id": "first"}
+    assert mcp.tool("add", id="second", description="then", dependencies=["first"])["structuredContent"] == {"task_id": "second"}
+    assert mcp.tool("claim")["structuredContent"]["task"]["id"] == "first"
+    mcp.close()
