@@ -135,6 +135,16 @@ const std::string& shell_worker(const SessionWorkers& workers, bool exported) {
   return workers.ids.front();
 }
 
+// The card pre-compact kept, marked as such; empty when the note holds none.
+std::string saved_card(const std::string& note) {
+  try {
+    return "harness could not read its state; your assignment at the compaction was:\n" +
+           parse_json(note).at("card").get<std::string>();
+  } catch (const std::exception&) {
+    return "";
+  }
+}
+
 // After a compaction (the assignment pre-compact kept, consumed here: one card per compaction)
 // or on a resume, the held task comes back as its whole assignment card.
 int session_start(const HookPayload& payload, const fs::path& worktree, std::ostream& out) {
@@ -149,6 +159,11 @@ int session_start(const HookPayload& payload, const fs::path& worktree, std::ost
   std::optional<std::string> kept_text = read_small_file(kept);
   if (kept_text) fs::remove(kept);
   auto store = open_store(worktree);
+  if (!store && payload.source == "compact" && kept_text) {
+    // No state to read here (the state directory is gone or elsewhere): the card as it was.
+    out << session_start_json(saved_card(*kept_text)) << "\n";
+    return 0;
+  }
   std::optional<Workflow> workflow = store ? store->load() : std::nullopt;
   if (!workflow || workers.ids.empty()) {
     out << "{}\n";

@@ -415,3 +415,13 @@ def test_a_compaction_gives_the_assignment_card_back_exactly_once(repo):
     assert "Task: card" in json.loads(resume.stdout)["hookSpecificOutput"]["additionalContext"]
     startup = _hook(repo, "session-start", _payload("SessionStart", repo["worktree"], source="startup"))
     assert "assignment card" not in json.loads(startup.stdout)["hookSpecificOutput"]["additionalContext"]
+
+
+def test_a_compaction_without_readable_state_gives_the_card_as_it_was(repo):
+    assert repo["rpc"]({"command": "task_claim", "worker_id": SESSION_WORKER})["data"]["task"]["id"] == "a"
+    assert _hook(repo, "pre-compact", _payload("PreCompact", repo["worktree"], trigger="manual", custom_instructions="")).returncode == 0
+    (repo["worktree"] / ".git" / "harness" / "state.db").unlink()
+    start = _hook(repo, "session-start", _payload("SessionStart", repo["worktree"], source="compact"))
+    context = json.loads(start.stdout)["hookSpecificOutput"]["additionalContext"]
+    assert "your assignment at the compaction was" in context
+    assert "Task: a" in context and "harness task complete --id a" in context
