@@ -60,6 +60,9 @@ std::string how_to_finish(const Task& t, const std::string& shell_worker) {
   if (t.claimed_by && *t.claimed_by != shell_worker)
     text += " as worker " + *t.claimed_by + " (`HARNESS_WORKER_ID=" + *t.claimed_by +
             " harness task complete --id " + t.id + "` unless your shell already carries that id)";
+  // A task claimed through the MCP server is completed by its complete tool just as well.
+  if (t.claimed_by && t.claimed_by->starts_with("mcp-"))
+    text += ", or the complete tool of the harness MCP server";
   return text + ".";
 }
 

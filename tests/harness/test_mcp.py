@@ -165,6 +165,7 @@ def test_the_stop_hook_sees_what_the_agents_mcp_server_holds(harness_bin, git_wo
     assert task_id == "t1"
     decision = json.loads(decision)
     assert decision["decision"] == "block" and "task t1" in decision["reason"]
+    assert "the complete tool of the harness MCP server" in decision["reason"]
 
 
 def test_an_agent_can_start_the_plan_in_a_fresh_repository(harness_bin, git_worktree, socket_path, cli_env):
