@@ -177,7 +177,8 @@ TEST_F(McpServerTest, TheFirstTaskAddedStartsThePlan) {
   EXPECT_EQ(added["structuredContent"], Json({{"task_id", "a"}}));
   ASSERT_EQ(daemon_.requests.size(), 2u);
   EXPECT_EQ(daemon_.requests[1]["command"], "plan_import");
-  EXPECT_EQ(daemon_.requests[1]["tasks"]["tasks"]["a"]["description"], "first") << daemon_.requests[1];
+  EXPECT_EQ(daemon_.requests[1]["tasks"]["tasks"]["a"]["description"], "first")
+      << daemon_.requests[1];
   EXPECT_FALSE(daemon_.requests[1].value("force", false));
 }
 
