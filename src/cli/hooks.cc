@@ -60,6 +60,9 @@ std::string how_to_finish(const Task& t, const std::string& shell_worker) {
   if (t.claimed_by && *t.claimed_by != shell_worker)
     text += " as worker " + *t.claimed_by + " (`HARNESS_WORKER_ID=" + *t.claimed_by +
             " harness task complete --id " + t.id + "` unless your shell already carries that id)";
+  // A task claimed through the MCP server is completed by its complete tool just as well.
+  if (t.claimed_by && t.claimed_by->starts_with("mcp-"))
+    text += ", or the complete tool of the harness MCP server";
   return text + ".";
 }
 
@@ -125,28 +128,68 @@ const Task* held_task(const Workflow& workflow, const std::vector<std::string>& 
   return held == workflow.tasks.end() ? nullptr : &*held;
 }
 
+namespace {
+
+bool held_by_another(const Workflow& workflow, const std::vector<std::string>& workers) {
+  return std::any_of(workflow.tasks.begin(), workflow.tasks.end(), [&](const Task& t) {
+    return t.status == TaskStatus::kRunning && t.claimed_by &&
+           std::find(workers.begin(), workers.end(), *t.claimed_by) == workers.end();
+  });
+}
+
+// "a.txt (modified), b.txt (untracked) and 3 more" from git status --porcelain lines.
+std::string change_list(const std::vector<std::string>& uncommitted) {
+  constexpr std::size_t kNamed = 5;
+  std::string text;
+  for (std::size_t i = 0; i < uncommitted.size() && i < kNamed; ++i)
+    text += (i ? ", " : "") + uncommitted[i];
+  if (uncommitted.size() > kNamed)
+    text += " and " + std::to_string(uncommitted.size() - kNamed) + " more";
+  return text;
+}
+
+std::string commit_commands(const std::string& message) {
+  return "`harness git add -A` then `harness git commit -m \"" + message + "\"`";
+}
+
+}  // namespace
+
 StopDecision stop_decision(const std::optional<Workflow>& workflow,
                            const std::vector<std::string>& workers,
                            const std::optional<Store::CompletionMark>& mark,
                            const std::optional<std::string>& head, bool stop_hook_active,
-                           const std::optional<std::string>& last_block) {
-  const Task* held = workflow ? held_task(*workflow, workers) : nullptr;
-  if (held == nullptr) return {};
+                           const std::optional<std::string>& last_block,
+                           const std::vector<std::string>& uncommitted) {
+  if (!workflow) return {};
+  const Task* held = held_task(*workflow, workers);
+  if (held == nullptr && (uncommitted.empty() || held_by_another(*workflow, workers))) return {};
   StopDecision d;
-  d.fingerprint =
-      held->id + "|" + std::to_string(held->started_at.value_or(0)) + "|" + head.value_or("");
+  d.fingerprint = held ? held->id + "|" + std::to_string(held->started_at.value_or(0)) : "-";
+  d.fingerprint += "|" + head.value_or("");
+  for (const std::string& change : uncommitted) d.fingerprint += "|" + change;
   if (stop_hook_active && last_block == d.fingerprint) return {false, "", d.fingerprint};
   d.block = true;
+  if (held == nullptr) {
+    d.reason = "Your work is not committed: " + change_list(uncommitted) +
+               " (git status). Commit it: " + commit_commands("what it does") +
+               "; or, if it is not work to keep, remove it (`git stash -u` keeps a copy). "
+               "Then you may stop.";
+    return d;
+  }
   d.reason = "You (harness worker " + *held->claimed_by + ") still hold task " + held->id;
   if (!held->description.empty()) d.reason += " (" + held->description + ")";
   d.reason += ". ";
-  if (mark && head && *head == mark->commit)
+  if (!uncommitted.empty())
+    d.reason += "Uncommitted changes: " + change_list(uncommitted) +
+                ". Commit them: " + commit_commands(held->id + ": what it does") + ". ";
+  else if (mark && head && *head == mark->commit)
     d.reason += "Its work is not committed: HEAD is still the commit of your last completion (" +
                 mark->task_id + "). Commit it first. ";
   // Which of the session's ids its shell carries is known only when there is one.
   d.reason += how_to_finish(*held, workers.size() == 1 ? workers.front() : std::string()) +
-              " If you cannot finish it, say why; the task goes to another worker when its "
-              "lease runs out.";
+              " If you cannot finish it: `harness task fail --id " + held->id +
+              " --reason \"why\"`, or `harness task release --id " + held->id +
+              "` to hand it back.";
   return d;
 }
 
@@ -172,9 +215,39 @@ std::string failed_and_blocked(const Workflow& workflow) {
 
 }  // namespace
 
+std::string assignment_card(const Task& held, const std::string& shell_worker, Micros now) {
+  const std::string as = held.claimed_by && *held.claimed_by != shell_worker
+                             ? "HARNESS_WORKER_ID=" + *held.claimed_by + " "
+                             : "";
+  const std::string task = " --id " + held.id;
+  std::string card = "== harness assignment card ==\nTask: " + held.id + "\n";
+  if (held.claimed_by) card += "Worker: " + *held.claimed_by + "\n";
+  card += "Description: " + held.description + "\n";
+  if (held.instructions) card += "Instructions: " + *held.instructions + "\n";
+  const TaskPacket& packet = *held.packet;
+  if (packet.success_criteria) card += "Success criteria: " + *packet.success_criteria + "\n";
+  if (packet.files_in_scope && !packet.files_in_scope->empty()) {
+    card += "Files in scope:";
+    for (const std::string& f : *packet.files_in_scope) card += " " + f;
+    card += "\n";
+  }
+  const Micros expires = held.lease_expires_at.value_or(held.started_at.value_or(now) +
+                                                        held.timeout_seconds * 1'000'000);
+  card += "Lease: " + std::to_string(std::max<Micros>(0, (expires - now) / 1'000'000)) +
+          " s left; renew it on long work with `" + as + "harness task heartbeat" + task +
+          "` (MCP: heartbeat).\n";
+  card += "Done (work committed through `harness git commit`): `" + as + "harness task complete" +
+          task + "` (MCP: complete).\n";
+  card += "Cannot finish: `" + as + "harness task fail" + task +
+          " --reason \"why\"` (MCP: fail), or hand it back: `" + as + "harness task release" +
+          task + "` (MCP: release).\n";
+  return card + "== end of card ==";
+}
+
 std::string session_context(const Workflow& workflow, const std::string& worker,
                             const std::vector<std::string>& workers,
-                            const std::optional<Assignment>& before_compaction) {
+                            const std::optional<Assignment>& before_compaction,
+                            std::optional<Micros> card_at) {
   const StatusCounts counts = count_statuses(workflow);
   if (counts.total() == 0) return "";
   std::string text = "harness: you are worker " + worker + ". ";
@@ -191,6 +264,7 @@ std::string session_context(const Workflow& workflow, const std::string& worker,
             "; it is no longer yours.\n";
   if (held == nullptr)
     return text + "You hold no task: `harness task claim` gives you the next one.";
+  if (card_at) return text + assignment_card(*held, worker, *card_at);
   text += "You hold task " + held->id;
   if (*held->claimed_by != worker) text += " (as worker " + *held->claimed_by + ")";
   text += ": " + held->description + "\n";

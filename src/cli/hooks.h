@@ -67,15 +67,20 @@ struct StopDecision {
 
 // Blocks while one of `workers` (the ids this session may work under) holds a running task,
 // and says in the reason what to do: commit (when `mark`, that worker's completion mark, is
-// still HEAD) and `harness task complete --id T`. Other workers' tasks never block it. It
-// does not block again when `stop_hook_active` is set and the fingerprint (held task, its
-// lease start and HEAD) equals `last_block`, the one recorded with the previous block: the
-// agent was told and nothing changed, so blocking again would only loop.
+// still HEAD, or `uncommitted` lists changes) and `harness task complete --id T`. It also
+// blocks a session that holds nothing while `uncommitted` (git status --porcelain lines of its
+// worktree: tracked changes and untracked files git does not ignore) lists changes, unless
+// another worker holds a running task: their work may be what is uncommitted, and an agent is
+// never kept going because others still work. It does not block again when
+// `stop_hook_active` is set and the fingerprint (held task, its lease start, HEAD and the
+// changes) equals `last_block`, the one recorded with the previous block: the agent was told
+// and nothing changed, so blocking again would only loop.
 StopDecision stop_decision(const std::optional<Workflow>& workflow,
                            const std::vector<std::string>& workers,
                            const std::optional<Store::CompletionMark>& mark,
                            const std::optional<std::string>& head, bool stop_hook_active,
-                           const std::optional<std::string>& last_block);
+                           const std::optional<std::string>& last_block,
+                           const std::vector<std::string>& uncommitted = {});
 
 // The task an agent held when its context was compacted (kept across a PreCompact hook).
 struct Assignment {
@@ -83,12 +88,20 @@ struct Assignment {
   std::string description;
 };
 
+// The assignment card of `held` for an agent whose shell works as `shell_worker`: task id,
+// description, instructions, success criteria, files in scope, the lease time left at `now`,
+// and the exact commands (CLI and MCP tool) that heartbeat, complete, fail or release it.
+std::string assignment_card(const Task& held, const std::string& shell_worker, Micros now);
+
 // The SessionStart hook's additionalContext: the worker id, the held task (id, description,
 // instructions, how to complete it) or how to claim one, the plan's progress, and, after a
-// compaction, the task held before it when that changed. Empty without a workflow or tasks.
+// compaction, the task held before it when that changed. With `card_at` (a compaction or a
+// resume: the agent has lost or may have lost its assignment), the held task is given as its
+// whole assignment card (assignment_card at that time). Empty without a workflow or tasks.
 std::string session_context(const Workflow& workflow, const std::string& worker,
                             const std::vector<std::string>& workers,
-                            const std::optional<Assignment>& before_compaction);
+                            const std::optional<Assignment>& before_compaction,
+                            std::optional<Micros> card_at = std::nullopt);
 
 // {"hookSpecificOutput": {"hookEventName": "SessionStart", "additionalContext": context}},
 // or {} for an empty context.

@@ -197,5 +197,56 @@ TEST_F(StopHook, SessionContextNamesFailedTasksAndCountsWhatTheyBlock) {
       << text;
 }
 
+TEST_F(StopHook, UncommittedWorkBlocksOnlyWhenItCanBeTheSessions) {
+  const std::vector<std::string> dirty{" M src/a.cc", "?? notes.txt"};
+  Workflow mine;  // nobody works
+  mine.tasks.push_back(Task{.id = "a"});
+  StopDecision d = stop_decision(mine, {"you"}, std::nullopt, head, false, std::nullopt, dirty);
+  EXPECT_TRUE(d.block);
+  EXPECT_NE(d.reason.find("not committed:  M src/a.cc, ?? notes.txt"), std::string::npos)
+      << d.reason;
+  EXPECT_NE(d.reason.find("`harness git add -A` then `harness git commit -m"), std::string::npos);
+  // Others still work: the changes may be theirs, and their work never keeps this agent going.
+  EXPECT_FALSE(
+      stop_decision(plan(), {"you"}, std::nullopt, head, false, std::nullopt, dirty).block);
+  EXPECT_FALSE(stop_decision(mine, {"you"}, std::nullopt, head, false, std::nullopt, {}).block);
+  // Told once, nothing changed: let it stop; a new change blocks again.
+  EXPECT_FALSE(stop_decision(mine, {"you"}, std::nullopt, head, true, d.fingerprint, dirty).block);
+  EXPECT_TRUE(
+      stop_decision(mine, {"you"}, std::nullopt, head, true, d.fingerprint, {" M src/a.cc"}).block);
+}
+
+TEST_F(StopHook, AHolderWithUncommittedChangesIsToldToCommitThenComplete) {
+  const StopDecision d =
+      stop_decision(plan(), {"me"}, std::nullopt, head, false, std::nullopt, {" M src/a.cc"});
+  EXPECT_TRUE(d.block);
+  EXPECT_NE(d.reason.find("Uncommitted changes:  M src/a.cc"), std::string::npos) << d.reason;
+  EXPECT_NE(d.reason.find("`harness task complete --id a`"), std::string::npos);
+  EXPECT_NE(d.reason.find("`harness task release --id a`"), std::string::npos);
+}
+
+TEST_F(StopHook, AssignmentCardHasEverythingToCarryOn) {
+  Task t = plan().tasks[0];
+  t.instructions = "use recursion";
+  t.packet->success_criteria = "tests pass";
+  t.packet->files_in_scope = std::vector<std::string>{"src/a.cc", "src/a.h"};
+  t.lease_expires_at = 100'000'000;
+  const std::string card = assignment_card(t, "me", 40'000'000);
+  for (const char* part :
+       {"Task: a\n", "Description: parse\n", "Instructions: use recursion\n",
+        "Success criteria: tests pass\n", "Files in scope: src/a.cc src/a.h\n", "Lease: 60 s left",
+        "`harness task complete --id a`", "`harness task fail --id a --reason \"why\"`",
+        "`harness task release --id a`", "`harness task heartbeat --id a`"})
+    EXPECT_NE(card.find(part), std::string::npos) << part << "\n" << card;
+  // A shell that works under another id gets commands that name the holder.
+  EXPECT_NE(assignment_card(t, "shell", 0).find("`HARNESS_WORKER_ID=me harness task complete"),
+            std::string::npos);
+  Workflow w = plan();
+  w.tasks[0] = t;
+  const std::string context = session_context(w, "me", {"me"}, std::nullopt, 40'000'000);
+  EXPECT_NE(context.find("== harness assignment card =="), std::string::npos);
+  EXPECT_EQ(context.find("You hold task a"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace harness

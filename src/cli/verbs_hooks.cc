@@ -6,6 +6,8 @@
 #include "cli/git_head.h"
 #include "cli/hook_command.h"
 #include "cli/hooks.h"
+#include "cli/init_command.h"
+#include "cli/mcp_command.h"
 #include "cli/worker_id.h"
 #include "store/sqlite_store.h"
 #include "store/state_dir.h"
@@ -60,6 +62,31 @@ void add_hook(CLI::App& app, CliContext& ctx, Action& action) {
       ->required();
 }
 
+void add_mcp(CLI::App& app, CliContext& ctx, Action& action) {
+  add_verb(app, "mcp",
+           "MCP server on stdio for this worktree's daemon (tools: claim, complete, fail, "
+           "release, heartbeat, status, show, add); docs/agents.md",
+           action, [&ctx] {
+             return run_mcp_server(ctx.worktree(), ctx.client(), HARNESS_VERSION, std::cin,
+                                   std::cout);
+           });
+}
+
+void add_init(CLI::App& app, CliContext& ctx, Action& action) {
+  auto options = std::make_shared<InitOptions>();
+  CLI::App* verb = add_verb(
+      app, "init",
+      "Set this repository up for an agent: hooks in .claude/settings.json, the MCP server in "
+      ".mcp.json (codex: .codex/config.toml) and the agent's loop in CLAUDE.md (codex: "
+      "AGENTS.md); keeps everything already there, changes nothing the second time",
+      action,
+      [&ctx, options] { return run_init(ctx.worktree(), *options, harness_command(), std::cout); });
+  verb->add_option("--agent", options->agent, "claude (default) or codex")
+      ->check(CLI::IsMember({"claude", "codex"}));
+  verb->add_flag("--dry-run", options->dry_run, "Print the unified diff; write nothing");
+  verb->add_flag("--uninstall", options->uninstall, "Remove exactly what init adds");
+}
+
 }  // namespace
 
 void register_hook_verbs(CLI::App& app, CliContext& ctx, Action& action) {
@@ -70,6 +97,8 @@ void register_hook_verbs(CLI::App& app, CliContext& ctx, Action& action) {
   add_verb(app, "check-commit", "Agent hook: deny when the held task's work is not committed",
            action, [&ctx] { return print_check_commit(ctx); });
   add_hook(app, ctx, action);
+  add_mcp(app, ctx, action);
+  add_init(app, ctx, action);
 }
 
 }  // namespace harness

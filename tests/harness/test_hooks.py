@@ -360,3 +360,68 @@ def test_a_plan_stuck_behind_a_failed_task_is_not_in_progress(repo):
 def test_update_state_from_a_missing_file_is_a_usage_error(repo):
     result = _cli(["update-state", "-f", "/nonexistent/plan.json"], repo["env"]())
     assert result.returncode == 2 and "/nonexistent/plan.json" in result.stderr
+
+
+# --- issue 17: uncommitted work, the assignment card across compactions ----------------------
+
+def test_stop_hook_blocks_on_uncommitted_work_only_when_it_can_be_the_sessions(repo):
+    worktree = repo["worktree"]
+    (worktree / ".gitignore").write_text("*.log\n")
+    subprocess.run(repo["git"] + ["add", ".gitignore"], cwd=worktree, check=True)
+    repo["commit"]("ignore logs")
+    (worktree / "build.log").write_text("ignored: not work\n")
+    (worktree / ".claude").mkdir()
+    (worktree / ".claude" / "settings.local.json").write_text("{}\n")  # Claude Code's, not work
+    assert _hook(repo, "stop", _payload("Stop", worktree, stop_hook_active=False)).stdout == ""
+
+    (worktree / "parser.py").write_text("print('parse')\n")
+    (worktree / "README.md").write_text("changed\n")
+    stop = _hook(repo, "stop", _payload("Stop", worktree, stop_hook_active=False))
+    decision = json.loads(stop.stdout)
+    assert decision["decision"] == "block"
+    assert "parser.py" in decision["reason"] and "README.md" in decision["reason"]
+    assert "`harness git add -A` then `harness git commit -m" in decision["reason"]
+    # Told, nothing changed since: no loop.
+    assert _hook(repo, "stop", _payload("Stop", worktree, stop_hook_active=True)).stdout == ""
+
+    # While another agent works, the changes may be its: never keep this one going for that.
+    repo["rpc"]({"command": "task_claim", "worker_id": "someone-else"})
+    assert _hook(repo, "stop", _payload("Stop", worktree, stop_hook_active=False)).stdout == ""
+
+
+def test_a_compaction_gives_the_assignment_card_back_exactly_once(repo):
+    added = repo["rpc"]({"command": "task_add", "task": {
+        "id": "card", "description": "Write the lexer", "priority": 10,
+        "instructions": "Table driven.", "success_criteria": "lexer tests pass",
+        "files_in_scope": ["src/lexer.py", "tests/test_lexer.py"]}})
+    assert added["status"] == "ok", added
+    assert repo["rpc"]({"command": "task_claim", "worker_id": SESSION_WORKER})["data"]["task"]["id"] == "card"
+
+    pre = _hook(repo, "pre-compact", _payload("PreCompact", repo["worktree"], trigger="auto", custom_instructions=""))
+    assert pre.returncode == 0 and pre.stdout == ""
+    start = _hook(repo, "session-start", _payload("SessionStart", repo["worktree"], source="compact"))
+    context = json.loads(start.stdout)["hookSpecificOutput"]["additionalContext"]
+    for part in ("Task: card", "Description: Write the lexer", "Instructions: Table driven.",
+                 "Success criteria: lexer tests pass", "Files in scope: src/lexer.py tests/test_lexer.py",
+                 "s left", "harness task complete --id card", "harness task fail --id card",
+                 "harness task release --id card"):
+        assert part in context, (part, context)
+    assert context.count("== harness assignment card ==") == 1
+
+    # The same compaction does not give it again; the next one (or a resume) does.
+    again = _hook(repo, "session-start", _payload("SessionStart", repo["worktree"], source="compact"))
+    assert "assignment card" not in json.loads(again.stdout)["hookSpecificOutput"]["additionalContext"]
+    resume = _hook(repo, "session-start", _payload("SessionStart", repo["worktree"], source="resume"))
+    assert "Task: card" in json.loads(resume.stdout)["hookSpecificOutput"]["additionalContext"]
+    startup = _hook(repo, "session-start", _payload("SessionStart", repo["worktree"], source="startup"))
+    assert "assignment card" not in json.loads(startup.stdout)["hookSpecificOutput"]["additionalContext"]
+
+
+def test_a_compaction_without_readable_state_gives_the_card_as_it_was(repo):
+    assert repo["rpc"]({"command": "task_claim", "worker_id": SESSION_WORKER})["data"]["task"]["id"] == "a"
+    assert _hook(repo, "pre-compact", _payload("PreCompact", repo["worktree"], trigger="manual", custom_instructions="")).returncode == 0
+    (repo["worktree"] / ".git" / "harness" / "state.db").unlink()
+    start = _hook(repo, "session-start", _payload("SessionStart", repo["worktree"], source="compact"))
+    context = json.loads(start.stdout)["hookSpecificOutput"]["additionalContext"]
+    assert "your assignment at the compaction was" in context
+    assert "Task: a" in context and "harness task complete --id a" in context
