@@ -20,7 +20,7 @@
 #include "core/error.h"
 #include "core/json.h"
 #include "exec/subprocess.h"
-#include "store/sqlite_store.h"
+#include "store/open_store.h"
 #include "store/state_dir.h"
 
 namespace harness {
@@ -124,9 +124,10 @@ void export_worker_id(const fs::path& env_file, const std::string& id) {
   if (!out.flush()) throw Error::io("cannot write " + env_file.string());
 }
 
-std::unique_ptr<SqliteStore> open_store(const fs::path& worktree) {
-  if (!fs::exists(state_db_path(worktree))) return nullptr;
-  return std::make_unique<SqliteStore>(state_db_path(worktree), SqliteStore::Access::kReadOnly);
+// Null when the worktree has no state yet. The same engine its daemon uses (SQLite, or the
+// shared PostgreSQL plan it recorded).
+std::unique_ptr<BatchingStore> open_state(const fs::path& worktree) {
+  return open_store({worktree, StoreConfig::Use::kRead}).store;
 }
 
 // The id the session's commands carry: the exported one, else the agent process's.
@@ -158,7 +159,7 @@ int session_start(const HookPayload& payload, const fs::path& worktree, std::ost
   const fs::path kept = session_file(worktree, payload, ".compact");
   std::optional<std::string> kept_text = read_small_file(kept);
   if (kept_text) fs::remove(kept);
-  auto store = open_store(worktree);
+  auto store = open_state(worktree);
   if (!store && payload.source == "compact" && kept_text) {
     // No state to read here (the state directory is gone or elsewhere): the card as it was.
     out << session_start_json(saved_card(*kept_text)) << "\n";
@@ -189,7 +190,7 @@ int session_start(const HookPayload& payload, const fs::path& worktree, std::ost
 }
 
 int stop(const HookPayload& payload, const fs::path& worktree, std::ostream& out) {
-  auto store = open_store(worktree);
+  auto store = open_state(worktree);
   if (!store) return 0;
   const SessionWorkers workers = session_workers(payload, worktree);
   const std::optional<Workflow> workflow = store->load();
@@ -211,7 +212,7 @@ int stop(const HookPayload& payload, const fs::path& worktree, std::ostream& out
 // Keeps the assignment (and its card as it reads now) for the session-start after the
 // compaction; a session that holds nothing leaves no note.
 int pre_compact(const HookPayload& payload, const fs::path& worktree) {
-  auto store = open_store(worktree);
+  auto store = open_state(worktree);
   if (!store) return 0;
   const std::optional<Workflow> workflow = store->load();
   const SessionWorkers workers = session_workers(payload, worktree);

@@ -9,7 +9,7 @@
 #include "cli/init_command.h"
 #include "cli/mcp_command.h"
 #include "cli/worker_id.h"
-#include "store/sqlite_store.h"
+#include "store/open_store.h"
 #include "store/state_dir.h"
 
 namespace harness {
@@ -19,10 +19,8 @@ namespace fs = std::filesystem;
 namespace {
 
 // Null when the worktree has no state yet.
-std::unique_ptr<SqliteStore> open_existing_store(const fs::path& worktree) {
-  const fs::path db = existing_state_db(worktree);
-  if (db.empty()) return nullptr;
-  return std::make_unique<SqliteStore>(db, SqliteStore::Access::kReadOnly);
+std::unique_ptr<BatchingStore> open_existing_store(const fs::path& worktree) {
+  return open_store({worktree, StoreConfig::Use::kRead}).store;
 }
 
 int print_decision(const HookDecision& d) {
