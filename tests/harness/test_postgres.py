@@ -61,8 +61,9 @@ def fleet(tmp_path, cluster, make_git_repo, make_socket_path, cli_env, binary_da
                 daemons.append({"env": env, "process": binary_daemon(env), "worktree": clone})
             return daemons
 
-        def cli(self, i, *args, worker=None, check=True):
-            env = dict(daemons[i]["env"])
+        def cli(self, i, *args, worker=None, check=True, env_extra=None):
+            env = {k: v for k, v in {**daemons[i]["env"], **(env_extra or {})}.items()
+                   if v is not None}
             if worker:
                 env["HARNESS_WORKER_ID"] = worker
             result = subprocess.run([harness_bin, *args], env=env, capture_output=True, text=True,
@@ -131,6 +132,16 @@ def test_clones_of_one_repository_share_a_plan_with_nothing_set(fleet, tmp_path,
     fleet.start(2, extra_env={"HARNESS_PLAN": None})
     fleet.cli(0, "plan", "import", "-f", str(_plan_file(tmp_path, 1)))
     assert _data(fleet.rpc(1, {"command": "task_claim", "worker_id": "w"}))["task"]["id"] == "t0"
+
+
+def test_hooks_read_the_plan_their_worktree_s_daemon_shares(fleet, tmp_path):
+    fleet.start(2)
+    fleet.cli(0, "plan", "import", "-f", str(_plan_file(tmp_path, 2)))
+    # Without the environment, a hook of the second worktree reads the store its daemon recorded.
+    unset = {"HARNESS_STORE": None, "HARNESS_PLAN": None}
+    state = fleet.cli(1, "check-state", check=False, env_extra=unset)
+    assert state.returncode == 1 and "deny" in state.stdout, state.stdout + state.stderr
+    assert "0/2" in fleet.cli(1, "session-start", env_extra=unset).stdout
 
 
 def test_a_daemon_refuses_to_start_when_the_server_is_unreachable(tmp_path, git_worktree,
