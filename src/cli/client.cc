@@ -20,6 +20,7 @@
 #include "protocol/envelope.h"
 #include "server/daemon_lock.h"
 #include "store/state_dir.h"
+#include "store/store_location.h"
 
 namespace harness {
 
@@ -244,6 +245,20 @@ void check_daemon_worktree(std::string_view ping_reply, const ClientOptions& opt
                         "pass --any-worktree (HARNESS_ANY_WORKTREE=1) to use that one anyway");
 }
 
+// Refuses a daemon keeping its plan elsewhere than the environment says: the variables would
+// otherwise be ignored silently, and the work go to another plan.
+void check_daemon_store(std::string_view ping_reply, const ClientOptions& options) {
+  if (!options.expected_store) return;
+  const ReplyEnvelope ping = parse_reply(ping_reply);
+  if (!ping.ok) return;
+  const std::optional<std::string> theirs = PingResponse::from_json(ping.data).store;
+  if (!theirs || *theirs == *options.expected_store) return;
+  throw Error::conflict("the daemon of this worktree keeps its plan in " + *theirs + ", not in " +
+                        *options.expected_store +
+                        " as HARNESS_STORE/HARNESS_PLAN say; nothing was sent to it. Stop it " +
+                        "(`harness shutdown`) and run the command again to start one there");
+}
+
 }  // namespace
 
 ClientOptions client_options_from_env(const std::filesystem::path& worktree,
@@ -260,6 +275,9 @@ ClientOptions client_options_from_env(const std::filesystem::path& worktree,
   }
   if (const char* any = std::getenv("HARNESS_ANY_WORKTREE"); any && *any && std::string(any) != "0")
     options.check_worktree = false;
+  for (const char* name : {"HARNESS_STORE", "HARNESS_PLAN"})
+    if (const char* set = std::getenv(name); set && *set)
+      options.expected_store = choose_store_location(worktree).describe();
   return options;
 }
 
@@ -270,10 +288,13 @@ std::string send_line(const ClientOptions& options, std::string_view request_lin
   const std::string ping = encode_request(PingRequest{});
   const bool is_ping = request_line == ping;
   // One more round trip on the same connection, before anything that could change state.
-  if (check && !is_ping)
-    check_daemon_worktree(exchange(fd.get(), ping, options.connect_timeout), options);
+  const auto check_daemon = [&](std::string_view ping_reply) {
+    check_daemon_worktree(ping_reply, options);
+    check_daemon_store(ping_reply, options);
+  };
+  if (check && !is_ping) check_daemon(exchange(fd.get(), ping, options.connect_timeout));
   std::string reply = exchange(fd.get(), request_line, options.read_timeout);
-  if (check && is_ping) check_daemon_worktree(reply, options);
+  if (check && is_ping) check_daemon(reply);
   return reply;
 }
 

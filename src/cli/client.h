@@ -24,6 +24,9 @@ struct ClientOptions {
   // Refuse a daemon that serves another worktree ($HARNESS_ANY_WORKTREE=1 or --any-worktree
   // turn it off): a socket path shared by two repositories must not let one change the other.
   bool check_worktree = true;
+  // With check_worktree: the store the daemon must keep its plan in (StoreLocation::describe),
+  // when the environment names one ($HARNESS_STORE, $HARNESS_PLAN).
+  std::optional<std::string> expected_store;
   // How long to keep trying to reach a daemon that is starting ($HARNESS_TIMEOUT, default 10 s).
   std::chrono::milliseconds connect_timeout{10'000};
   // How long to wait for the reply; nullopt waits as long as it takes (exec has its own).
@@ -32,7 +35,8 @@ struct ClientOptions {
 
 // ClientOptions for `worktree` from the environment: the socket from
 // resolve_socket(worktree, socket_flag), connect_timeout from $HARNESS_TIMEOUT (seconds),
-// check_worktree off when $HARNESS_ANY_WORKTREE is 1.
+// check_worktree off when $HARNESS_ANY_WORKTREE is 1, expected_store from $HARNESS_STORE and
+// $HARNESS_PLAN when either is set.
 ClientOptions client_options_from_env(
     const std::filesystem::path& worktree,
     const std::optional<std::filesystem::path>& socket_flag = std::nullopt);

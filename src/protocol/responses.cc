@@ -34,12 +34,16 @@ std::optional<Workflow> optional_workflow(const Json& data) {
 }  // namespace
 
 Json PingResponse::to_json() const {
-  return Json{{"running", true}, {"pid", pid}, {"worktree", worktree}};
+  Json j{{"running", true}, {"pid", pid}, {"worktree", worktree}};
+  if (store) j["store"] = *store;
+  return j;
 }
 
 PingResponse PingResponse::from_json(const Json& data) {
   return reading("ping", data, [](const Json& d) {
-    return PingResponse{d.at("pid").get<std::int64_t>(), d.at("worktree").get<std::string>()};
+    PingResponse ping{d.at("pid").get<std::int64_t>(), d.at("worktree").get<std::string>()};
+    if (d.contains("store")) ping.store = d.at("store").get<std::string>();
+    return ping;
   });
 }
 

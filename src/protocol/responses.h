@@ -19,6 +19,8 @@ namespace harness {
 struct PingResponse {
   std::int64_t pid = 0;
   std::string worktree;
+  // Where the daemon keeps its plan (StoreLocation::describe); absent from older daemons.
+  std::optional<std::string> store;
   Json to_json() const;
   static PingResponse from_json(const Json& data);
   bool operator==(const PingResponse&) const = default;

@@ -56,6 +56,7 @@ void expect_round_trip(const Response& response) {
 
 TEST(Responses, EveryResponseEncodesAsItsToJsonAndReadsBack) {
   expect_round_trip(PingResponse{42, "/repo"});
+  expect_round_trip(PingResponse{42, "/repo", "PostgreSQL at postgresql://db/h, plan p"});
   expect_round_trip(GetStateResponse{two_tasks()});
   expect_round_trip(GetStateResponse{});
   StatusResponse status;

@@ -96,6 +96,7 @@ struct Daemon::Impl {
     const StoreLocation location =
         choose_store_location(options.worktree, options.store, options.plan);
     writes = open_store({options.worktree, StoreConfig::Use::kDaemon, location});
+    options.service.store = location.describe();
     for (const std::string& note : writes.notes) log_info(note);
     reads = open_store({options.worktree, StoreConfig::Use::kRead, location});
     if (!reads.store)

@@ -110,7 +110,7 @@ struct Service::Impl {
   }
 
   void on(const PingRequest&, Responder<PingResponse> respond) {
-    respond(PingResponse{::getpid(), options.worktree.string()});
+    respond(PingResponse{::getpid(), options.worktree.string(), options.store});
   }
 
   // Replies to a read once what it saw is durable: a change is visible as soon as its batch

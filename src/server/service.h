@@ -43,6 +43,8 @@ class Service {
     std::chrono::milliseconds kill_grace = kDefaultKillGrace;
     // exec and git requests running at once; more wait in a queue, first come first served.
     std::size_t max_commands = 64;
+    // Where the plan is kept (StoreLocation::describe), told in ping replies.
+    std::string store = "SQLite";
   };
 
   // Receives the answer to one request: the typed response of its command, or an error. Each
