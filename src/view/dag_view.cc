@@ -39,6 +39,11 @@ std::vector<bool> choose_drawn(const std::vector<TaskState>& states, std::size_t
     take(s, limit / 4);
   for (TaskState s : {TaskState::kBackoff, TaskState::kWaiting, TaskState::kCompleted})
     take(s, limit);
+  for (std::size_t i = 0; i < states.size() && taken < limit; ++i) {  // what the caps left
+    if (drawn[i]) continue;
+    drawn[i] = true;
+    ++taken;
+  }
   return drawn;
 }
 

@@ -18,14 +18,15 @@ std::vector<std::size_t> dependency_depths(const Workflow& workflow);
 struct DagOptions {
   // At most this many tasks drawn: up to it, every task with its dependencies; above it, the
   // running ones first, then up to a quarter of it each of failed, blocked and ready tasks,
-  // then the others in plan order.
+  // then the others by state (backoff, waiting, completed), then whatever is left, in plan
+  // order.
   std::size_t node_limit = 300;
 };
 
 // {"columns": [{"depth", "total", "counts": {STATE: n}}], "aggregated": bool (not every task is
 // drawn), "node_limit", "nodes": [{"id", "description", "state", "depth", "dependencies" (those
 // drawn too), and for a running task "worker_id", "attempt", "lease_expires_at"}]}, nodes
-// by depth, then plan order. `states` is task_states(workflow, now).
+// by depth, then plan order. `states` is task_states(workflow, now) (or a StatusView's).
 Json dag_to_json(const Workflow& workflow, const std::vector<TaskState>& states,
                  const DagOptions& options = {});
 

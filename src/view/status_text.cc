@@ -129,15 +129,21 @@ std::vector<std::string> header(const StatusView& view, const TextStyle& style,
                           std::to_string(c.pending()) + " pending, " + std::to_string(c.failed) +
                           " failed",
                       style.width));
+  // Painted only when it fits whole: colour codes and cutting do not mix.
+  const std::string breakdown = "pending: " + std::to_string(c.ready) + " ready, " +
+                                std::to_string(c.waiting) + " waiting, " +
+                                std::to_string(c.backoff) + " backing off, " +
+                                std::to_string(c.blocked) + " blocked";
   const auto part = [&](TaskState s, const std::string& label) {
     const std::string text = std::to_string(c.of(s)) + " " + label;
     return c.of(s) ? paint.state(s, text) : text;
   };
-  // Painted parts are short and fixed: the line fits 80 columns as it is.
-  lines.push_back("pending: " + part(TaskState::kReady, "ready") + ", " +
-                  part(TaskState::kWaiting, "waiting") + ", " +
-                  part(TaskState::kBackoff, "backing off") + ", " +
-                  part(TaskState::kBlocked, "blocked"));
+  lines.push_back(length(breakdown) > style.width
+                      ? fit(breakdown, style.width)
+                      : "pending: " + part(TaskState::kReady, "ready") + ", " +
+                            part(TaskState::kWaiting, "waiting") + ", " +
+                            part(TaskState::kBackoff, "backing off") + ", " +
+                            part(TaskState::kBlocked, "blocked"));
   lines.push_back(fit(throughput_line(view), style.width));
   return lines;
 }
@@ -167,8 +173,8 @@ Section running_section(const StatusView& view, const TextStyle& style, const Pa
             {},
             view.running.size(),
             "running"};
-  const std::size_t id_width = style.width >= 80 ? 28 : style.width / 3;
-  const std::size_t worker_width = style.width >= 80 ? 24 : style.width / 4;
+  const std::size_t id_width = style.width >= 80 ? 26 : style.width / 3;
+  const std::size_t worker_width = style.width >= 80 ? 20 : style.width / 4;
   for (const RunningTaskView& r : view.running) {
     if (s.entries.size() == style.running_limit && !style.max_lines) break;
     std::string line = "  " + paint.state(TaskState::kRunning, column(r.id, id_width)) + " " +

@@ -55,8 +55,8 @@ StatusView sample() {
 
 TEST(StatusTextTest, ShowsProgressCountsLeasesFailuresBlockersAndEvents) {
   const std::string text = render_status_text(sample(), TextStyle{});
-  EXPECT_THAT(text, HasSubstr("] 23% 12/52"));
-  EXPECT_THAT(text, HasSubstr("12/52 completed, 2 running, 35 pending, 1 failed\n"));
+  EXPECT_THAT(text, HasSubstr("] 24% 12/50"));
+  EXPECT_THAT(text, HasSubstr("12/50 completed, 2 running, 35 pending, 1 failed\n"));
   EXPECT_THAT(text, HasSubstr("pending: 4 ready, 28 waiting, 0 backing off, 3 blocked"));
   EXPECT_THAT(text, HasSubstr("Throughput 4.2/min over the last 5m00s; ETA 8m06s"));
   EXPECT_THAT(text, HasSubstr("Running (2)"));

@@ -194,7 +194,8 @@ StatusView compute_status_view(const Workflow& workflow, std::span<const Traject
   view.now = now;
   view.goal = workflow.goal;
   const BlockedBy blocked_by(workflow);
-  list_tasks(workflow, states_with(workflow, blocked_by, now), blocked_by, view);
+  view.states = states_with(workflow, blocked_by, now);
+  list_tasks(workflow, view.states, blocked_by, view);
   view.throughput = measure(events, view.counts, now, options.throughput_window);
   const std::size_t recent = std::min(options.recent_events, events.size());
   view.recent.assign(events.end() - static_cast<std::ptrdiff_t>(recent), events.end());

@@ -99,6 +99,7 @@ struct StatusView {
   Throughput throughput;
   std::vector<TrajectoryEvent> recent;  // the last options.recent_events events, oldest first
   std::vector<WorkerView> workers;      // by worker id
+  std::vector<TaskState> states;        // each task's, in plan order (for dag_view.h)
 };
 
 // The view of a validated `workflow` at `now`. `events` are the trajectory's last events,

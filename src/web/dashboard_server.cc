@@ -83,6 +83,12 @@ DashboardServer::DashboardServer(const DashboardConfig& config, StateCache& stat
   httplib::Server& http = impl_->http;
   http.new_task_queue = [] { return new httplib::ThreadPool(kServerThreads); };
   http.set_payload_max_length(64 * 1024);
+  // The library's default adds SO_REUSEPORT, with which a second server binds a port in use
+  // (and shares its connections) instead of failing.
+  http.set_socket_options([](socket_t sock) {
+    int yes = 1;
+    ::setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
+  });
   http.set_default_headers({{"Cache-Control", "no-store"},
                             {"Referrer-Policy", "no-referrer"},
                             {"X-Content-Type-Options", "nosniff"},

@@ -36,8 +36,12 @@ class DashboardServerTest : public ::testing::Test {
   DashboardServerTest()
       : trajectory_(dir_.path() / "trajectory.jsonl"),
         events_(trajectory_),
-        state_([this] { return fetches_++, std::optional<Workflow>(two_tasks()); }, events_,
-               std::chrono::hours(1)),
+        state_(
+            [this] {
+              ++fetches_;
+              return std::optional<Workflow>(two_tasks());
+            },
+            events_, std::chrono::hours(1)),
         server_(DashboardConfig{0, token_}, state_, events_),
         serving_([this] { server_.run(); }),
         client_("127.0.0.1", server_.port()) {

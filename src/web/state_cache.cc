@@ -39,8 +39,9 @@ StateCache::Body StateCache::make() {
   Json state{{"now", format_iso8601(now)}, {"status", nullptr}, {"dag", nullptr}};
   if (workflow) {
     const std::vector<TrajectoryEvent> events = hub_.recent_events();
-    state["status"] = status_view_to_json(compute_status_view(*workflow, events, now), kListLimit);
-    state["dag"] = dag_to_json(*workflow, task_states(*workflow, now));
+    const StatusView view = compute_status_view(*workflow, events, now);
+    state["status"] = status_view_to_json(view, kListLimit);
+    state["dag"] = dag_to_json(*workflow, view.states);
   }
   return Body{200, state.dump(-1, ' ', false, Json::error_handler_t::replace)};
 }

@@ -104,11 +104,11 @@ def test_a_claim_arrives_as_an_event_with_a_state_hint(board):
     c.request("GET", "/api/events?token=" + board["token"])
     response = c.getresponse()
     assert response.status == 200 and response.getheader("Content-Type").startswith("text/event-stream")
-    assert response.fp.readline().startswith(b": harness")  # the stream is open
+    assert response.readline().startswith(b": harness")  # the stream is open
     claimed = json.loads(board["cli"]("task", "claim", worker="sse-worker"))["data"]["task"]["id"]
     lines = []
     while not any(line.startswith("event: state") for line in lines):
-        lines.append(response.fp.readline().decode().rstrip("\n"))
+        lines.append(response.readline().decode().rstrip("\n"))
     event = json.loads(next(line for line in lines if line.startswith("data: {\"ts\"")).removeprefix("data: "))
     assert (event["event"], event["task_id"], event["worker_id"]) == ("claim", claimed, "sse-worker")
     c.close()
