@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "cli/status_report.h"
+#include "core/error.h"
 #include "store/state_dir.h"
 #include "web/access_token.h"
 #include "web/dashboard_server.h"
@@ -42,7 +43,9 @@ int serve_dashboard(CliContext& ctx, const WebArgs& args) {
   ::pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
 
   const ClientOptions client = ctx.client();
-  fetch_status(client);  // reach (or start) the daemon now: an error belongs on the terminal
+  // Reach (or start) the daemon now: an error belongs on the terminal, not on the page.
+  const auto ping = call(client, PingRequest{});
+  if (const auto* error = std::get_if<ErrorAnswer>(&ping)) throw Error::io(error->message);
   EventHub events(trajectory_path(ctx.worktree()));
   StateCache state([client] { return fetch_status(client).workflow; }, events);
   DashboardServer server(DashboardConfig{args.port, make_access_token()}, state, events);

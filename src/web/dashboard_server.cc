@@ -50,15 +50,16 @@ struct DashboardServer::Impl {
 
   Impl(StateCache& s, EventHub& e) : state(s), events(e) {}
 
-  // Streams events from the hub's current end: each trajectory line as an `event` of type
-  // "trajectory", then a "state" hint (the page fetches /api/state again), and a comment line
-  // when nothing happened for a while.
+  // Streams events from the hub's current end: each trajectory line as an event of type
+  // "trajectory", and "state" (with the state's version) whenever a new /api/state is ready;
+  // a comment line when nothing happened for a while.
   void stream_events(httplib::Response& res) {
     struct Position {
       std::uint64_t next;
+      std::uint64_t state_version;
       bool greeted = false;
     };
-    auto at = std::make_shared<Position>(Position{events.next()});
+    auto at = std::make_shared<Position>(Position{events.next(), state.version()});
     res.set_header("X-Accel-Buffering", "no");
     res.set_chunked_content_provider(
         "text/event-stream", [this, at](std::size_t, httplib::DataSink& sink) {
@@ -71,8 +72,12 @@ struct DashboardServer::Impl {
           if (batch.closed) return false;
           std::string text;
           for (const std::string& line : batch.lines) text += sse("trajectory", line);
-          text += batch.lines.empty() ? ": keep-alive\n\n" : sse("state", "{}");
           at->next = batch.next;
+          if (const std::uint64_t version = state.version(); version != at->state_version) {
+            at->state_version = version;
+            text += sse("state", "{\"version\":" + std::to_string(version) + "}");
+          }
+          if (text.empty()) text = ": keep-alive\n\n";
           return sink.write(text.data(), text.size());
         });
   }

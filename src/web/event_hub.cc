@@ -38,9 +38,12 @@ void EventHub::add(std::string_view line) {
   added_.notify_all();
 }
 
-EventHub::Batch EventHub::wait(std::uint64_t from, std::chrono::milliseconds timeout) const {
+EventHub::Batch EventHub::wait(std::uint64_t from,
+                               std::chrono::steady_clock::duration timeout) const {
   std::unique_lock lock(mu_);
-  added_.wait_for(lock, timeout, [&] { return closed_ || next_ > from; });
+  const std::uint64_t notified = notified_;
+  added_.wait_for(lock, timeout,
+                  [&] { return closed_ || next_ > from || notified_ != notified; });
   Batch batch;
   batch.next = next_;
   batch.closed = closed_;
@@ -58,6 +61,14 @@ std::uint64_t EventHub::next() const {
 std::vector<TrajectoryEvent> EventHub::recent_events() const {
   std::lock_guard lock(mu_);
   return {events_.begin(), events_.end()};
+}
+
+void EventHub::notify() {
+  {
+    std::lock_guard lock(mu_);
+    ++notified_;
+  }
+  added_.notify_all();
 }
 
 void EventHub::close() {

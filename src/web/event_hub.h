@@ -33,9 +33,13 @@ class EventHub {
     bool closed = false;             // close() was called: no more will come
   };
 
-  // The lines numbered `from` or later, waiting up to `timeout` for the first one. A client too
-  // far behind gets what is still kept (the last kKeptLines).
-  Batch wait(std::uint64_t from, std::chrono::milliseconds timeout) const;
+  // The lines numbered `from` or later, waiting up to `timeout` for the first one, or for a
+  // notify() after the call. A client too far behind gets what is still kept (the last
+  // kKeptLines).
+  Batch wait(std::uint64_t from, std::chrono::steady_clock::duration timeout) const;
+
+  // Wakes every wait() as a new line would (the state cache says a new state is ready).
+  void notify();
 
   // The number the next line will get: a new client starts there.
   std::uint64_t next() const;
@@ -55,6 +59,7 @@ class EventHub {
   mutable std::condition_variable added_;
   std::deque<std::string> lines_;  // the last lines, the newest at the back
   std::uint64_t next_ = 0;         // number of the line after lines_.back()
+  std::uint64_t notified_ = 0;     // calls of notify()
   std::deque<TrajectoryEvent> events_;
   bool closed_ = false;
   std::jthread follower_;  // last: it uses everything above
