@@ -78,7 +78,6 @@ TEST_F(DashboardServerTest, EveryPathNeedsTheToken) {
     ASSERT_TRUE(wrong);
     EXPECT_EQ(wrong->status, 403) << path;
   }
-
 }
 
 TEST_F(DashboardServerTest, ServesThePageAndTheStateWithTheToken) {
