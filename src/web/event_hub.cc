@@ -42,8 +42,7 @@ EventHub::Batch EventHub::wait(std::uint64_t from,
                                std::chrono::steady_clock::duration timeout) const {
   std::unique_lock lock(mu_);
   const std::uint64_t notified = notified_;
-  added_.wait_for(lock, timeout,
-                  [&] { return closed_ || next_ > from || notified_ != notified; });
+  added_.wait_for(lock, timeout, [&] { return closed_ || next_ > from || notified_ != notified; });
   Batch batch;
   batch.next = next_;
   batch.closed = closed_;

@@ -59,8 +59,8 @@ StateCache::Body StateCache::make(std::uint64_t version) {
   } catch (const std::exception& e) {
     return Body{502, Json{{"error", e.what()}, {"now", format_iso8601(now)}}.dump()};
   }
-  Json state{{"now", format_iso8601(now)}, {"version", version}, {"status", nullptr},
-             {"dag", nullptr}};
+  Json state{
+      {"now", format_iso8601(now)}, {"version", version}, {"status", nullptr}, {"dag", nullptr}};
   if (workflow) {
     const std::vector<TrajectoryEvent> events = hub_.recent_events();
     const StatusView view = compute_status_view(*workflow, events, now);
