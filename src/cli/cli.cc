@@ -12,6 +12,7 @@
 #include "cli/verbs_hooks.h"
 #include "cli/verbs_state.h"
 #include "cli/verbs_task.h"
+#include "cli/verbs_view.h"
 
 namespace harness {
 
@@ -126,6 +127,7 @@ int run_cli(const std::vector<std::string>& args) {
   Action action;
   // In the order --help lists them.
   register_state_verbs(app, ctx, action);
+  register_view_verbs(app, ctx, action);
   register_task_verbs(app, ctx, action);
   register_command_verbs(app, ctx, action, split);
   register_daemon_verbs(app, ctx, action);

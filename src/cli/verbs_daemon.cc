@@ -7,16 +7,12 @@
 #include <iostream>
 #include <memory>
 #include <optional>
-#include <stop_token>
 
 #include "core/posix.h"
 #include "exec/reaper.h"
-#include "log/trajectory_reader.h"
 #include "server/daemon.h"
 #include "server/daemon_lock.h"
-#include "store/pg_event_log.h"
 #include "store/state_dir.h"
-#include "store/store_location.h"
 
 namespace harness {
 
@@ -134,63 +130,12 @@ void add_reaper(CLI::App& app, Action& action) {
   })->group("");
 }
 
-bool print_line(std::string_view line) {
-  std::cout << line << std::endl;
-  return true;
-}
-
-// With PostgreSQL, the whole fleet's events, from the database (store/pg_event_log.h).
-int print_fleet_log(const StoreLocation& location, std::size_t tail, bool follow) {
-  const PgTarget target{location.url, location.plan};
-  for (const std::string& line : last_pg_events(target, tail)) std::cout << line << "\n";
-  std::cout.flush();
-  if (!follow) return 0;
-  std::stop_source never;  // ends with the process (Ctrl-C)
-  follow_pg_events(target, print_line, never.get_token());
-  return 0;
-}
-
-int print_log(CliContext& ctx, std::size_t tail, bool follow) {
-  if (const StoreLocation location = choose_store_location(ctx.worktree()); location.is_postgres())
-    return print_fleet_log(location, tail, follow);
-  const fs::path file = trajectory_path(ctx.worktree());
-  for (const std::string& line : read_last_lines(file, tail)) std::cout << line << "\n";
-  std::cout.flush();
-  if (!follow) return 0;
-  std::stop_source never;  // ends with the process (Ctrl-C)
-  follow_lines(file, file_size_or_zero(file), print_line, never.get_token());
-  return 0;
-}
-
-// --tail of log: CLI11 would take a negative count for a huge one.
-std::string check_not_negative(std::string& value) {
-  return value.starts_with('-') ? "must be 0 or more, not " + value : std::string();
-}
-
-struct LogArgs {
-  long long tail = 20;
-  bool follow = false;
-};
-
-void add_log(CLI::App& app, CliContext& ctx, Action& action) {
-  auto args = std::make_shared<LogArgs>();
-  Action run = [&ctx, args] {
-    return print_log(ctx, static_cast<std::size_t>(args->tail), args->follow);
-  };
-  CLI::App* verb = add_verb(app, "log", "Print the trajectory (event log)", action, std::move(run));
-  verb->add_option("--tail,-n", args->tail, "Number of last events to print")
-      ->capture_default_str()
-      ->check(CLI::Validator(check_not_negative, "N>=0"));
-  verb->add_flag("--follow,-f", args->follow, "Keep printing new events");
-}
-
 }  // namespace
 
 void register_daemon_verbs(CLI::App& app, CliContext& ctx, Action& action) {
   add_command_verbs(app, kCommandVerbs, ctx, action);
   add_daemon(app, ctx, action);
   add_reaper(app, action);
-  add_log(app, ctx, action);
 }
 
 }  // namespace harness

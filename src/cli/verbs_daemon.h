@@ -1,5 +1,5 @@
-// The verbs that run, stop and watch the daemon: shutdown, daemon, reaper (hidden: the daemon
-// starts it) and log (README.md).
+// The verbs that run and stop the daemon: shutdown, daemon and reaper (hidden: the daemon
+// starts it) (README.md).
 #pragma once
 
 #include <CLI/CLI.hpp>

@@ -36,34 +36,10 @@ int run_get_state(CliContext& ctx, const CLI::App&) {
   return 0;
 }
 
-void add_status_options(CLI::App& verb) {
-  verb.add_flag("--json")->description("Print the counts as JSON");
-}
-
-int run_status(CliContext& ctx, const CLI::App& verb) {
-  const bool as_json = verb.count("--json") > 0;
-  const auto answer = call(ctx.client(), StatusRequest{});
-  const StatusResponse* status = response_or_report(answer);
-  if (!status) return 1;
-  if (!status->tasks) {
-    std::cout << (as_json ? "null" : "No active workflow") << "\n";
-    return 1;
-  }
-  if (as_json) {
-    std::cout << status->to_json().dump() << "\n";
-  } else {
-    const StatusResponse::Tasks& c = *status->tasks;
-    std::cout << c.completed << "/" << c.total << " completed, " << c.running << " running, "
-              << c.pending << " pending, " << c.failed << " failed\n";
-  }
-  return 0;
-}
-
 constexpr CommandVerb kCommandVerbs[] = {
     {"ping", "Check that the daemon answers (starts it if needed); prints 'ok'", run_ping},
     {"get-state", "Print the workflow as JSON ('No active workflow' and exit 1 when none)",
      run_get_state},
-    {"status", "Print task counts by status", run_status, add_status_options},
 };
 
 std::string read_input(const std::string& file) {

@@ -1,4 +1,4 @@
-// The verbs that read and replace the workflow: ping, get-state, status, update-state and
+// The verbs that read and replace the workflow: ping, get-state, update-state and
 // plan import (README.md).
 #pragma once
 
