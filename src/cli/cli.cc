@@ -12,6 +12,7 @@
 #include "cli/verbs_hooks.h"
 #include "cli/verbs_state.h"
 #include "cli/verbs_task.h"
+#include "cli/verbs_worktree.h"
 
 namespace harness {
 
@@ -130,6 +131,7 @@ int run_cli(const std::vector<std::string>& args) {
   register_command_verbs(app, ctx, action, split);
   register_daemon_verbs(app, ctx, action);
   register_hook_verbs(app, ctx, action);
+  register_worktree_verbs(app, ctx, action);
   if (auto unknown = unknown_verb(app, split.harness)) return report_unknown_verb(*unknown);
   if (auto status = parse(app, split)) return *status;
   return run_verb(action);

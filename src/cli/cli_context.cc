@@ -3,6 +3,7 @@
 #include <chrono>
 
 #include "cli/paths.h"
+#include "cli/worktree_binding.h"
 
 namespace harness {
 
@@ -21,8 +22,13 @@ std::optional<fs::path> given(const std::string& flag) {
 }  // namespace
 
 const fs::path& CliContext::worktree() {
-  if (!worktree_) worktree_ = resolve_worktree(given(flags.worktree));
+  if (!worktree_) worktree_ = plan_worktree_of(checkout());
   return *worktree_;
+}
+
+const fs::path& CliContext::checkout() {
+  if (!checkout_) checkout_ = resolve_checkout(given(flags.worktree));
+  return *checkout_;
 }
 
 fs::path CliContext::socket() { return resolve_socket(worktree(), given(flags.socket)); }

@@ -26,8 +26,13 @@ class CliContext {
  public:
   GlobalFlags flags;
 
-  // resolve_worktree with --worktree; resolved once, on the first call.
+  // resolve_worktree with --worktree (the plan's worktree, after any binding); resolved once,
+  // on the first call.
   const std::filesystem::path& worktree();
+
+  // resolve_checkout with --worktree: the worktree the call is made in, whose HEAD is the
+  // caller's and which a claim records.
+  const std::filesystem::path& checkout();
 
   // resolve_socket with --socket, for worktree().
   std::filesystem::path socket();
@@ -39,6 +44,7 @@ class CliContext {
 
  private:
   std::optional<std::filesystem::path> worktree_;
+  std::optional<std::filesystem::path> checkout_;
 };
 
 }  // namespace harness

@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "cli/verbs_plan.h"
+#include "cli/verbs_worktree.h"
 #include "core/error.h"
 #include "plan/plan_format.h"
 
@@ -55,6 +56,7 @@ int run_status(CliContext& ctx, const CLI::App& verb) {
     const StatusResponse::Tasks& c = *status->tasks;
     std::cout << c.completed << "/" << c.total << " completed, " << c.running << " running, "
               << c.pending << " pending, " << c.failed << " failed\n";
+    if (c.running > 0) print_claims_from_other_worktrees(ctx, std::cout);
   }
   return 0;
 }
