@@ -31,6 +31,16 @@ const fs::path& CliContext::checkout() {
   return *checkout_;
 }
 
+fs::path CliContext::origin() {
+  const fs::path here = resolve_checkout(fs::current_path());
+  try {
+    if (here != checkout() && plan_worktree_of(here) == worktree()) return here;
+  } catch (const std::exception&) {
+    // A binding that cannot be followed from the cwd: the call's own worktree stands.
+  }
+  return checkout();
+}
+
 fs::path CliContext::socket() { return resolve_socket(worktree(), given(flags.socket)); }
 
 ClientOptions CliContext::client(bool autospawn) {

@@ -34,6 +34,11 @@ class CliContext {
   // caller's and which a claim records.
   const std::filesystem::path& checkout();
 
+  // The worktree the caller works in, which a claim records and whose HEAD a completion
+  // carries: the cwd's checkout when it uses the same plan as this call (an agent in a bound
+  // worktree with HARNESS_WORKTREE naming the plan's), else checkout().
+  std::filesystem::path origin();
+
   // resolve_socket with --socket, for worktree().
   std::filesystem::path socket();
 

@@ -63,7 +63,7 @@ int run_claim(CliContext& ctx, const CLI::App& verb) {
     if (seconds > 0) request.wait = command_timeout(seconds);
   }
   request.role = optional_option(verb, "--role");
-  request.worktree = ctx.checkout().string();
+  request.worktree = ctx.origin().string();
   ClientOptions options = ctx.client();
   if (options.read_timeout && request.wait) *options.read_timeout += *request.wait;
   const auto answer = call(options, request);
@@ -89,13 +89,13 @@ void add_complete_options(CLI::App& verb) {
 // works.
 int run_complete(CliContext& ctx, const CLI::App& verb) {
   CompleteRequest request{holder_fields(ctx, verb)};
-  request.commit = current_head(ctx.checkout());
+  request.commit = current_head(ctx.origin());
   request.force = verb.count("--force") > 0;
   request.next = verb.count("--next") > 0;
   request.verify = verb.count("--no-verify") == 0;
   request.cwd = std::filesystem::current_path().string();
   request.role = optional_option(verb, "--role");
-  if (request.next) request.worktree = ctx.checkout().string();
+  if (request.next) request.worktree = ctx.origin().string();
   // Verification commands may run long: the reply comes when they are done.
   ClientOptions options = ctx.client();
   options.read_timeout.reset();

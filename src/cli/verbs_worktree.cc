@@ -209,10 +209,11 @@ int run_remove(CliContext& ctx, const RemoveArgs& a) {
   if (!a.force && (!changes.empty() || !live.empty())) {
     std::cerr << "harness: not removing " << target.path.string() << ":\n";
     if (!changes.empty())
-      std::cerr << "  it has uncommitted changes (commit or discard them):\n" << changes;
+      std::cerr << "  it is dirty: it has uncommitted changes (commit or discard them):\n"
+                << changes;
     for (const Claim& c : live)
-      std::cerr << "  task " << c.task_id << " is held from it by " << c.worker_id
-                << " (complete, release or fail it first)\n";
+      std::cerr << "  a live lease is held from it: task " << c.task_id << " is held from it by "
+                << c.worker_id << " (complete, release or fail it first)\n";
     std::cerr << "  --force removes it anyway (logged)\n";
     return 1;
   }
@@ -294,13 +295,13 @@ void register_worktree_verbs(CLI::App& app, CliContext& ctx, Action& action) {
   group->require_subcommand(1);
 
   auto add = std::make_shared<AddArgs>();
-  CLI::App* add_verb_ = add_verb(*group, "add",
-                                 "Create ../REPO--NAME on a new branch NAME, bound to this plan "
-                                 "and daemon (git runs through the daemon)",
-                                 action, [&ctx, add] { return run_add(ctx, *add); });
-  add_verb_->add_option("name", add->name, "The worktree's name: its branch, and REPO--NAME")
+  CLI::App* add_cmd = add_verb(*group, "add",
+                               "Create ../REPO--NAME on a new branch NAME, bound to this plan "
+                               "and daemon (git runs through the daemon)",
+                               action, [&ctx, add] { return run_add(ctx, *add); });
+  add_cmd->add_option("name", add->name, "The worktree's name: its branch, and REPO--NAME")
       ->required();
-  add_verb_->add_option("--from", add->from, "Start the branch at REF (default: HEAD here)")
+  add_cmd->add_option("--from", add->from, "Start the branch at REF (default: HEAD here)")
       ->type_name("REF");
 
   auto json = std::make_shared<bool>(false);

@@ -64,6 +64,8 @@ constexpr const char* kKiller =
 
 // How long harness waits for docker itself: the checks at start, and each kill.
 constexpr milliseconds kDockerCallTimeout{30'000};
+// SIGKILLs sent inside, one a grace apart, before harness gives up on a `docker exec` client.
+constexpr int kKillRounds = 5;
 // Longer timeouts are cut to this, so that deadlines cannot overflow (as run_command does).
 constexpr milliseconds kLongestWait = std::chrono::hours(24 * 365 * 100);
 
@@ -250,10 +252,12 @@ CommandResult DockerRuntime::run_in_container(const CommandSpec& spec,
     }
     timed_out = !stop.stop_requested();
     const milliseconds grace = std::clamp(spec.kill_grace, milliseconds{100}, kLongestWait);
-    for (int signum : {SIGTERM, SIGKILL}) {
-      last_signal = signum;
+    // SIGKILL is sent again while the client runs on: a command docker had not started yet
+    // when a signal went out carries the token too once it runs.
+    for (int round = 0; round <= kKillRounds; ++round) {
+      last_signal = round == 0 ? SIGTERM : SIGKILL;
       lock.unlock();
-      signal_command(token, signum);
+      signal_command(token, last_signal);
       lock.lock();
       if (changed.wait_for(lock, grace, done)) return;
     }
@@ -273,8 +277,8 @@ CommandResult DockerRuntime::run_in_container(const CommandSpec& spec,
   if (last_signal != 0) {
     // Docker reports a process killed by signal N as 128+N; a client that had to be ended here
     // leaves only what harness sent inside to report.
-    const bool by_our_signal =
-        result.returncode == 128 + SIGTERM || result.returncode == 128 + SIGKILL;
+    const bool by_our_signal = result.returncode == 128 + SIGTERM ||
+                               (result.returncode == 128 + SIGKILL && last_signal == SIGKILL);
     if (by_our_signal || result.returncode < 0) {
       const int signum = by_our_signal ? result.returncode - 128 : last_signal;
       result.returncode = -signum;

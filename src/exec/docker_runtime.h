@@ -13,7 +13,8 @@
 // container. So every command carries a token of its own in its environment (HARNESS_RUN=...,
 // inherited by everything it starts), and a timeout or cancellation runs
 // `docker exec <container> sh -c <killer> ...`, which signals every process in the container
-// whose environment holds that token: SIGTERM, then SIGKILL after the command's kill grace.
+// whose environment holds that token: SIGTERM, then SIGKILL after the command's kill grace
+// (again each grace while the client runs on, for a command docker started late).
 // The reply then reports the signal as for a local command (returncode -N, signal_name).
 // Docker reports a command killed by signal N as exit status 128+N, like one that exited with
 // that status: only when harness sent signal N is it reported as the signal.

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <fstream>
+#include <thread>
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -106,9 +107,17 @@ TEST_F(FakeDockerTest, ATimeoutKillsTheCommandInsideAndReportsTheSignal) {
 }
 
 TEST_F(FakeDockerTest, CancellingKillsTheCommandInsideWithoutATimeout) {
+  const fs::path started = dir.path() / "started";
   std::stop_source stop;
-  stop.request_stop();
-  const CommandResult r = docker.run(spec({"sleep", "300"}), stop.get_token(), nullptr);
+  // Cancels once the command runs (the client going away, as the daemon sees it).
+  std::jthread canceller([&] {
+    for (int i = 0; i < 3000 && !fs::exists(started); ++i)
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    stop.request_stop();
+  });
+  const CommandResult r =
+      docker.run(spec({"sh", "-c", "touch " + started.string() + "; exec sleep 300"}),
+                 stop.get_token(), nullptr);
   EXPECT_EQ(r.returncode, -SIGTERM);
   EXPECT_FALSE(r.timed_out);
 }

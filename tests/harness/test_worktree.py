@@ -91,6 +91,9 @@ def test_claims_from_several_worktrees_reach_one_daemon_and_plan(proj):
     assert taken["wb"]["worktree"] == str(b.resolve())
     assert taken["w0"]["worktree"] == str(proj.repo.resolve())
     assert len(proj.sockets()) == 1  # one daemon for the three worktrees
+    # HARNESS_WORKTREE naming the plan's worktree: the claim still comes from the cwd's.
+    again = _claimed(proj.run("task", "claim", cwd=a, worker="wa", HARNESS_WORKTREE=str(proj.repo)))
+    assert (again["id"], again["worktree"]) == (taken["wa"]["id"], str(a.resolve()))
     shown = _ok(proj.run("task", "show", "--id", taken["wa"]["id"], cwd=b)).stdout
     assert f"worktree      {a.resolve()}" in shown
     status = _ok(proj.run("status", cwd=a)).stdout.splitlines()
