@@ -140,11 +140,15 @@ def test_remove_refuses_while_dirty_or_held_and_force_overrides_with_a_log(proj)
     assert not a.exists()
     forced = _ok(proj.run("worktree", "remove", "b", "--force"))
     assert not b.exists() and "still held by wb" in forced.stdout
-    events = [json.loads(line) for line in
-              (proj.repo / ".git" / "harness" / "trajectory.jsonl").read_text().splitlines()]
-    removals = [e["args"] for e in events if e["event"] == "git" and e["args"][1:3] == ["worktree", "remove"]]
-    assert removals[-1][3] == "--force" and removals[-1][-1].endswith("proj--b")
-    assert removals[-2][3] != "--force"
+    def removals():  # the trajectory is written behind the replies: wait for the second
+        events = [json.loads(line) for line in
+                  (proj.repo / ".git" / "harness" / "trajectory.jsonl").read_text().splitlines()]
+        return [e["args"] for e in events
+                if e["event"] == "git" and e["args"][1:3] == ["worktree", "remove"]]
+
+    _wait_for(lambda: len(removals()) == 2)
+    assert removals()[1][3] == "--force" and removals()[1][-1].endswith("proj--b")
+    assert removals()[0][3:] == ["../proj--a"]
     names = [Path(w["path"]).name for w in
              json.loads(_ok(proj.run("worktree", "list", "--json")).stdout)["worktrees"]]
     assert "proj--a" not in names and "proj--b" not in names
