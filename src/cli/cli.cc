@@ -27,7 +27,9 @@ void set_up_app(CLI::App& app, GlobalFlags& flags) {
       "Environment: HARNESS_SOCKET (daemon socket), HARNESS_WORKTREE (worktree), HARNESS_TIMEOUT "
       "(seconds to wait for a starting daemon, default 10), HARNESS_ANY_WORKTREE=1 (accept a "
       "daemon serving another worktree), HARNESS_WORKER_ID / HARNESS_WORKER_ID_FILE (worker "
-      "identity; by default one per agent process).");
+      "identity; by default one per agent process), HARNESS_CONTAINER_ID (with "
+      "HARNESS_HOST_ROOT, HARNESS_CONTAINER_ROOT: a started daemon runs exec and git in that "
+      "Docker container).");
   app.add_option("--socket", flags.socket,
                  "Daemon socket (default: $HARNESS_SOCKET or one per worktree)");
   app.add_option("--worktree", flags.worktree,
