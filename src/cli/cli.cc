@@ -13,6 +13,7 @@
 #include "cli/verbs_state.h"
 #include "cli/verbs_task.h"
 #include "cli/verbs_view.h"
+#include "cli/verbs_worktree.h"
 
 namespace harness {
 
@@ -27,7 +28,9 @@ void set_up_app(CLI::App& app, GlobalFlags& flags) {
       "Environment: HARNESS_SOCKET (daemon socket), HARNESS_WORKTREE (worktree), HARNESS_TIMEOUT "
       "(seconds to wait for a starting daemon, default 10), HARNESS_ANY_WORKTREE=1 (accept a "
       "daemon serving another worktree), HARNESS_WORKER_ID / HARNESS_WORKER_ID_FILE (worker "
-      "identity; by default one per agent process).");
+      "identity; by default one per agent process), HARNESS_CONTAINER_ID (with "
+      "HARNESS_HOST_ROOT, HARNESS_CONTAINER_ROOT: a started daemon runs exec and git in that "
+      "Docker container).");
   app.add_option("--socket", flags.socket,
                  "Daemon socket (default: $HARNESS_SOCKET or one per worktree)");
   app.add_option("--worktree", flags.worktree,
@@ -132,6 +135,7 @@ int run_cli(const std::vector<std::string>& args) {
   register_command_verbs(app, ctx, action, split);
   register_daemon_verbs(app, ctx, action);
   register_hook_verbs(app, ctx, action);
+  register_worktree_verbs(app, ctx, action);
   if (auto unknown = unknown_verb(app, split.harness)) return report_unknown_verb(*unknown);
   if (auto status = parse(app, split)) return *status;
   return run_verb(action);

@@ -3,6 +3,7 @@
 #include <chrono>
 
 #include "cli/paths.h"
+#include "cli/worktree_binding.h"
 
 namespace harness {
 
@@ -21,8 +22,23 @@ std::optional<fs::path> given(const std::string& flag) {
 }  // namespace
 
 const fs::path& CliContext::worktree() {
-  if (!worktree_) worktree_ = resolve_worktree(given(flags.worktree));
+  if (!worktree_) worktree_ = plan_worktree_of(checkout());
   return *worktree_;
+}
+
+const fs::path& CliContext::checkout() {
+  if (!checkout_) checkout_ = resolve_checkout(given(flags.worktree));
+  return *checkout_;
+}
+
+fs::path CliContext::origin() {
+  const fs::path here = resolve_checkout(fs::current_path());
+  try {
+    if (here != checkout() && plan_worktree_of(here) == worktree()) return here;
+  } catch (const std::exception&) {
+    // A binding that cannot be followed from the cwd: the call's own worktree stands.
+  }
+  return checkout();
 }
 
 fs::path CliContext::socket() { return resolve_socket(worktree(), given(flags.socket)); }

@@ -26,8 +26,18 @@ class CliContext {
  public:
   GlobalFlags flags;
 
-  // resolve_worktree with --worktree; resolved once, on the first call.
+  // resolve_worktree with --worktree (the plan's worktree, after any binding); resolved once,
+  // on the first call.
   const std::filesystem::path& worktree();
+
+  // resolve_checkout with --worktree: the worktree the call is made in, whose HEAD is the
+  // caller's and which a claim records.
+  const std::filesystem::path& checkout();
+
+  // The worktree the caller works in, which a claim records and whose HEAD a completion
+  // carries: the cwd's checkout when it uses the same plan as this call (an agent in a bound
+  // worktree with HARNESS_WORKTREE naming the plan's), else checkout().
+  std::filesystem::path origin();
 
   // resolve_socket with --socket, for worktree().
   std::filesystem::path socket();
@@ -39,6 +49,7 @@ class CliContext {
 
  private:
   std::optional<std::filesystem::path> worktree_;
+  std::optional<std::filesystem::path> checkout_;
 };
 
 }  // namespace harness

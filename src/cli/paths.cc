@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <cstdlib>
 
+#include "cli/worktree_binding.h"
 #include "core/error.h"
 #include "core/posix.h"
 
@@ -32,7 +33,7 @@ std::string short_hash(const std::string& text) {
 // A directory inside a repository stands for the repository: its state (under the git
 // directory) is the repository's, so one repository is one worktree, one socket, one daemon,
 // whichever of its directories --worktree or HARNESS_WORKTREE names.
-fs::path resolve_worktree(const std::optional<fs::path>& flag) {
+fs::path resolve_checkout(const std::optional<fs::path>& flag) {
   const fs::path configured = flag ? *flag : fs::path(env_or_empty("HARNESS_WORKTREE"));
   const fs::path start =
       fs::weakly_canonical(configured.empty() ? fs::current_path() : fs::absolute(configured));
@@ -42,6 +43,10 @@ fs::path resolve_worktree(const std::optional<fs::path>& flag) {
     if (dir == dir.root_path()) break;
   }
   return start;
+}
+
+fs::path resolve_worktree(const std::optional<fs::path>& flag) {
+  return plan_worktree_of(resolve_checkout(flag));
 }
 
 fs::path default_socket_path(const fs::path& worktree) {

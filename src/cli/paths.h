@@ -7,10 +7,15 @@
 
 namespace harness {
 
-// The nearest directory upwards from `flag` (the --worktree of this call) if given, else from
-// $HARNESS_WORKTREE if set, else from the cwd, that holds a ".git" entry (what `git rev-parse
-// --show-toplevel` finds, without starting git); else that starting directory itself. Always
-// absolute and canonical.
+// The checkout a call is made in: the nearest directory upwards from `flag` (the --worktree of
+// this call) if given, else from $HARNESS_WORKTREE if set, else from the cwd, that holds a
+// ".git" entry (what `git rev-parse --show-toplevel` finds, without starting git); else that
+// starting directory itself. Always absolute and canonical.
+std::filesystem::path resolve_checkout(const std::optional<std::filesystem::path>& flag);
+
+// The worktree whose plan, state and daemon the call uses: the checkout's, or, when the
+// checkout is bound to another worktree's plan (`harness worktree add`, `bind`;
+// cli/worktree_binding.h), that worktree. Throws Error as plan_worktree_of does.
 std::filesystem::path resolve_worktree(const std::optional<std::filesystem::path>& flag);
 
 // `flag` (the --socket of this call) if given, else $HARNESS_SOCKET if set, else

@@ -63,6 +63,7 @@ struct DaemonArgs {
   std::optional<std::string> plan;
   std::size_t max_commands = Service::Options{}.max_commands;
   std::size_t max_plan_request_mib = RequestLimits{}.plan_line_bytes >> 20;
+  std::string container;  // --container: exec and git run in it (else $HARNESS_CONTAINER_ID)
 };
 
 // The daemon, listening; nothing when it cannot start, which it says on stderr (and "busy" on
@@ -78,6 +79,8 @@ std::optional<Daemon> start_daemon(CliContext& ctx, const DaemonArgs& args, Read
     options.socket_path = ctx.socket();
     options.stop_on_signals = true;
     options.reap_commands = true;
+    options.runtime = RuntimeConfig::from_environment(
+        args.container.empty() ? std::nullopt : std::optional(args.container));
     fs::current_path(options.worktree);  // never pin a directory the caller may delete
     return std::optional<Daemon>(std::in_place, std::move(options));
   } catch (const std::exception& e) {
@@ -121,6 +124,10 @@ void add_daemon(CLI::App& app, CliContext& ctx, Action& action) {
                    "(one is read at a time; a larger plan is imported as a file)")
       ->check(CLI::Range(std::size_t{1}, std::size_t{1024}))
       ->capture_default_str();
+  verb->add_option("--container", args->container,
+                   "Run exec and git in this running Docker container, through `docker exec` "
+                   "(default: $HARNESS_CONTAINER_ID; paths map with $HARNESS_HOST_ROOT and "
+                   "$HARNESS_CONTAINER_ROOT)");
 }
 
 // Started by the daemon itself (exec/reaper.h); hidden from --help.

@@ -44,7 +44,7 @@ int print_check_commit(CliContext& ctx) {
   if (!store) return print_decision({});
   const std::string worker = resolve_worker_id();
   return print_decision(check_commit(store->load(), store->completion_mark(worker),
-                                     current_head(ctx.worktree()), worker));
+                                     current_head(ctx.origin()), worker));
 }
 
 void add_hook(CLI::App& app, CliContext& ctx, Action& action) {

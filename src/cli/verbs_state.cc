@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "cli/verbs_plan.h"
+#include "cli/verbs_worktree.h"
 #include "core/error.h"
 #include "plan/plan_format.h"
 

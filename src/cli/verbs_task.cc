@@ -63,6 +63,7 @@ int run_claim(CliContext& ctx, const CLI::App& verb) {
     if (seconds > 0) request.wait = command_timeout(seconds);
   }
   request.role = optional_option(verb, "--role");
+  request.worktree = ctx.origin().string();
   ClientOptions options = ctx.client();
   if (options.read_timeout && request.wait) *options.read_timeout += *request.wait;
   const auto answer = call(options, request);
@@ -88,12 +89,13 @@ void add_complete_options(CLI::App& verb) {
 // works.
 int run_complete(CliContext& ctx, const CLI::App& verb) {
   CompleteRequest request{holder_fields(ctx, verb)};
-  request.commit = current_head(ctx.worktree());
+  request.commit = current_head(ctx.origin());
   request.force = verb.count("--force") > 0;
   request.next = verb.count("--next") > 0;
   request.verify = verb.count("--no-verify") == 0;
   request.cwd = std::filesystem::current_path().string();
   request.role = optional_option(verb, "--role");
+  if (request.next) request.worktree = ctx.origin().string();
   // Verification commands may run long: the reply comes when they are done.
   ClientOptions options = ctx.client();
   options.read_timeout.reset();
@@ -174,6 +176,7 @@ void print_task(const ShowResponse& shown) {
   line("depends on", joined(t.dependencies));
   if (!shown.blocked_by.empty()) line("blocked by", joined(shown.blocked_by));
   line("holder", t.claimed_by.value_or("-"));
+  if (t.worktree) line("worktree", *t.worktree);
   line("attempts", std::to_string(t.attempts) + " of " + std::to_string(t.max_attempts));
   if (t.last_error) line("last error", *t.last_error);
   line("started", time_text(t.started_at));

@@ -190,6 +190,7 @@ void emit_task(const Task& task, Fields& out) {
   if (task.last_error) out.text("last_error", *task.last_error);
   if (task.lease_expires_at) out.time("lease_expires_at", task.lease_expires_at);
   if (task.retry_at) out.time("retry_at", task.retry_at);
+  if (task.worktree) out.text("worktree", *task.worktree);
   emit_packet(*task.packet, out);
 }
 
@@ -327,6 +328,7 @@ void read_schedule(const TaskReader& r, Task& task) {
   task.last_error = r.string("last_error");
   task.lease_expires_at = r.time("lease_expires_at");
   task.retry_at = r.time("retry_at");
+  task.worktree = r.string("worktree");
 }
 
 void read_packet(const TaskReader& r, TaskPacket& p) {

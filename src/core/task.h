@@ -106,6 +106,9 @@ struct Task {
   std::optional<std::string> last_error;
   std::optional<Micros> lease_expires_at;  // while running: claim or last heartbeat + timeout
   std::optional<Micros> retry_at;          // while pending after a failure: not claimable before
+  // The worktree its holder claimed it from (`harness worktree`): kept with the holder, so
+  // cleared when the task is pending again.
+  std::optional<std::string> worktree;
 
   TaskPacketBox packet;
 

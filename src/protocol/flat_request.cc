@@ -151,8 +151,8 @@ std::optional<Request> complete_request(const FlatObject& object) {
   r.worker_id = std::move(*worker_id);
   if (!object.optional_text("lease", r.lease) || !object.optional_text("commit", r.commit) ||
       !object.optional_text("cwd", r.cwd) || !object.optional_text("role", r.role) ||
-      !object.flag("force", r.force) || !object.flag("next", r.next) ||
-      !object.flag("verify", r.verify))
+      !object.optional_text("worktree", r.worktree) || !object.flag("force", r.force) ||
+      !object.flag("next", r.next) || !object.flag("verify", r.verify))
     return std::nullopt;
   return r;
 }
@@ -162,7 +162,8 @@ std::optional<Request> claim_request(const FlatObject& object) {
   auto worker_id = object.text("worker_id");
   if (!worker_id || object.find("wait")) return std::nullopt;
   r.worker_id = std::move(*worker_id);
-  if (!object.optional_text("role", r.role)) return std::nullopt;
+  if (!object.optional_text("role", r.role) || !object.optional_text("worktree", r.worktree))
+    return std::nullopt;
   return r;
 }
 

@@ -164,6 +164,7 @@ ClaimRequest ClaimRequest::from_json(const Json& request) {
     if (wait->get<double>() > 0) r.wait = command_timeout(wait->get<double>());
   }
   r.role = f.optional_string("role");
+  r.worktree = f.optional_os_string("worktree");
   return r;
 }
 
@@ -171,6 +172,7 @@ Json ClaimRequest::to_json() const {
   Json request{{"worker_id", worker_id}};
   if (wait) request["wait"] = static_cast<double>(wait->count()) / 1000;
   if (role) request["role"] = *role;
+  if (worktree) request["worktree"] = *worktree;
   return request;
 }
 
@@ -199,6 +201,7 @@ CompleteRequest CompleteRequest::from_json(const Json& request) {
   r.verify = !f.find("verify") || f.flag("verify");
   r.cwd = f.optional_os_string("cwd");
   r.role = f.optional_string("role");
+  r.worktree = f.optional_os_string("worktree");
   return r;
 }
 
@@ -210,6 +213,7 @@ Json CompleteRequest::to_json() const {
   if (!verify) request["verify"] = false;
   if (cwd) request["cwd"] = *cwd;
   if (role) request["role"] = *role;
+  if (worktree) request["worktree"] = *worktree;
   return request;
 }
 

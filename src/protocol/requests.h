@@ -67,6 +67,8 @@ struct ClaimRequest {
   // Block until a task is ready for this worker, the plan is complete, or this passes.
   std::optional<std::chrono::milliseconds> wait;
   std::optional<std::string> role;  // only tasks of this role or of none
+  // The worktree the claim comes from (the CLI sends its checkout): kept with the task.
+  std::optional<std::string> worktree;
   static ClaimRequest from_json(const Json& request);
   Json to_json() const;
   bool operator==(const ClaimRequest&) const = default;
@@ -82,12 +84,13 @@ struct HolderFields {
 };
 
 struct CompleteRequest : HolderFields {
-  std::optional<std::string> commit;  // HEAD when the worker completed; see check-commit
-  bool force = false;                 // an operator completes a task it does not hold (logged)
-  bool next = false;                  // and claims the next task in the same round trip
-  bool verify = true;                 // false: skip the task's verification_commands (logged)
-  std::optional<std::string> cwd;     // where verification commands run (default: the worktree)
-  std::optional<std::string> role;    // of the next claim
+  std::optional<std::string> commit;    // HEAD when the worker completed; see check-commit
+  bool force = false;                   // an operator completes a task it does not hold (logged)
+  bool next = false;                    // and claims the next task in the same round trip
+  bool verify = true;                   // false: skip the task's verification_commands (logged)
+  std::optional<std::string> cwd;       // where verification commands run (default: the worktree)
+  std::optional<std::string> role;      // of the next claim
+  std::optional<std::string> worktree;  // of the next claim (ClaimRequest::worktree)
   static CompleteRequest from_json(const Json& request);
   Json to_json() const;
   bool operator==(const CompleteRequest&) const = default;

@@ -5,6 +5,8 @@
 #include <optional>
 #include <string>
 
+#include "exec/repository_lock.h"
+
 namespace harness {
 
 namespace {
@@ -68,8 +70,13 @@ void CommandPool::execute(Job& job) {
   const std::stop_callback on_shutdown(stop_.get_token(), [&stop] { stop.request_stop(); });
   const std::stop_callback on_cancel(job.cancel, [&stop] { stop.request_stop(); });
   std::unique_lock<std::mutex> repository;
-  // Held until the reply is out, so a git reply never trails the next git command.
-  if (job.lock == Lock::kRepository) repository = std::unique_lock(repository_mutex_);
+  std::optional<RepositoryLock> whole_repository;
+  // Held until the reply is out, so a git reply never trails the next git command. The
+  // repository's own lock covers its other worktrees and their daemons too.
+  if (job.lock == Lock::kRepository) {
+    repository = std::unique_lock(repository_mutex_);
+    whole_repository = RepositoryLock::acquire(job.spec.cwd.empty() ? "." : job.spec.cwd);
+  }
   CommandResult result;
   if (stop.stop_requested()) {  // while it waited for the repository mutex
     result = not_run(job.cancel.stop_requested() ? kCancelled : kShuttingDown);

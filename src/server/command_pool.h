@@ -1,8 +1,9 @@
 // Runs exec and git requests on threads of their own, so that a ten-minute command never
 // delays a claim (docs/protocol.md, "exec and git"). At most `max_running` commands run at once;
 // the rest wait in a queue and start in the order they came. git requests, and exec requests marked
-// exclusive, hold the repository mutex while they run, so parallel agents never collide on
-// .git/index.lock.
+// exclusive, hold the repository mutex while they run, and the lock of the repository their cwd
+// is in (exec/repository_lock.h: shared with its other worktrees and their daemons), so parallel
+// agents never collide on .git/index.lock.
 //
 // A command is cancelled (its process group killed, as on a timeout) when its caller's
 // `cancel` token is stopped — the client went away — and a queued one is then never started.

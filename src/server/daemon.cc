@@ -46,8 +46,9 @@ struct Daemon::Impl {
   std::mutex io_mutex;
   // Each of the following is released by release(), in an order of its own.
   std::optional<DaemonLock> lock;
-  std::optional<Reaper> reaper;        // outlives the service, whose commands it watches
-  CommandPool::Runner command_runner;  // through the reaper when there is one; empty: run_command
+  std::unique_ptr<CommandRuntime> runtime;  // chosen once: this machine or a container
+  std::optional<Reaper> reaper;             // outlives the service, whose commands it watches
+  CommandPool::Runner command_runner;       // the runtime's, through the reaper when there is one
   // The service's collaborators.
   OpenedStore writes;
   OpenedStore reads;
@@ -65,7 +66,7 @@ struct Daemon::Impl {
     if (options.stop_on_signals) watch_signals();
     ensure_state_dir(options.worktree);  // moves an old W/.harness first
     lock.emplace(options.worktree, options.socket_path);
-    if (options.reap_commands) start_reaper();
+    start_commands();
     open_state();
     service =
         std::make_unique<Service>(Service::Collaborators{*writes.store, *reads.store, *trajectory,
@@ -78,14 +79,22 @@ struct Daemon::Impl {
     raise_descriptor_limit();
   }
 
-  // After the lock (a daemon that loses the race starts none). Without one the daemon still
-  // serves: only what commands start in the background may then outlive a kill -9.
+  // After the lock (a daemon that loses the race checks no container and starts no reaper).
+  void start_commands() {
+    const RuntimeConfig config = options.runtime.value_or(RuntimeConfig::from_environment());
+    runtime = open_command_runtime(config);
+    if (!config.container.empty()) log_info("commands run in " + runtime->description());
+    if (options.reap_commands) start_reaper();
+    command_runner = [this](const CommandSpec& spec, std::stop_token stop) {
+      return runtime->run(spec, stop, reaper ? &*reaper : nullptr);
+    };
+  }
+
+  // Without a reaper the daemon still serves: only what commands start in the background may
+  // then outlive a kill -9.
   void start_reaper() {
     try {
-      const Reaper& started = reaper.emplace();
-      command_runner = [&started](const CommandSpec& spec, std::stop_token stop) {
-        return run_command(spec, stop, &started);
-      };
+      reaper.emplace();
     } catch (const Error& e) {
       log_warning(std::string(e.what()) +
                   "; a command's background processes may outlive a daemon killed by SIGKILL");
@@ -147,6 +156,7 @@ struct Daemon::Impl {
     reads.store.reset();
     writes.store.reset();
     reaper.reset();  // nothing is left on its list: it just exits
+    runtime.reset();
     signals.reset();
     {
       std::lock_guard guard(io_mutex);

@@ -92,7 +92,8 @@ class ControlledSyncStore : public BatchingStore {
   void replace_workflow(const Workflow& w, ReplaceMode m) override {
     inner_.replace_workflow(w, m);
   }
-  ClaimResult claim(const std::string& worker, Micros now, const ClaimFilter& filter) override {
+  ClaimResult claim(const std::string& worker, Micros now, const ClaimFilter& filter,
+                    const std::optional<std::string>&) override {
     return inner_.claim(worker, now, filter);
   }
   std::optional<VerificationCommands> complete(const std::string& id, const Holder& holder,

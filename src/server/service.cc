@@ -246,6 +246,10 @@ struct Service::Impl {
     event += c.is_reclaim ? R"(,"is_reclaim":true)" : R"(,"is_reclaim":false)";
     event += R"(,"attempt":)";
     event += std::to_string(c.attempt);
+    if (c.task->worktree) {
+      event += R"(,"worktree":)";
+      append_json_string(event, *c.task->worktree);
+    }
     event += '}';
     return event;
   }
@@ -253,8 +257,9 @@ struct Service::Impl {
   // Runs a claim in `store` and notes what it means for waiting claims.
   ClaimResponse claim_in(Store& store, const std::string& worker,
                          const std::optional<std::string>& role,
+                         const std::optional<std::string>& worktree,
                          std::vector<Task>& failed_on_expiry) {
-    ClaimResult c = store.claim(worker, time_source.now(), ClaimFilter{role});
+    ClaimResult c = store.claim(worker, time_source.now(), ClaimFilter{role}, worktree);
     failed_on_expiry = std::move(c.failed_on_expiry);
     if (c.task && c.task->lease_expires_at) waiters.wake_at(*c.task->lease_expires_at);
     return ClaimResponse{std::move(c.task), c.is_retry,         c.is_reclaim,
@@ -287,8 +292,8 @@ struct Service::Impl {
     auto failed = std::make_shared<std::vector<Task>>();
     mutate(
         Length::kShort,
-        [this, worker = r.worker_id, role = r.role, failed](Store& store) {
-          return claim_in(store, worker, role, *failed);
+        [this, worker = r.worker_id, role = r.role, worktree = r.worktree, failed](Store& store) {
+          return claim_in(store, worker, role, worktree, *failed);
         },
         [this, worker = r.worker_id, failed](const ClaimResponse& c) {
           log_expiry_failures(*failed);
@@ -310,7 +315,7 @@ struct Service::Impl {
         [this, outcome, w](Store& store) {
           outcome->epoch = waiters.epoch();
           outcome->claim.response = claim_in(store, w->request.worker_id, w->request.role,
-                                             outcome->claim.failed_on_expiry);
+                                             w->request.worktree, outcome->claim.failed_on_expiry);
           if (!outcome->claim.response.task) outcome->deadline = store.next_deadline();
         },
         [this, outcome, w, woken](std::exception_ptr error) {
@@ -356,7 +361,7 @@ struct Service::Impl {
           CompleteResponse response{r.task_id};
           if (*commands) return response;
           waiters.bump_epoch();
-          if (r.next) response.next = claim_in(store, r.worker_id, r.role, *failed);
+          if (r.next) response.next = claim_in(store, r.worker_id, r.role, r.worktree, *failed);
           return response;
         },
         [this, r, verify, commands, failed](const CompleteResponse& c) {

@@ -69,7 +69,8 @@ class FakeStore : public BatchingStore {
     fail_if_told();
     workflow = w;
   }
-  ClaimResult claim(const std::string& worker_id, Micros, const ClaimFilter&) override {
+  ClaimResult claim(const std::string& worker_id, Micros, const ClaimFilter&,
+                    const std::optional<std::string>&) override {
     fail_if_told();
     claims.push_back(worker_id);
     return next_claim;

@@ -80,6 +80,8 @@ CREATE TABLE harness_events (
 );
 CREATE INDEX harness_events_plan ON harness_events (plan, id);
 )sql"},
+    // The worktree each claim came from (a worktree per agent, DESIGN §8c), kept with the holder.
+    {2, "ALTER TABLE harness_tasks ADD COLUMN worktree text;"},
 };
 
 // Any constant of our own: the lock only orders harness migrations among themselves.

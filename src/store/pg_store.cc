@@ -26,7 +26,7 @@ constexpr std::size_t kInsertChunk = 1000;
 constexpr const char* kTaskColumns =
     "seq, id, description, status, dependencies, started_at, completed_at, claimed_by, "
     "timeout_seconds, instructions, command, priority, role, max_attempts, retry_backoff, "
-    "attempts, last_error, lease_expires, retry_at, packet, lease";
+    "attempts, last_error, lease_expires, retry_at, packet, lease, worktree";
 enum TaskColumn { kSeq = 0, kLease = 20 };
 
 // Whether a statement that locks a row may wait for it (Impl::write).
@@ -68,10 +68,10 @@ constexpr const char* kPlanComplete =
 constexpr const char* kTake =
     "UPDATE harness_tasks SET status = 'running', claimed_by = $3, started_at = $4, "
     "completed_at = NULL, lease_expires = $4 + timeout_seconds * 1000000, retry_at = NULL, "
-    "lease = lease + 1, attempts = attempts + $5 WHERE plan = $1 AND seq = $2";
+    "lease = lease + 1, attempts = attempts + $5, worktree = $6 WHERE plan = $1 AND seq = $2";
 constexpr const char* kRenew =
-    "UPDATE harness_tasks SET started_at = $3, lease_expires = $3 + timeout_seconds * 1000000 "
-    "WHERE plan = $1 AND seq = $2";
+    "UPDATE harness_tasks SET started_at = $3, lease_expires = $3 + timeout_seconds * 1000000, "
+    "worktree = COALESCE($4, worktree) WHERE plan = $1 AND seq = $2";
 constexpr const char* kRowColumns =
     "SELECT seq, status, claimed_by, lease, attempts, max_attempts, retry_backoff, "
     "timeout_seconds, retry_at, (packet::json -> 'verification_commands')::text FROM "
@@ -92,9 +92,9 @@ constexpr const char* kSetCompletionMark =
 constexpr const char* kTaskInsertColumns =
     "INSERT INTO harness_tasks(plan, seq, id, description, status, dependencies, started_at, "
     "completed_at, claimed_by, timeout_seconds, instructions, command, unmet, lease_expires, "
-    "priority, role, max_attempts, retry_backoff, attempts, last_error, retry_at, packet, lease) "
-    "VALUES ";
-constexpr std::size_t kTaskParams = 23;
+    "priority, role, max_attempts, retry_backoff, attempts, last_error, retry_at, packet, lease, "
+    "worktree) VALUES ";
+constexpr std::size_t kTaskParams = 24;
 
 std::vector<std::string> string_list(std::string_view json_text) {
   return Json::parse(json_text).get<std::vector<std::string>>();
@@ -144,7 +144,8 @@ void add_task_params(std::vector<PgParam>& params, std::int64_t plan, std::int64
                     PgParam(t.last_error),
                     PgParam(retry_at),
                     PgParam(packet),
-                    PgParam(random_lease_start())})
+                    PgParam(random_lease_start()),
+                    PgParam(t.worktree)})
     params.push_back(std::move(p));
 }
 
@@ -421,6 +422,7 @@ struct PgStore::Impl {
     task.last_error = r.optional_text(row, 16);
     if (task.status == TaskStatus::kRunning) task.lease_expires_at = r.optional_int64(row, 17);
     task.retry_at = r.optional_int64(row, 18);
+    task.worktree = r.optional_text(row, 21);
     return task;
   }
 
@@ -472,8 +474,9 @@ struct PgStore::Impl {
 
   // --- Claims ------------------------------------------------------------------------------
 
-  ClaimResult take(Candidate c, const std::string& worker_id, Micros now, bool expired_attempt) {
-    run(kTake, {*plan, c.seq, worker_id, now, expired_attempt ? 1 : 0});
+  ClaimResult take(Candidate c, const std::string& worker_id, Micros now, bool expired_attempt,
+                   const std::optional<std::string>& worktree) {
+    run(kTake, {*plan, c.seq, worker_id, now, expired_attempt ? 1 : 0, worktree});
     Task& task = c.task;
     task.status = TaskStatus::kRunning;
     task.claimed_by = worker_id;
@@ -482,6 +485,7 @@ struct PgStore::Impl {
     task.retry_at.reset();
     task.lease_expires_at = now + task.timeout_seconds * kMicrosPerSecond;
     if (expired_attempt) ++task.attempts;
+    task.worktree = worktree;
     ClaimResult result;
     result.lease = lease_token(c.lease + 1);
     result.attempt = task.attempts + 1;
@@ -489,8 +493,9 @@ struct PgStore::Impl {
     return result;
   }
 
-  ClaimResult renew(Candidate c, Micros now) {
-    run(kRenew, {*plan, c.seq, now});
+  ClaimResult renew(Candidate c, Micros now, const std::optional<std::string>& worktree) {
+    run(kRenew, {*plan, c.seq, now, worktree});
+    if (worktree) c.task.worktree = worktree;
     c.task.started_at = now;
     c.task.lease_expires_at = now + c.task.timeout_seconds * kMicrosPerSecond;
     ClaimResult result;
@@ -528,9 +533,9 @@ struct PgStore::Impl {
           "lease_expires = NULL, retry_at = NULL WHERE plan = $1 AND seq = $2",
           {*plan, seq, result.attempt, reason});
     } else {
-      run("UPDATE harness_tasks SET status = 'pending', claimed_by = NULL, started_at = NULL, "
-          "lease_expires = NULL, attempts = $3, last_error = $4, retry_at = $5 WHERE plan = $1 "
-          "AND seq = $2",
+      run("UPDATE harness_tasks SET status = 'pending', claimed_by = NULL, worktree = NULL, "
+          "started_at = NULL, lease_expires = NULL, attempts = $3, last_error = $4, retry_at = $5 "
+          "WHERE plan = $1 AND seq = $2",
           {*plan, seq, result.attempt, reason, result.retry_at});
       notify = true;
     }
@@ -538,9 +543,10 @@ struct PgStore::Impl {
   }
 
   std::optional<ClaimResult> take_expired(Candidate c, const std::string& worker_id, Micros now,
+                                          const std::optional<std::string>& worktree,
                                           std::vector<Task>& failed) {
     if (c.task.attempts + 1 < c.task.max_attempts) {
-      ClaimResult result = take(std::move(c), worker_id, now, true);
+      ClaimResult result = take(std::move(c), worker_id, now, true, worktree);
       result.is_reclaim = true;
       result.failed_on_expiry = std::move(failed);
       return result;
@@ -558,11 +564,11 @@ struct PgStore::Impl {
   }
 
   ClaimResult reclaim(const std::string& worker_id, Micros now, const ClaimFilter& filter,
-                      std::vector<Task>& failed) {
+                      const std::optional<std::string>& worktree, std::vector<Task>& failed) {
     for (;;) {
       std::optional<Candidate> c = first(run(kFirstExpiredTask, {*plan, now, filter.role}));
       if (!c) break;
-      if (auto taken = take_expired(std::move(*c), worker_id, now, failed)) return *taken;
+      if (auto taken = take_expired(std::move(*c), worker_id, now, worktree, failed)) return *taken;
     }
     ClaimResult result;
     result.failed_on_expiry = std::move(failed);
@@ -686,21 +692,23 @@ void PgStore::replace_workflow(const Workflow& workflow, ReplaceMode mode) {
   });
 }
 
-ClaimResult PgStore::claim(const std::string& worker_id, Micros now, const ClaimFilter& filter) {
+ClaimResult PgStore::claim(const std::string& worker_id, Micros now, const ClaimFilter& filter,
+                           const std::optional<std::string>& worktree) {
   return impl_->write([&](Wait wait) {
     Impl& s = *impl_;
     std::vector<Task> failed;
     if (auto mine = s.first(s.run(kTaskHeldBy + locking(wait), {*s.plan, worker_id}))) {
-      if (mine->task.lease_expires_at >= now) return s.renew(std::move(*mine), now);
-      if (auto taken = s.take_expired(std::move(*mine), worker_id, now, failed)) return *taken;
+      if (mine->task.lease_expires_at >= now) return s.renew(std::move(*mine), now, worktree);
+      if (auto taken = s.take_expired(std::move(*mine), worker_id, now, worktree, failed))
+        return *taken;
     }
     s.run(kEndBackoffs, {*s.plan, now});
     if (auto ready = s.first_ready_task(filter)) {
-      ClaimResult result = s.take(std::move(*ready), worker_id, now, false);
+      ClaimResult result = s.take(std::move(*ready), worker_id, now, false, worktree);
       result.failed_on_expiry = std::move(failed);
       return result;
     }
-    return s.reclaim(worker_id, now, filter, failed);
+    return s.reclaim(worker_id, now, filter, worktree, failed);
   });
 }
 
@@ -744,8 +752,8 @@ void PgStore::release(const std::string& task_id, const Holder& holder) {
     Impl& s = *impl_;
     const Impl::Row row = s.held_row(task_id, holder, wait);
     s.run(
-        "UPDATE harness_tasks SET status = 'pending', claimed_by = NULL, started_at = NULL, "
-        "lease_expires = NULL WHERE plan = $1 AND seq = $2",
+        "UPDATE harness_tasks SET status = 'pending', claimed_by = NULL, worktree = NULL, "
+        "started_at = NULL, lease_expires = NULL WHERE plan = $1 AND seq = $2",
         {*s.plan, row.seq});
     s.notify = true;
   });
@@ -767,8 +775,9 @@ void PgStore::retry(const std::string& task_id) {
     const bool backing_off = row.status == TaskStatus::kPending && row.retry_at;
     if (row.status != TaskStatus::kFailed && !backing_off) throw not_retryable(task_id, row.status);
     s.run(
-        "UPDATE harness_tasks SET status = 'pending', claimed_by = NULL, started_at = NULL, "
-        "lease_expires = NULL, retry_at = NULL, attempts = 0 WHERE plan = $1 AND seq = $2",
+        "UPDATE harness_tasks SET status = 'pending', claimed_by = NULL, worktree = NULL, "
+        "started_at = NULL, lease_expires = NULL, retry_at = NULL, attempts = 0 WHERE plan = $1 "
+        "AND seq = $2",
         {*s.plan, row.seq});
     s.notify = true;
   });

@@ -51,8 +51,8 @@ class PgStore : public BatchingStore {
   std::optional<Workflow> load() override;
   std::optional<StatusCounts> status_counts() override;
   void replace_workflow(const Workflow& workflow, ReplaceMode mode) override;
-  ClaimResult claim(const std::string& worker_id, Micros now,
-                    const ClaimFilter& filter = {}) override;
+  ClaimResult claim(const std::string& worker_id, Micros now, const ClaimFilter& filter = {},
+                    const std::optional<std::string>& worktree = std::nullopt) override;
   std::optional<VerificationCommands> complete(const std::string& task_id, const Holder& holder,
                                                Micros now,
                                                const std::optional<std::string>& head_commit,

@@ -63,6 +63,9 @@ CREATE INDEX tasks_ready_role ON tasks(role, priority DESC, seq)
   WHERE status = 'pending' AND unmet = 0 AND retry_at IS NULL AND role IS NOT NULL;
 CREATE INDEX tasks_backoff ON tasks(retry_at) WHERE status = 'pending' AND retry_at IS NOT NULL;
 )sql"},
+    {4,
+     "the worktree each claim came from (a worktree per agent, DESIGN §8c), kept with the holder",
+     "ALTER TABLE tasks ADD COLUMN worktree TEXT;"},
 };
 
 // The version recorded in `db`, as text, or nullopt when it has no meta table or no version.
@@ -90,12 +93,15 @@ std::optional<int> stored_schema_version(SQLite::Database& db) {
 }
 
 void read_as_current_schema(SQLite::Database& db, int version) {
-  if (version >= 3) return;
-  // The columns of version 3, as a task of version 2 reads.
-  db.exec(
-      "CREATE TEMP VIEW tasks AS SELECT *, 0 AS priority, NULL AS role, 3 AS max_attempts, "
-      "5 AS retry_backoff, 0 AS attempts, NULL AS last_error, NULL AS retry_at, 0 AS lease, "
-      "NULL AS packet FROM main.tasks");
+  if (version >= 4) return;
+  // The columns of version 4 (and of version 3, for a database of version 2), as a task of the
+  // earlier version reads.
+  const std::string v3_columns =
+      version >= 3 ? ""
+                   : "0 AS priority, NULL AS role, 3 AS max_attempts, 5 AS retry_backoff, "
+                     "0 AS attempts, NULL AS last_error, NULL AS retry_at, 0 AS lease, "
+                     "NULL AS packet, ";
+  db.exec("CREATE TEMP VIEW tasks AS SELECT *, " + v3_columns + "NULL AS worktree FROM main.tasks");
 }
 
 void migrate_schema(SQLite::Database& db) {

@@ -26,7 +26,7 @@ constexpr double kWalSpareFactor = 4;
 constexpr const char* kTaskColumns =
     "seq, id, description, status, dependencies, started_at, completed_at, claimed_by, "
     "timeout_seconds, instructions, command, priority, role, max_attempts, retry_backoff, "
-    "attempts, last_error, lease_expires, retry_at, packet, lease";
+    "attempts, last_error, lease_expires, retry_at, packet, lease, worktree";
 // The positions in kTaskColumns of what read_task does not read.
 enum TaskColumn { kSeq = 0, kLease = 20 };
 
@@ -216,6 +216,7 @@ struct SqliteStore::Impl {
     task.last_error = optional_text(q.getColumn(16));
     if (task.status == TaskStatus::kRunning) task.lease_expires_at = optional_int(q.getColumn(17));
     task.retry_at = optional_int(q.getColumn(18));
+    task.worktree = optional_text(q.getColumn(21));
     return task;
   }
 
@@ -238,20 +239,26 @@ struct SqliteStore::Impl {
 
   // Gives `c` to `worker_id` under a fresh lease from `now`, counting `expired_attempt` (the
   // attempt of a previous holder whose lease ran out), and returns the claim.
-  ClaimResult take(Candidate c, const std::string& worker_id, Micros now, bool expired_attempt) {
+  ClaimResult take(Candidate c, const std::string& worker_id, Micros now, bool expired_attempt,
+                   const std::optional<std::string>& worktree) {
     auto& update = prepared(
         claim_row,
         "UPDATE tasks SET status = 'running', claimed_by = ?2, started_at = ?3, "
         "completed_at = NULL, lease_expires = ?3 + timeout_seconds * 1000000, retry_at = NULL, "
-        "lease = lease + 1, attempts = attempts + ?4 WHERE seq = ?1");
+        "lease = lease + 1, attempts = attempts + ?4, worktree = ?5 WHERE seq = ?1");
     update.bind(1, c.seq);
     update.bind(2, worker_id);
     update.bind(3, now);
     update.bind(4, expired_attempt ? 1 : 0);
-    update.exec();  // the claim's last change (see Changes)
+    if (worktree)
+      update.bind(5, *worktree);
+    else
+      update.bind(5);  // NULL: the last holder's worktree is not this one's
+    update.exec();     // the claim's last change (see Changes)
     Task& task = c.task;
     task.status = TaskStatus::kRunning;
     task.claimed_by = worker_id;
+    task.worktree = worktree;
     task.started_at = now;
     task.completed_at.reset();
     task.retry_at.reset();
@@ -266,13 +273,19 @@ struct SqliteStore::Impl {
 
   // The worker's own running task, its lease renewed from `now`. Claiming again restarts
   // started_at too, as the seed's flows require (a heartbeat leaves it).
-  ClaimResult renew(Candidate c, Micros now) {
+  ClaimResult renew(Candidate c, Micros now, const std::optional<std::string>& worktree) {
     auto& update = prepared(renew_row,
                             "UPDATE tasks SET started_at = ?2, lease_expires = ?2 + "
-                            "timeout_seconds * 1000000 WHERE seq = ?1");
+                            "timeout_seconds * 1000000, worktree = COALESCE(?3, worktree) "
+                            "WHERE seq = ?1");
     update.bind(1, c.seq);
     update.bind(2, now);
+    if (worktree)
+      update.bind(3, *worktree);
+    else
+      update.bind(3);
     update.exec();
+    if (worktree) c.task.worktree = worktree;
     c.task.started_at = now;
     c.task.lease_expires_at = now + c.task.timeout_seconds * kMicrosPerSecond;
     ClaimResult result;
@@ -441,9 +454,9 @@ struct SqliteStore::Impl {
   static constexpr const char* kInsertTask =
       "INSERT INTO tasks(seq, id, description, status, dependencies, started_at, completed_at, "
       "claimed_by, timeout_seconds, instructions, command, unmet, lease_expires, priority, role, "
-      "max_attempts, retry_backoff, attempts, last_error, retry_at, packet, lease) VALUES(?1, "
-      "?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, "
-      "?21, ?22)";
+      "max_attempts, retry_backoff, attempts, last_error, retry_at, packet, lease, worktree) "
+      "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, "
+      "?19, ?20, ?21, ?22, ?23)";
 
   // Binds kInsertTask's parameters for `t` at `seq` with `unmet` dependencies not completed.
   static void bind_task(SQLite::Statement& insert, std::int64_t seq, const Task& t,
@@ -476,6 +489,7 @@ struct SqliteStore::Impl {
     if (!t.packet.empty())
       insert.bind(21, json_text(packet_to_json(*t.packet), "the packet of task ", t.id));
     insert.bind(22, random_lease_start());
+    if (t.worktree) insert.bind(23, *t.worktree);
   }
 
   void insert_task(std::int64_t seq, const Task& task, std::int64_t unmet) {
@@ -569,7 +583,8 @@ struct SqliteStore::Impl {
       return result;
     }
     update_row(row.seq,
-               "status = 'pending', claimed_by = NULL, started_at = NULL, lease_expires = NULL, "
+               "status = 'pending', claimed_by = NULL, worktree = NULL, started_at = NULL, "
+               "lease_expires = NULL, "
                "attempts = ?2, last_error = ?3, retry_at = ?4",
                result.attempt, reason, result.retry_at);
     return result;
@@ -578,9 +593,10 @@ struct SqliteStore::Impl {
   // A task whose lease ran out: the last attempt fails it; else the claim's last change gives
   // it to `worker_id` as a new holder (a new token), counting the expired attempt.
   std::optional<ClaimResult> take_expired(Candidate c, const std::string& worker_id, Micros now,
+                                          const std::optional<std::string>& worktree,
                                           std::vector<Task>& failed, Changes& changes) {
     if (c.task.attempts + 1 < c.task.max_attempts) {
-      ClaimResult result = take(std::move(c), worker_id, now, true);
+      ClaimResult result = take(std::move(c), worker_id, now, true, worktree);
       result.is_reclaim = true;
       result.failed_on_expiry = std::move(failed);
       return result;
@@ -601,14 +617,16 @@ struct SqliteStore::Impl {
   // The claim's last step: reclaim a task whose lease expired. A task whose expired attempt
   // was its last becomes failed on the way (and the search goes on).
   ClaimResult reclaim(const std::string& worker_id, Micros now, const ClaimFilter& filter,
-                      std::vector<Task>& failed, Changes& changes) {
+                      const std::optional<std::string>& worktree, std::vector<Task>& failed,
+                      Changes& changes) {
     for (;;) {
       auto& expired = prepared(first_expired, kFirstExpiredTask);
       expired.bind(1, now);
       if (filter.role) expired.bind(2, *filter.role);
       std::optional<Candidate> c = first(expired);
       if (!c) break;
-      if (auto taken = take_expired(std::move(*c), worker_id, now, failed, changes)) return *taken;
+      if (auto taken = take_expired(std::move(*c), worker_id, now, worktree, failed, changes))
+        return *taken;
     }
     ClaimResult result;
     result.failed_on_expiry = std::move(failed);
@@ -836,18 +854,18 @@ void SqliteStore::replace_workflow(const Workflow& workflow, ReplaceMode mode) {
 // then updated by its rowid. (UPDATE ... RETURNING would do it in one statement, but SQLite
 // gathers RETURNING rows in a temporary b-tree that it builds and frees on every run, even
 // when no row matches: that cost more than the second statement.)
-ClaimResult SqliteStore::claim(const std::string& worker_id, Micros now,
-                               const ClaimFilter& filter) {
+ClaimResult SqliteStore::claim(const std::string& worker_id, Micros now, const ClaimFilter& filter,
+                               const std::optional<std::string>& worktree) {
   return impl_->write([&](Impl::Changes& changes) {
     Impl& s = *impl_;
     std::vector<Task> failed;  // tasks whose last attempt's lease expired
     auto& held = s.prepared(s.held_by, kTaskHeldBy);
     held.bind(1, worker_id);
     if (auto mine = s.first(held)) {
-      if (mine->task.lease_expires_at >= now) return s.renew(std::move(*mine), now);
+      if (mine->task.lease_expires_at >= now) return s.renew(std::move(*mine), now, worktree);
       // Its lease ran out before it came back (a restarted agent under its old name): a new
       // holder, so that the old one's token no longer counts.
-      if (auto taken = s.take_expired(std::move(*mine), worker_id, now, failed, changes))
+      if (auto taken = s.take_expired(std::move(*mine), worker_id, now, worktree, failed, changes))
         return *taken;
     }
     auto& ended = s.prepared(s.any_backoff_ended, kAnyBackoffEnded);
@@ -860,11 +878,11 @@ ClaimResult SqliteStore::claim(const std::string& worker_id, Micros now,
       end.exec();
     }
     if (auto ready = s.first_ready_task(filter)) {
-      ClaimResult result = s.take(std::move(*ready), worker_id, now, false);
+      ClaimResult result = s.take(std::move(*ready), worker_id, now, false, worktree);
       result.failed_on_expiry = std::move(failed);
       return result;
     }
-    return s.reclaim(worker_id, now, filter, failed, changes);
+    return s.reclaim(worker_id, now, filter, worktree, failed, changes);
   });
 }
 
@@ -910,7 +928,7 @@ void SqliteStore::release(const std::string& task_id, const Holder& holder) {
   impl_->write([&](Impl::Changes&) {  // one change
     const Impl::Row row = impl_->held_row(task_id, holder);
     impl_->update_row(row.seq,
-                      "status = 'pending', claimed_by = NULL, started_at = NULL, "
+                      "status = 'pending', claimed_by = NULL, worktree = NULL, started_at = NULL, "
                       "lease_expires = NULL");
   });
 }
@@ -929,7 +947,7 @@ void SqliteStore::retry(const std::string& task_id) {
     const bool backing_off = row.status == TaskStatus::kPending && row.retry_at;
     if (row.status != TaskStatus::kFailed && !backing_off) throw not_retryable(task_id, row.status);
     impl_->update_row(row.seq,
-                      "status = 'pending', claimed_by = NULL, started_at = NULL, "
+                      "status = 'pending', claimed_by = NULL, worktree = NULL, started_at = NULL, "
                       "lease_expires = NULL, retry_at = NULL, attempts = 0");
   });
 }

@@ -91,9 +91,12 @@ class Store {
   // holds (same lease), else the ready pending task of highest priority, then first in plan
   // order (a failed task's backoff must have passed), else reclaim an expired lease (an
   // attempt counted; a task whose last attempt expired becomes failed instead). Each new
-  // holder gets a new lease token. Its cost does not depend on the number of tasks.
+  // holder gets a new lease token. Its cost does not depend on the number of tasks. The task
+  // records `worktree`, the worktree the claim came from: a new holder's replaces the last
+  // holder's (none: cleared); a renewal keeps the recorded one unless it gives one.
   virtual ClaimResult claim(const std::string& worker_id, Micros now,
-                            const ClaimFilter& filter = {}) = 0;
+                            const ClaimFilter& filter = {},
+                            const std::optional<std::string>& worktree = std::nullopt) = 0;
 
   // The checks every change by a holder makes, in this order: Error::not_found ("Task X not
   // found"); with a lease that is not current, Error::conflict ("Task X: lease superseded ...");

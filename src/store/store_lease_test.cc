@@ -406,6 +406,25 @@ TEST_P(LeaseTest, TheTaskPacketAndSchedulingFieldsAreStoredAndReturnedOnClaim) {
 
 INSTANTIATE_TEST_SUITE_P(Engines, LeaseTest, test_support::all_store_engines(),
                          test_support::engine_name);
+TEST_P(LeaseTest, AClaimRecordsItsWorktreeWhichGoesWithTheHolder) {
+  plan({task("a"), task("b")});
+  const ClaimResult c = store.claim("w1", kT0, {}, std::string("/r/proj--a"));
+  EXPECT_EQ(c.task->worktree, "/r/proj--a");
+  EXPECT_EQ(get("a").worktree, "/r/proj--a");
+  // A renewal without one keeps it; with one, takes it.
+  EXPECT_EQ(store.claim("w1", kT0 + kSecond).task->worktree, "/r/proj--a");
+  EXPECT_EQ(store.claim("w1", kT0 + 2 * kSecond, {}, std::string("/r/x")).task->worktree, "/r/x");
+  // Pending again: no holder, no worktree; a new holder without one records none.
+  store.release("a", "w1");
+  EXPECT_EQ(get("a").worktree, std::nullopt);
+  EXPECT_EQ(store.claim("w2", kT0 + 3 * kSecond).task->worktree, std::nullopt);
+  // A reclaim after expiry takes the new holder's.
+  EXPECT_EQ(store.claim("w3", kT0 + 3 * kSecond, {}, std::string("/r/b")).task->id, "b");
+  const ClaimResult reclaimed = store.claim("w4", kT0 + 100 * kSecond, {}, std::string("/r/c"));
+  EXPECT_TRUE(reclaimed.is_reclaim);
+  EXPECT_EQ(reclaimed.task->worktree, "/r/c");
+  EXPECT_EQ(get(reclaimed.task->id).worktree, "/r/c");
+}
 
 }  // namespace
 }  // namespace harness
