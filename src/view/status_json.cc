@@ -29,7 +29,8 @@ Json running_json(const RunningTaskView& r, Micros now) {
               {"max_attempts", r.max_attempts},
               {"started_at", time_or_null(r.started_at)},
               {"lease_expires_at", time_or_null(r.lease_expires_at)},
-              {"lease_seconds_left", left}};
+              {"lease_seconds_left", left},
+              {"worktree", r.worktree ? Json(*r.worktree) : Json(nullptr)}};
 }
 
 Json throughput_json(const Throughput& t) {

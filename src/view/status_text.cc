@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <string_view>
 #include <vector>
 
@@ -179,8 +180,10 @@ Section running_section(const StatusView& view, const TextStyle& style, const Pa
     if (s.entries.size() == style.running_limit && !style.max_lines) break;
     std::string line = "  " + paint.state(TaskState::kRunning, column(r.id, id_width)) + " " +
                        column(r.worker_id, worker_width) + " ";
-    const std::string rest = "lease " + lease_left(r, view.now) + "  attempt " +
-                             std::to_string(r.attempt) + "/" + std::to_string(r.max_attempts);
+    std::string rest = "lease " + lease_left(r, view.now) + "  attempt " +
+                       std::to_string(r.attempt) + "/" + std::to_string(r.max_attempts);
+    // The worktree's directory name: `harness worktree add` names them REPO--NAME.
+    if (r.worktree) rest += "  in " + std::filesystem::path(*r.worktree).filename().string();
     const std::size_t used = 2 + id_width + 1 + worker_width + 1;
     s.entries.push_back(line + fit(rest, style.width > used ? style.width - used : 0));
   }

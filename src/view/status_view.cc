@@ -42,7 +42,7 @@ std::vector<TaskState> states_with(const Workflow& workflow, const BlockedBy& bl
 RunningTaskView running_view(const Task& task) {
   return RunningTaskView{
       task.id,           task.description, task.claimed_by.value_or(""), task.attempts + 1,
-      task.max_attempts, task.started_at,  task.lease_expires_at};
+      task.max_attempts, task.started_at,  task.lease_expires_at,        task.worktree};
 }
 
 // The task lists of the view, and how many tasks each failed one blocks.

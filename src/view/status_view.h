@@ -44,6 +44,7 @@ struct RunningTaskView {
   std::string id, description, worker_id;
   std::int64_t attempt = 1, max_attempts = kDefaultMaxAttempts;
   std::optional<Micros> started_at, lease_expires_at;
+  std::optional<std::string> worktree;  // the worktree the claim came from, when it said
 };
 
 struct FailedTaskView {
