@@ -178,12 +178,15 @@ Section running_section(const StatusView& view, const TextStyle& style, const Pa
   const std::size_t worker_width = style.width >= 80 ? 20 : style.width / 4;
   for (const RunningTaskView& r : view.running) {
     if (s.entries.size() == style.running_limit && !style.max_lines) break;
+    // The holder, and where it claimed from by the worktree's directory name (`harness
+    // worktree add` names them REPO--NAME).
+    const std::string holder =
+        r.worktree ? r.worker_id + " in " + std::filesystem::path(*r.worktree).filename().string()
+                   : r.worker_id;
     std::string line = "  " + paint.state(TaskState::kRunning, column(r.id, id_width)) + " " +
-                       column(r.worker_id, worker_width) + " ";
-    std::string rest = "lease " + lease_left(r, view.now) + "  attempt " +
-                       std::to_string(r.attempt) + "/" + std::to_string(r.max_attempts);
-    // The worktree's directory name: `harness worktree add` names them REPO--NAME.
-    if (r.worktree) rest += "  in " + std::filesystem::path(*r.worktree).filename().string();
+                       column(holder, worker_width) + " ";
+    const std::string rest = "lease " + lease_left(r, view.now) + "  attempt " +
+                             std::to_string(r.attempt) + "/" + std::to_string(r.max_attempts);
     const std::size_t used = 2 + id_width + 1 + worker_width + 1;
     s.entries.push_back(line + fit(rest, style.width > used ? style.width - used : 0));
   }
