@@ -5,6 +5,7 @@
 #include <filesystem>
 
 #include <atomic>
+#include <cstdio>
 #include <cstdlib>
 #include <mutex>
 #include <random>
@@ -53,8 +54,22 @@ fs::path cluster_dir() {
 
 }  // namespace
 
+// What scripts/pg-cluster says: the cluster may live elsewhere than its directory (where the
+// server's user can reach it).
 std::string test_pg_url() {
-  return "postgresql:///harness?host=" + cluster_dir().string() + "&user=harness";
+  static const std::string url = [] {
+    const std::string command = quoted(script()) + " url " + quoted(cluster_dir());
+    std::string out;
+    if (FILE* pipe = ::popen(command.c_str(), "r")) {
+      char buffer[512];
+      while (std::fgets(buffer, sizeof buffer, pipe)) out += buffer;
+      ::pclose(pipe);
+    }
+    while (!out.empty() && out.back() == '\n') out.pop_back();
+    if (out.empty()) throw std::runtime_error("scripts/pg-cluster url printed nothing");
+    return out;
+  }();
+  return url;
 }
 
 std::string unique_plan_name() {
