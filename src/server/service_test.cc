@@ -22,6 +22,8 @@
 #include "protocol/request_codec.h"
 #include "store/open_store.h"
 #include "store/state_dir.h"
+#include "testing/pg_test_cluster.h"
+#include "testing/store_engines.h"
 #include "testing/temp_dir.h"
 
 namespace harness {
@@ -43,8 +45,12 @@ struct Replies {
   }
 };
 
-class ServiceTest : public ::testing::Test {
+// The service as the daemon runs it, on the store of `location()`.
+class ServiceFixture : public ::testing::Test {
  protected:
+  // Unset: the worktree's own SQLite database.
+  virtual std::optional<StoreLocation> location() const { return std::nullopt; }
+
   test_support::TempDir dir{"harness-service"};
   fs::path worktree = dir.path() / "w";
   // The service's collaborators, as the daemon opens them.
@@ -55,8 +61,8 @@ class ServiceTest : public ::testing::Test {
 
   void SetUp() override {
     fs::create_directories(worktree);
-    writes = open_store({worktree, StoreConfig::Use::kDaemon});
-    reads = open_store({worktree, StoreConfig::Use::kRead});
+    writes = open_store({worktree, StoreConfig::Use::kDaemon, location()});
+    reads = open_store({worktree, StoreConfig::Use::kRead, location()});
     trajectory = std::make_unique<TrajectoryWriter>(trajectory_path(worktree));
     Service::Options options;
     options.worktree = worktree;
@@ -145,6 +151,21 @@ class ServiceTest : public ::testing::Test {
   }
 };
 
+// The service's semantics on each store engine (tests/testing/store_engines.h).
+class ServiceTest : public ServiceFixture, public ::testing::WithParamInterface<std::string> {
+ protected:
+  std::optional<StoreLocation> location() const override {
+    if (GetParam() != "postgresql") return std::nullopt;
+    return StoreLocation{StoreLocation::Engine::kPostgres, test_support::test_pg_url(), plan_};
+  }
+
+ private:
+  std::string plan_ = test_support::unique_plan_name();
+};
+
+// Sizes the SQLite engine is held to (the PostgreSQL engine's are in docs/performance.md).
+using LargePlanServiceTest = ServiceFixture;
+
 // ---- every field of every command ----------------------------------------------------------
 
 // Valid requests, one per command, whose fields the table mutates. exec and git run only
@@ -205,7 +226,7 @@ std::string mutated(const Json& request, const std::string& field,
   return line + '"' + field + "\":" + *value + '}';
 }
 
-TEST_F(ServiceTest, EveryFieldOfEveryCommandMutatedGetsOneReplyAndTheServiceStaysUp) {
+TEST_P(ServiceTest, EveryFieldOfEveryCommandMutatedGetsOneReplyAndTheServiceStaysUp) {
   int cases = 0;
   for (const Json& request : templates()) {
     for (const auto& [field, ignored] : request.items()) {
@@ -231,7 +252,7 @@ TEST_F(ServiceTest, EveryFieldOfEveryCommandMutatedGetsOneReplyAndTheServiceStay
   EXPECT_GT(cases, 300);
 }
 
-TEST_F(ServiceTest, ANulInAnyExecOrGitStringIsRefusedNamingTheField) {
+TEST_P(ServiceTest, ANulInAnyExecOrGitStringIsRefusedNamingTheField) {
   expect_error(R"({"command":"exec","args":["printf","a\u0000b"]})",
                "'args' must not contain a NUL");
   expect_error(R"({"command":"exec","args":["true"],"env":{"A\u0000":"1"}})",
@@ -248,7 +269,7 @@ TEST_F(ServiceTest, ANulInAnyExecOrGitStringIsRefusedNamingTheField) {
 
 // ---- plan files ----------------------------------------------------------------------------
 
-TEST_F(ServiceTest, EveryBadPlanFileGetsAnErrorNamingTheFileAndTheServiceStaysUp) {
+TEST_P(ServiceTest, EveryBadPlanFileGetsAnErrorNamingTheFileAndTheServiceStaysUp) {
   ASSERT_EQ(call(import_line(write("good.json", R"({"tasks":{"keep":{"id":"keep"}}})")))["status"],
             "ok");
   const fs::path fifo = dir.path() / "fifo";
@@ -299,7 +320,7 @@ TEST_F(ServiceTest, EveryBadPlanFileGetsAnErrorNamingTheFileAndTheServiceStaysUp
 }
 
 // The size cap leaves room for real plans: 100,000 tasks, each depending on the one before.
-TEST_F(ServiceTest, APlanOfAHundredThousandTasksImportsFromAFile) {
+TEST_F(LargePlanServiceTest, APlanOfAHundredThousandTasksImportsFromAFile) {
   Json tasks = Json::array();
   for (int i = 0; i < 100'000; ++i) {
     Json task{{"id", "t" + std::to_string(i)}, {"description", "a task of a large plan"}};
@@ -309,7 +330,7 @@ TEST_F(ServiceTest, APlanOfAHundredThousandTasksImportsFromAFile) {
   EXPECT_EQ(call(import_line(write("large.json", tasks.dump())))["data"]["imported"], 100'000);
 }
 
-TEST_F(ServiceTest, AFileImportWhoseCallerWentAwayIsNotCarriedOut) {
+TEST_P(ServiceTest, AFileImportWhoseCallerWentAwayIsNotCarriedOut) {
   std::stop_source gone;
   gone.request_stop();
   const fs::path plan = write("plan.json", R"([{"id":"never"}])");
@@ -324,7 +345,7 @@ TEST_F(ServiceTest, AFileImportWhoseCallerWentAwayIsNotCarriedOut) {
 // Destroying the service while an import is in flight answered it and freed nothing still in use
 // (under ASan this was a heap-use-after-free: the committer's callback posted to the reader
 // executor after the reader was destroyed).
-TEST_F(ServiceTest, DestroyingTheServiceWithImportsInFlightAnswersEachOfThem) {
+TEST_P(ServiceTest, DestroyingTheServiceWithImportsInFlightAnswersEachOfThem) {
   Json tasks = Json::array();
   for (int i = 0; i < 2000; ++i) tasks.push_back(Json{{"id", "t" + std::to_string(i)}});
   const fs::path plan = write("plan.json", tasks.dump());
@@ -346,7 +367,7 @@ TEST_F(ServiceTest, DestroyingTheServiceWithImportsInFlightAnswersEachOfThem) {
 
 // ---- commands ------------------------------------------------------------------------------
 
-TEST_F(ServiceTest, StatusReportsRunningAndQueuedCommands) {
+TEST_P(ServiceTest, StatusReportsRunningAndQueuedCommands) {
   ASSERT_EQ(call(import_line(write("p.json", R"([{"id":"a"}])")))["status"], "ok");
   std::stop_source first, second, third;
   const auto sleeper = [&](const std::string& marker) {
@@ -378,6 +399,9 @@ TEST_F(ServiceTest, StatusReportsRunningAndQueuedCommands) {
   EXPECT_NE(queued["data"].value("stderr", "").find("cancelled"), std::string::npos);
   EXPECT_FALSE(fs::exists(dir.path() / "c"));
 }
+
+INSTANTIATE_TEST_SUITE_P(Engines, ServiceTest, test_support::all_store_engines(),
+                         test_support::engine_name);
 
 }  // namespace
 }  // namespace harness
