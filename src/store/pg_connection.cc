@@ -118,6 +118,9 @@ void PgConnection::connect() {
     return;
   }
   const std::string message = trimmed(PQerrorMessage(conn_));
+  // Freed here: a constructor that throws runs no destructor.
+  PQfinish(conn_);
+  conn_ = nullptr;
   throw PgError(Error::io("cannot connect to PostgreSQL at " + where_ + ": " + message),
                 PgError::Reason::kConnection, "08001");
 }
