@@ -17,6 +17,7 @@
 #include "core/error.h"
 #include "store/sqlite_schema.h"
 #include "testing/error_of.h"
+#include "testing/store_test_tasks.h"
 
 namespace harness {
 namespace {
@@ -31,36 +32,10 @@ using ::testing::Not;
 constexpr Micros kT0 = 1'700'000'000'000'000;
 constexpr Micros kSecond = kMicrosPerSecond;
 
-Task task(std::string id, std::vector<std::string> deps = {}) {
-  Task t;
-  t.id = std::move(id);
-  t.description = "do " + t.id;
-  t.dependencies = std::move(deps);
-  return t;
-}
-
-Workflow workflow(std::vector<Task> tasks) { return Workflow{std::move(tasks)}; }
-
-std::string rethrow_message(const std::exception_ptr& p) {
-  try {
-    std::rethrow_exception(p);
-  } catch (const std::exception& e) {
-    return e.what();
-  }
-  return {};
-}
-
-// A copy of the task `id` of `w` (a copy, so that it outlives a temporary workflow).
-Task find(const std::optional<Workflow>& w, const std::string& id) {
-  if (!w) {
-    ADD_FAILURE() << "no workflow";
-    return {};
-  }
-  for (const Task& t : w->tasks)
-    if (t.id == id) return t;
-  ADD_FAILURE() << "no task " << id;
-  return {};
-}
+using test_support::find;
+using test_support::rethrow_message;
+using test_support::task;
+using test_support::workflow;
 
 class SqliteStoreTest : public ::testing::Test {
  protected:
